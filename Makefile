@@ -1,0 +1,54 @@
+# manual-qa: `make demo` runs the main job offline, `make test` runs the tests.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+DATA   ?= data/manuals
+STORAGE ?= storage
+CORPUS ?= ../shared/corpora/httpd-manual
+Q      ?= 인터넷 이전 설치비는 얼마인가요?
+STAMP  := $(VENV)/.installed
+
+.PHONY: install ingest reingest status ask demo test bench bench-ingest eval serve clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[test]"
+	@touch $(STAMP)
+
+ingest: install
+	$(PY) -m ingest $(DATA) --storage $(STORAGE)
+
+reingest: install
+	$(PY) -m ingest $(DATA) --storage $(STORAGE) --rebuild
+
+status: install
+	$(PY) -m ingest --status --storage $(STORAGE)
+
+ask: install
+	$(PY) -m query "$(Q)" --storage $(STORAGE)
+
+demo: install
+	$(PY) -m ingest $(DATA) --storage $(STORAGE); test $$? -eq 0 -o $$? -eq 3
+	$(PY) -m query "인터넷 이전 설치비는 얼마인가요?" --storage $(STORAGE)
+	@echo
+	$(PY) -m query "How much does the daily roaming pass cost?" --storage $(STORAGE)
+
+test: install
+	$(PY) -m pytest -q
+
+bench-ingest: install
+	$(PY) scripts/bench_ingest.py --corpus $(CORPUS)
+
+bench: bench-ingest
+
+eval: install
+	$(PY) scripts/evaluate.py --corpus $(CORPUS)
+
+serve: install
+	$(PY) -m query.server --storage $(STORAGE)
+
+clean:
+	rm -rf $(STORAGE)/index $(STORAGE)/index-* $(STORAGE)/cache $(STORAGE)/last_ingest.json

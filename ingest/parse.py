@@ -1,0 +1,256 @@
+"""HTML page -> sections that follow the heading structure, with their tables and links.
+
+A section runs from one heading to the next. It knows the page title, its breadcrumb
+(heading path), the anchor a link can jump to (the heading's permalink target, its id, an
+`<a name>` inside it, or one placed just before it; else the nearest enclosing heading's),
+its language, and the links it carries (attachments, images, cross-links).
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from dataclasses import dataclass, field
+from urllib.parse import unquote, urlsplit
+
+import warnings
+
+from bs4 import BeautifulSoup, NavigableString, Tag, XMLParsedAsHTMLWarning
+from bs4.element import Comment, Doctype, ProcessingInstruction
+
+from ingest.tables import Table, clean, inline_text, parse_table
+
+HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
+_BLOCKS = {
+    "p", "div", "ul", "ol", "li", "dl", "dt", "dd", "pre", "blockquote", "section", "article",
+    "main", "aside", "figure", "figcaption", "form", "fieldset", "address", "center", "hr",
+    "details", "summary", "body", "header", "footer", "tbody",
+}
+_DROP = {"script", "style", "noscript", "template", "nav", "head", "iframe", "svg", "button", "select"}
+# Navigation chrome of common manual generators (httpd's manual among them): language bars,
+# breadcrumbs, directive quick-lists and footers would otherwise sit in every page's first chunk.
+_CHROME = re.compile(
+    r"^(page-header|footer|path|breadcrumbs?|toplang|bottomlang|quickview|toc|menu|sidebar|"
+    r"comments_section|skip-?link|navigation|navbar|up)$",
+    re.I,
+)
+ATTACHMENT_EXT = {
+    "pdf", "hwp", "hwpx", "doc", "docx", "xls", "xlsx", "ppt", "pptx", "zip", "csv", "txt", "odt", "ods",
+}
+IMAGE_EXT = {"png", "jpg", "jpeg", "gif", "svg", "webp", "bmp"}
+
+
+@dataclass
+class Link:
+    href: str
+    text: str
+    kind: str  # attachment | image | manual | external
+    target: str = ""  # root-relative path (without #fragment) when the link stays inside the manuals
+
+
+@dataclass
+class Section:
+    heading_path: list[str]
+    anchor: str | None
+    level: int
+    blocks: list[str] = field(default_factory=list)
+    tables: list[Table] = field(default_factory=list)
+    links: list[Link] = field(default_factory=list)
+
+
+@dataclass
+class Page:
+    path: str
+    title: str
+    lang: str
+    sections: list[Section]
+
+
+def detect_lang(declared: str, path: str, text: str) -> str:
+    """`<html lang>` first, then a `.ko.`/`.en.` file-name part, then the share of Hangul."""
+    if declared:
+        return declared.split("-")[0].lower()
+    for part in path.lower().split(".")[1:]:
+        if len(part) == 2 and part.isalpha() and part not in ("md",):
+            return part
+    hangul = sum(1 for ch in text[:20000] if "\uac00" <= ch <= "\ud7a3")
+    letters = sum(1 for ch in text[:20000] if ch.isalpha()) or 1
+    return "ko" if hangul / letters > 0.2 else "en"
+
+
+def classify_link(href: str, page_path: str) -> Link | None:
+    href = href.strip()
+    if not href or href.startswith(("#", "javascript:", "mailto:", "tel:")):
+        return None
+    parts = urlsplit(href)
+    ext = posixpath.splitext(parts.path.lower())[1].lstrip(".")
+    if parts.scheme or parts.netloc:
+        kind = "attachment" if ext in ATTACHMENT_EXT else "external"
+        return Link(href=href, text="", kind=kind)
+    target = posixpath.normpath(posixpath.join(posixpath.dirname(page_path), unquote(parts.path)))
+    if ext in ATTACHMENT_EXT:
+        kind = "attachment"
+    elif ext in IMAGE_EXT:
+        kind = "image"
+    else:
+        kind = "manual"
+    return Link(href=href, text="", kind=kind, target=target)
+
+
+def _is_chrome(tag: Tag) -> bool:
+    if tag.attrs is None:
+        return False
+    ident = tag.get("id")
+    if isinstance(ident, str) and _CHROME.match(ident):
+        return True
+    return any(_CHROME.match(c) for c in tag.get("class") or [])
+
+
+def _heading_anchor(heading: Tag) -> str | None:
+    named = [t.get("id") or t.get("name") for t in [heading, *heading.find_all(True)] if t.get("id") or t.get("name")]
+    for a in heading.find_all("a", href=True):
+        target = a["href"]
+        if target.startswith("#") and target[1:] in named:
+            return target[1:]  # the permalink says which of several anchors is canonical
+    if heading.get("id"):
+        return heading["id"]
+    return named[0] if named else None
+
+
+def _heading_text(heading: Tag) -> str:
+    texts = []
+    for child in heading.children:
+        if isinstance(child, Tag) and child.name == "a" and "permalink" in (child.get("class") or []):
+            continue
+        texts.append(inline_text(child) if isinstance(child, Tag) else str(child))
+    return clean(" ".join(texts)).strip("¶ ")
+
+
+class _Walker:
+    """Document-order walk that opens a section at each heading."""
+
+    def __init__(self, path: str, title: str) -> None:
+        self.path = path
+        self.title = title
+        self.stack: list[tuple[int, str, str | None]] = []  # (level, text, anchor)
+        self.sections = [Section(heading_path=[title] if title else [], anchor=None, level=0)]
+        self.buffer: list[str] = []
+        self.pending_anchor: str | None = None
+
+    @property
+    def current(self) -> Section:
+        return self.sections[-1]
+
+    def flush(self) -> None:
+        text = clean("".join(self.buffer))
+        self.buffer = []
+        if text:
+            self.current.blocks.append(text)
+            self.pending_anchor = None
+
+    def open_section(self, heading: Tag) -> None:
+        self.flush()
+        level = HEADINGS[heading.name]
+        text = _heading_text(heading)
+        anchor = _heading_anchor(heading) or self.pending_anchor
+        self.pending_anchor = None
+        while self.stack and self.stack[-1][0] >= level:
+            self.stack.pop()
+        inherited = next((a for _, _, a in reversed(self.stack) if a), None)
+        self.stack.append((level, text, anchor))
+        path = [t for _, t, _ in self.stack if t]
+        if self.stack[0][0] != 1 and self.title:  # no h1 above us: the title names the page
+            path.insert(0, self.title)
+        self.sections.append(Section(heading_path=path, anchor=anchor or inherited, level=level))
+        self._links_in(heading)
+
+    def _links_in(self, element: Tag) -> None:
+        for tag in element.find_all(["a", "img"]):
+            self._link(tag)
+
+    def _link(self, tag: Tag) -> None:
+        href = tag.get("href") if tag.name == "a" else tag.get("src")
+        if not isinstance(href, str) or "permalink" in (tag.get("class") or []):
+            return
+        link = classify_link(href, self.path)
+        if link is None:
+            return
+        link.text = clean(tag.get_text(" ")) if tag.name == "a" else clean(tag.get("alt") or "")
+        if tag.name == "img":
+            link.kind = "image"
+        if all(existing.href != link.href for existing in self.current.links):
+            self.current.links.append(link)
+
+    def walk(self, element: Tag) -> None:
+        for child in element.children:
+            if isinstance(child, (Comment, Doctype, ProcessingInstruction)):
+                continue
+            if isinstance(child, NavigableString):
+                self.buffer.append(str(child))
+                continue
+            if not isinstance(child, Tag):
+                continue
+            name = child.name
+            if name in _DROP or _is_chrome(child):
+                continue
+            if name in HEADINGS:
+                self.open_section(child)
+            elif name == "table":
+                self.flush()
+                table = parse_table(child)
+                if table is not None:
+                    self.current.tables.append(table)
+                self._links_in(child)
+            elif name == "br":
+                self.buffer.append("\n")
+            elif name == "img":
+                self._link(child)
+                alt = child.get("alt")
+                # Alt text of a linked icon ("top", "up") is navigation, not content.
+                if isinstance(alt, str) and alt.strip() and child.find_parent("a") is None:
+                    self.buffer.append(f" [{alt.strip()}] ")
+            else:
+                if name == "a":
+                    ident = child.get("name") or child.get("id")
+                    if ident and not child.get_text(strip=True):
+                        self.pending_anchor = ident
+                    self._link(child)
+                block = name in _BLOCKS or name.startswith("h")
+                if block:
+                    self.flush()
+                if name == "li":
+                    parent = child.parent
+                    if parent is not None and parent.name == "ol":
+                        index = [c for c in parent.find_all("li", recursive=False)].index(child) + 1
+                        self.buffer.append(f"{index}. ")
+                    else:
+                        self.buffer.append("• ")
+                self.walk(child)
+                if block:
+                    self.flush()
+
+
+def parse_page(html: str, path: str) -> Page:
+    """Parse decoded HTML into a Page. `path` is root-relative, used to resolve links."""
+    with warnings.catch_warnings():
+        # XHTML manuals (httpd's among them) trigger this; lxml's HTML parser reads them fine.
+        warnings.simplefilter("ignore", XMLParsedAsHTMLWarning)
+        soup = BeautifulSoup(html, "lxml")
+    title_tag = soup.find("title")
+    title = clean(title_tag.get_text(" ")) if title_tag else ""
+    root = soup.find("html")
+    declared = ""
+    if isinstance(root, Tag):
+        value = root.get("lang") or root.get("xml:lang") or ""
+        declared = value if isinstance(value, str) else ""
+    body = soup.find("body") or soup
+    if not title:
+        h1 = body.find("h1") if isinstance(body, Tag) else None
+        title = _heading_text(h1) if h1 else posixpath.basename(path)
+    walker = _Walker(path, title)
+    walker.walk(body)
+    walker.flush()
+    text_sample = " ".join(b for s in walker.sections for b in s.blocks[:3])
+    lang = detect_lang(declared.strip(), path, text_sample)
+    sections = [s for s in walker.sections if s.blocks or s.tables]
+    return Page(path=path, title=title, lang=lang, sections=sections)

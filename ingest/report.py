@@ -1,0 +1,81 @@
+"""The ingestion report: one dict for machines (`--json`, `last_ingest.json`), one text for people."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class FileCounts:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    failed: int = 0
+
+
+@dataclass
+class ChunkCounts:
+    added: int = 0
+    deleted: int = 0
+    total: int = 0
+
+
+@dataclass
+class Report:
+    storage: str = ""
+    root: str = ""
+    files: FileCounts = field(default_factory=FileCounts)
+    chunks: ChunkCounts = field(default_factory=ChunkCounts)
+    sections: int = 0
+    tables: int = 0
+    embedded: int = 0
+    llm_calls: int = 0
+    skipped_non_manual: int = 0
+    errors: list[dict] = field(default_factory=list)
+    warnings: list[dict] = field(default_factory=list)
+    deleted_paths: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    embed_seconds: float = 0.0
+    started_at: str = ""
+    interrupted: bool = False
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    def save(self, path: Path) -> None:
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.as_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
+        os.replace(tmp, path)
+
+    @property
+    def exit_code(self) -> int:
+        return 3 if self.files.failed else 0
+
+    def summary(self) -> str:
+        f, c = self.files, self.chunks
+        seen = f.added + f.updated + f.unchanged + f.failed
+        lines = [
+            f"Ingested {seen} manual(s) from {self.root} into {self.storage} in {self.seconds:.1f}s",
+            f"  files:  {f.added} added, {f.updated} updated, {f.unchanged} unchanged, "
+            f"{f.deleted} deleted, {f.failed} failed ({self.skipped_non_manual} non-manual files skipped)",
+            f"  parsed: {self.sections} sections, {self.tables} tables in changed manuals",
+            f"  chunks: {c.added} added, {c.deleted} deleted, {c.total} in store; "
+            f"{self.embedded} embedded in {self.embed_seconds:.1f}s; {self.llm_calls} LLM call(s)",
+        ]
+        for item in self.deleted_paths[:20]:
+            lines.append(f"  deleted: {item}")
+        for warning in self.warnings[:20]:
+            lines.append(f"  warning: {warning['path']}: {warning['reason']}")
+        if self.errors:
+            lines.append(f"  {len(self.errors)} file(s) failed (their previous version, if any, is kept):")
+            for error in self.errors[:50]:
+                lines.append(f"    {error['path']}: {error['reason']}")
+            if len(self.errors) > 50:
+                lines.append(f"    ... and {len(self.errors) - 50} more in last_ingest.json")
+        if self.interrupted:
+            lines.append("  INTERRUPTED: run the same command again to finish (nothing is lost).")
+        return "\n".join(lines)

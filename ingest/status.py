@@ -1,0 +1,51 @@
+"""`make status`: what the store holds and how the last run went."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+from core.settings import Settings
+from core.store import get_storage
+from ingest.manifest import Manifest
+
+
+def status(settings: Settings, storage_dir: Path | None = None) -> dict:
+    storage = get_storage(settings, storage_dir)
+    index_dir = storage.index_dir()
+    data: dict = {"storage": str(storage.root), "index": str(index_dir) if index_dir else None}
+    if index_dir is not None:
+        manifest = Manifest(index_dir / "manifest.sqlite")
+        try:
+            data.update(manifest.totals())
+            data["root"] = manifest.get_meta("root")
+            data["languages"] = dict(Counter(r.lang for r in manifest.files()))
+            data["clean"] = manifest.get_meta("dirty") != "1"
+        finally:
+            manifest.close()
+    if storage.report_path.exists():
+        data["last_run"] = json.loads(storage.report_path.read_text(encoding="utf-8"))
+    return data
+
+
+def format_status(data: dict) -> str:
+    if not data.get("index"):
+        return f"No index in {data['storage']} yet: run `make ingest`."
+    lines = [
+        f"Store {data['storage']} (root {data.get('root')})",
+        f"  {data['manuals']} manuals ({', '.join(f'{k}: {v}' for k, v in sorted(data['languages'].items()))}), "
+        f"{data['sections']} sections, {data['tables']} tables, {data['chunks']} chunks",
+    ]
+    if not data.get("clean"):
+        lines.append("  the last ingestion did not finish: run it again to complete it")
+    run = data.get("last_run")
+    if run:
+        f = run["files"]
+        lines.append(
+            f"  last run {run['started_at']} ({run['seconds']:.1f}s): {f['added']} added, {f['updated']} updated, "
+            f"{f['unchanged']} unchanged, {f['deleted']} deleted, {f['failed']} failed"
+        )
+        for error in run["errors"][:20]:
+            lines.append(f"    failed: {error['path']}: {error['reason']}")
+    return "\n".join(lines)

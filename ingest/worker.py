@@ -1,0 +1,85 @@
+"""One manual's bytes -> chunks, tokens and counts. Runs in parser processes.
+
+Kept free of Chroma and the embedding model so a worker process stays light and the
+main process (which embeds) is the only one touching the store.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from llama_index.core.schema import TextNode
+
+from core.lexical import tokenize
+from core.settings import Settings
+from ingest.chunk import Chunker, lexical_text, page_nodes, path_dirs
+from ingest.decode import DecodeError, decode_html
+from ingest.manifest import ChunkRow
+from ingest.parse import parse_page
+from ingest.table_prose import TableProser
+
+_HAS_TAG = re.compile(r"<\s*[a-zA-Z!/]")
+_CLOSED = re.compile(r"</\s*(html|body)\s*>", re.I)
+
+
+@dataclass
+class FileResult:
+    path: str
+    hash: str
+    size: int
+    nodes: list[TextNode] = field(default_factory=list)
+    chunk_rows: list[ChunkRow] = field(default_factory=list)
+    title: str = ""
+    lang: str = ""
+    sections: int = 0
+    tables: int = 0
+    error: str | None = None
+    warning: str | None = None
+    llm_calls: int = 0
+    prose_fallbacks: list[str] = field(default_factory=list)
+    usage: dict = field(default_factory=dict)
+
+
+_state: dict = {}
+
+
+def init_worker(settings_json: str, cache_path: str | None) -> None:
+    settings = Settings.model_validate_json(settings_json)
+    _state["chunker"] = Chunker(settings.chunk_size, settings.chunk_overlap)
+    _state["proser"] = TableProser(settings, Path(cache_path) if cache_path else None)
+
+
+def build_file(path: str, raw: bytes, digest: str) -> FileResult:
+    """Never raises for bad input: the reason goes into `error`, for the report."""
+    result = FileResult(path=path, hash=digest, size=len(raw))
+    proser: TableProser = _state["proser"]
+    calls_before = proser.stats.llm_calls
+    fallbacks_before = len(proser.stats.fallbacks)
+    try:
+        text, _ = decode_html(raw, path.rsplit("/", 1)[-1])
+        if not _HAS_TAG.search(text[:65536]):
+            raise DecodeError("no HTML markup found")
+        page = parse_page(text, path)
+        if not page.sections:
+            raise DecodeError("no text content in the page")
+        if not _CLOSED.search(text[-4096:]):
+            result.warning = "malformed or truncated HTML (no closing </body> or </html>); ingested what could be read"
+        nodes = page_nodes(page, proser, _state["chunker"], digest)
+    except DecodeError as exc:
+        result.error = str(exc)
+        return result
+    except Exception as exc:  # a parser bug must not stop the batch: report it by name
+        result.error = f"could not parse: {type(exc).__name__}: {exc}"
+        return result
+    result.nodes = nodes
+    result.title, result.lang = page.title, page.lang
+    result.sections = len(page.sections)
+    result.tables = sum(len(s.tables) for s in page.sections)
+    dirs = path_dirs(path)
+    result.chunk_rows = [ChunkRow(n.id_, page.lang, dirs, tokenize(lexical_text(n))) for n in nodes]
+    result.llm_calls = proser.stats.llm_calls - calls_before
+    result.prose_fallbacks = proser.stats.fallbacks[fallbacks_before:]
+    result.usage = proser.stats.usage.as_dict()
+    return result

@@ -1,0 +1,1 @@
+"""Query: hybrid retrieval -> answer with numbered, anchored sources -> CLI, API, web page."""

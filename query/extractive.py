@@ -1,0 +1,74 @@
+"""Answers without an LLM: the sentences and table rows that best answer the question,
+each marked with its source number.
+
+A chunk's first sentence is rarely the answer ("What is the default X?" is answered by a
+table row "Default: X 5."), so every sentence and row of the retrieved sections is scored
+against the question: embedding similarity plus the share of the question's terms it
+contains, with a small preference for higher-ranked sources.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+from llama_index.core.base.embeddings.base import BaseEmbedding
+
+from core.lexical import tokenize
+from query.retrieve import Section
+
+_SENTENCE_END = re.compile(r"(?<=[.!?。])\s+(?=[\"'(\[A-Z가-힣0-9•])")
+MAX_UNITS_PER_SOURCE = 12
+
+
+def units(text: str) -> list[str]:
+    """Sentences of prose and whole table rows; the breadcrumb line is skipped."""
+    lines = text.split("\n")[1:]
+    out: list[str] = []
+    for line in lines:
+        line = line.strip()
+        if not line:
+            continue
+        if len(line) < 300:
+            out.append(line)
+        else:
+            out.extend(s.strip() for s in _SENTENCE_END.split(line) if s.strip())
+    return out
+
+
+def extractive_answer(
+    question: str, sections: list[Section], embed_model: BaseEmbedding, max_units: int = 3
+) -> str:
+    if not sections:
+        return ""
+    candidates: list[tuple[int, str]] = []  # (source number, unit)
+    for number, section in enumerate(sections, start=1):
+        seen: set[str] = set()
+        for hit in section.chunks[:3]:
+            for unit in units(hit.node.get_content()):
+                if unit not in seen and len(seen) < MAX_UNITS_PER_SOURCE:
+                    seen.add(unit)
+                    candidates.append((number, unit))
+    if not candidates:
+        return ""
+    query_vec = np.asarray(embed_model.get_query_embedding(question))
+    vectors = np.asarray(embed_model.get_text_embedding_batch([u for _, u in candidates]))
+    similarity = vectors @ query_vec / (np.linalg.norm(vectors, axis=1) * np.linalg.norm(query_vec) + 1e-9)
+    query_terms = set(tokenize(question))
+    scores = []
+    for (number, unit), sim in zip(candidates, similarity):
+        terms = set(tokenize(unit))
+        overlap = len(query_terms & terms) / len(query_terms) if query_terms else 0.0
+        scores.append(float(sim) + 0.6 * overlap + 0.08 / number)
+    order = np.argsort(-np.asarray(scores))
+    picked: list[tuple[int, str]] = []
+    per_source: dict[int, int] = {}
+    for i in order:
+        number, unit = candidates[i]
+        if per_source.get(number, 0) >= 2 or any(unit == u for _, u in picked):
+            continue
+        picked.append((number, unit))
+        per_source[number] = per_source.get(number, 0) + 1
+        if len(picked) >= max_units:
+            break
+    return "\n".join(f"{unit} [{number}]" for number, unit in picked)

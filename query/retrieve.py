@@ -1,0 +1,172 @@
+"""Hybrid retrieval: dense (Chroma) + BM25 (Kiwi tokens), fused by reciprocal rank, then
+grouped so each result is one anchored section.
+
+Why a hand-written fusion instead of `QueryFusionRetriever`: that class keys nodes by text
+hash and returns chunks, while we fuse on chunk ids, merge sibling chunks of one section
+(a directive's table and its prose are one place for the agent), and need each retriever's
+rank for evaluation. The dense side is LlamaIndex's `VectorIndexRetriever` over
+`ChromaVectorStore`; filters are applied inside both retrievers, not after the cut.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from llama_index.core import VectorStoreIndex
+from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
+from llama_index.core.vector_stores import FilterOperator, MetadataFilter, MetadataFilters
+from llama_index.core.vector_stores.utils import metadata_dict_to_node
+
+from core.embedding import get_embed_model
+from core.lexical import LexicalIndex, tokenize
+from core.settings import Settings
+from core.store import StoreError, get_storage, open_collection, read_info, vector_store
+
+
+_TIE = 1e-5
+
+
+@dataclass
+class Filters:
+    lang: str | None = None
+    under: str | None = None  # a folder prefix of manual paths, e.g. "mod/" or "internet"
+
+    def dir_key(self) -> tuple[str, str] | None:
+        if not self.under:
+            return None
+        prefix = self.under.strip().strip("/")
+        if not prefix:
+            return None
+        return f"dir{prefix.count('/') + 1}", prefix
+
+    def for_chroma(self) -> MetadataFilters | None:
+        items = []
+        if self.lang:
+            items.append(MetadataFilter(key="lang", value=self.lang, operator=FilterOperator.EQ))
+        key = self.dir_key()
+        if key:
+            items.append(MetadataFilter(key=key[0], value=key[1], operator=FilterOperator.EQ))
+        return MetadataFilters(filters=items) if items else None
+
+    def for_lexical(self, index: LexicalIndex) -> np.ndarray | None:
+        mask = None
+        if self.lang:
+            mask = index.fields["lang"] == self.lang
+        key = self.dir_key()
+        if key:
+            column = index.fields.get(key[0])
+            hit = column == key[1] if column is not None else np.zeros(len(index.ids), dtype=bool)
+            mask = hit if mask is None else (mask & hit)
+        return mask
+
+
+@dataclass
+class Section:
+    """One place in the manuals: the chunks of one anchored section that matched."""
+
+    section_id: str
+    chunks: list[NodeWithScore] = field(default_factory=list)
+    score: float = 0.0
+
+    @property
+    def best(self) -> TextNode:
+        return self.chunks[0].node  # type: ignore[return-value]
+
+    @property
+    def metadata(self) -> dict:
+        return self.best.metadata
+
+
+@dataclass
+class Retrieval:
+    sections: list[Section]
+    seconds: float
+
+
+class HybridRetriever:
+    """Loads the store once; `retrieve()` is then cheap (tens of milliseconds)."""
+
+    def __init__(self, settings: Settings, storage_dir: Path | None = None) -> None:
+        self.settings = settings
+        storage = get_storage(settings, storage_dir)
+        index_dir = storage.index_dir()
+        if index_dir is None:
+            raise StoreError(f"no manuals indexed in {storage.root}: run `make ingest` first")
+        self.index_dir = index_dir
+        self.info = read_info(index_dir)
+        self.embed_model = get_embed_model(settings)
+        self.client, self.collection = open_collection(index_dir, settings, self.embed_model.model_name, create=False)
+        self.index = VectorStoreIndex.from_vector_store(vector_store(self.collection), embed_model=self.embed_model)
+        lexical_dir = index_dir / "lexical"
+        self.lexical = LexicalIndex.load(lexical_dir) if (lexical_dir / "chunks.json").exists() else None
+
+    def dense(self, query: QueryBundle, k: int, filters: Filters) -> list[NodeWithScore]:
+        retriever = self.index.as_retriever(similarity_top_k=k, filters=filters.for_chroma())
+        return retriever.retrieve(query)
+
+    def lexical_hits(self, question: str, k: int, filters: Filters) -> list[tuple[str, float]]:
+        if self.lexical is None:
+            return []
+        hits = self.lexical.search(tokenize(question), k, filters.for_lexical(self.lexical))
+        return [(h.chunk_id, h.score) for h in hits]
+
+    def _fetch(self, ids: list[str]) -> dict[str, TextNode]:
+        if not ids:
+            return {}
+        got = self.collection.get(ids=ids, include=["documents", "metadatas"])
+        nodes = {}
+        for chunk_id, text, metadata in zip(got["ids"], got["documents"], got["metadatas"]):
+            node = metadata_dict_to_node(metadata, text=text)
+            node.id_ = chunk_id
+            nodes[chunk_id] = node  # type: ignore[assignment]
+        return nodes
+
+    def retrieve(self, question: str, top_k: int | None = None, filters: Filters | None = None) -> Retrieval:
+        started = time.perf_counter()
+        filters = filters or Filters()
+        top_k = top_k or self.settings.top_k
+        k = max(self.settings.candidate_k, top_k * 4)
+        mode = self.settings.retrieval_mode
+        query = QueryBundle(query_str=question)
+        if mode != "lexical":
+            query.embedding = self.embed_model.get_query_embedding(question)
+        dense = self.dense(query, k, filters) if mode != "lexical" else []
+        lexical = self.lexical_hits(question, k, filters) if mode != "dense" else []
+
+        # Reciprocal rank fusion. With two retrievers, ranks (1, 3) and (3, 1) tie exactly;
+        # a tiny term from the raw scores (dense cosine, BM25 relative to its best) breaks
+        # such ties in favour of the stronger evidence without changing any other order.
+        fused: dict[str, float] = {}
+        nodes: dict[str, TextNode] = {}
+        rrf_k = self.settings.rrf_k
+        for rank, hit in enumerate(dense):
+            chunk_id = hit.node.node_id
+            fused[chunk_id] = fused.get(chunk_id, 0.0) + 1.0 / (rrf_k + rank + 1) + _TIE * (hit.score or 0.0)
+            nodes[chunk_id] = hit.node  # type: ignore[assignment]
+        best_lexical = lexical[0][1] if lexical else 1.0
+        for rank, (chunk_id, score) in enumerate(lexical):
+            fused[chunk_id] = fused.get(chunk_id, 0.0) + 1.0 / (rrf_k + rank + 1) + _TIE * score / best_lexical
+        nodes.update(self._fetch([cid for cid in fused if cid not in nodes]))
+        ranked = sorted((cid for cid in fused if cid in nodes), key=lambda cid: -fused[cid])
+        sections = group_sections(
+            [NodeWithScore(node=nodes[cid], score=fused[cid]) for cid in ranked], self.settings.sibling_bonus
+        )
+        return Retrieval(sections=sections[:top_k], seconds=time.perf_counter() - started)
+
+
+def group_sections(ranked: list[NodeWithScore], self_bonus: float = 0.0) -> list[Section]:
+    """Merge sibling chunks into their section; a section's score is its best chunk's
+    plus `self_bonus` times its second best (a section matching in prose and table may be
+    a surer place; the evaluation decides the weight)."""
+    by_id: dict[str, Section] = {}
+    for hit in ranked:
+        section_id = hit.node.metadata.get("section_id") or hit.node.metadata.get("path", "")
+        section = by_id.setdefault(section_id, Section(section_id=section_id))
+        section.chunks.append(hit)
+    for section in by_id.values():
+        scores = [c.score or 0.0 for c in section.chunks]
+        section.score = scores[0] + (self_bonus * scores[1] if len(scores) > 1 else 0.0)
+    return sorted(by_id.values(), key=lambda s: -s.score)

@@ -1,0 +1,65 @@
+"""Decoding (EUC-KR, BOM, hints, bad bytes) and section structure (anchors, breadcrumbs, links)."""
+
+import codecs
+
+import pytest
+
+from ingest.decode import DecodeError, decode_html
+from ingest.parse import parse_page
+from tests.conftest import FIXTURES
+
+
+def test_euc_kr_page_decodes_to_clean_hangul():
+    raw = (FIXTURES / "billing" / "suspend.html").read_bytes()
+    text, encoding = decode_html(raw, "suspend.html")
+    assert encoding == "cp949"
+    assert "일시 정지 신청" in text and "4,400원" in text
+    assert "\ufffd" not in text
+
+
+def test_file_name_hint_and_bom():
+    body = "<html><body><p>한글 안내문</p></body></html>"
+    assert decode_html(body.encode("euc_kr"), "page.html.ko.euc-kr")[0] == body
+    assert decode_html(codecs.BOM_UTF8 + body.encode("utf-8"), "page.html")[0] == body
+    assert decode_html(body.encode("utf-16"), "page.html")[0] == body
+
+
+@pytest.mark.parametrize(
+    "raw, reason",
+    [
+        (b"", "empty file"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)), "binary"),
+        (b'<html><head><meta charset="utf-8"></head><body>\xff\xfe\xfa broken</body></html>', "undecodable"),
+    ],
+)
+def test_bad_bytes_are_reported_with_a_reason(raw, reason):
+    with pytest.raises(DecodeError, match=reason):
+        decode_html(raw, "bad.html")
+
+
+def _page(name: str):
+    raw = (FIXTURES / name).read_bytes()
+    return parse_page(decode_html(raw, name)[0], name)
+
+
+def test_sections_know_anchor_breadcrumb_language_and_links():
+    page = _page("plans.html")
+    assert page.lang == "ko" and page.title == "별빛 인터넷 요금제 안내"
+    by_anchor = {s.anchor: s for s in page.sections}
+    install = by_anchor["install"]
+    assert install.heading_path == ["별빛 인터넷 요금제", "상품 사양", "설치 일정"]
+    attachment = [l for l in install.links if l.kind == "attachment"][0]
+    assert attachment.target == "forms/signup.pdf"
+    cross = [l for s in page.sections for l in s.links if l.kind == "manual"]
+    assert any(l.target == "billing/cancel.html" for l in cross)
+    assert all("상단 메뉴" not in b for s in page.sections for b in s.blocks)  # page chrome dropped
+
+
+def test_permalink_and_a_name_anchors():
+    page = _page("en/guide.html.en")
+    anchors = [s.anchor for s in page.sections]
+    assert "daily" in anchors  # the permalink target wins over the other anchor in the heading
+    assert "refund" in anchors  # <a name> placed just before the heading
+    assert page.lang == "en"
+    suspend = _page("billing/suspend.html")
+    assert [s.anchor for s in suspend.sections if s.tables] == ["limits"]
