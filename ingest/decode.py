@@ -57,6 +57,17 @@ def looks_binary(raw: bytes) -> bool:
     return controls > len(head) * 0.05
 
 
+def _decode_maybe_truncated(raw: bytes, encoding: str) -> str:
+    """Strict decoding, except that a multi-byte character cut off by a truncated file at
+    the very end is dropped: the rest of the page is intact and worth indexing."""
+    try:
+        return raw.decode(encoding)
+    except UnicodeDecodeError as exc:
+        if exc.end >= len(raw) and exc.start >= len(raw) - 4 and "end of data" in exc.reason:
+            return raw[: exc.start].decode(encoding)
+        raise
+
+
 def decode_html(raw: bytes, filename: str = "") -> tuple[str, str]:
     """Return (text, encoding used). Raises DecodeError with a reason a person can act on."""
     if not raw.strip():
@@ -78,13 +89,13 @@ def decode_html(raw: bytes, filename: str = "") -> tuple[str, str]:
     for source, encoding in (("declared charset", declared), ("file-name charset", hinted)):
         if encoding:
             try:
-                return raw.decode(encoding), encoding
+                return _decode_maybe_truncated(raw, encoding), encoding
             except UnicodeDecodeError as exc:
                 raise DecodeError(
                     f"undecodable bytes: {source} {encoding} fails ({exc.reason}) at byte {exc.start}"
                 ) from exc
     try:
-        return raw.decode("utf-8"), "utf-8"
+        return _decode_maybe_truncated(raw, "utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
     guess = from_bytes(raw[:200_000]).best()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import multiprocessing
 import os
 import shutil
 import sys
@@ -121,7 +122,11 @@ def _iter_results(
         for task in tasks:
             yield build_file(*task)
         return
-    with ProcessPoolExecutor(max_workers=workers, initializer=init_worker, initargs=init_args) as pool:
+    # spawn, not fork: a forked worker would inherit the store lock's descriptor (and keep
+    # the lock alive after the parent is killed) and Chroma's threads.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=init_worker,
+                             initargs=(*init_args, True)) as pool:
         window: list[Future] = []
         pending = iter(tasks)
         for task in pending:
@@ -268,6 +273,8 @@ def ingest(
         live = storage.index_dir()
         if fresh or live is None:
             index_dir = storage.new_index_dir()
+            if live is None:  # first ingestion: nothing to protect, publish at once
+                storage.publish(index_dir)
         else:
             index_dir = live
         manifest = Manifest(index_dir / "manifest.sqlite")
@@ -297,7 +304,7 @@ def ingest(
             report.embed_seconds = round(report.embed_seconds, 3)
             if not report.interrupted:
                 report.save(storage.report_path)
-        if fresh or live is None:
+        if fresh and live is not None:
             old = storage.publish(index_dir)
             if old is not None and old != index_dir:
                 shutil.rmtree(old, ignore_errors=True)
