@@ -50,7 +50,8 @@ class ChunkRow:
 
 class Manifest:
     def __init__(self, path: Path) -> None:
-        self.db = sqlite3.connect(path, timeout=30)
+        # Written from the ingestion's writer thread, one group at a time (see ingest.run).
+        self.db = sqlite3.connect(path, timeout=30, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(SCHEMA)

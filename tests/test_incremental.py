@@ -141,6 +141,7 @@ def _ingest_cmd(manuals: Path, storage: Path) -> list[str]:
 def _env() -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
     env["PYTHONPATH"] = str(ROOT)
+    env["FLUSH_CHUNKS"] = "16"  # many small commit groups, so a kill lands between and inside them
     return env
 
 
