@@ -34,7 +34,7 @@ demo: install
 	$(PY) -m ingest $(DATA) --storage $(STORAGE); test $$? -eq 0 -o $$? -eq 3
 	$(PY) -m query "인터넷 이전 설치비는 얼마인가요?" --storage $(STORAGE)
 	@echo
-	$(PY) -m query "How much does the daily roaming pass cost?" --storage $(STORAGE)
+	$(PY) -m query "How much does the daily roaming pass cost in Japan?" --storage $(STORAGE)
 
 test: install
 	$(PY) -m pytest -q

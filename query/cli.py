@@ -23,12 +23,12 @@ def _link(url: str, label: str, root: str | None) -> str:
     return f"\033]8;;{target}\033\\{label}\033]8;;\033\\"
 
 
-def format_human(result: dict, root: str | None) -> str:
-    lines = [result["answer"] or "(no answer)"]
+def format_human(result: dict, root: str | None, with_answer: bool = True) -> str:
+    lines = [result["answer"] or "(no answer)"] if with_answer else []
     if result.get("notice"):
         lines.insert(0, f"[notice] {result['notice']}")
-    lines.append("")
-    lines.append("Sources:")
+    if result["sources"]:
+        lines += ["", "Sources:"]
     for source in result["sources"]:
         heading = source["heading"] or source["title"]
         lines.append(f"  [{source['rank']}] {heading}")
@@ -38,9 +38,9 @@ def format_human(result: dict, root: str | None) -> str:
     usage = result["usage"]
     latency = result.get("latency", {})
     lines.append(
-        f"-- {result['mode']} | {result['latency_ms']:.0f} ms (retrieve {latency.get('retrieve_ms', 0):.0f} ms) | "
+        f"-- {result['mode']}{' (cached: ' + result['cache'] + ')' if result.get('cached') else ''} | {result['latency_ms']:.0f} ms (retrieve {latency.get('retrieve_ms', 0):.0f} ms) | "
         f"{usage['llm_requests']} LLM request(s), {usage['input_tokens']}+{usage['output_tokens']} tokens, "
-        f"${usage['cost_usd']:.5f}" + (" | cached" if result.get("cached") else "")
+        f"${usage['cost_usd']:.5f}"
     )
     return "\n".join(lines)
 
@@ -85,14 +85,13 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.stream and not args.json:
         final: dict = {}
-        for piece in engine.stream(args.question, args.top_k, filters):
-            if isinstance(piece, dict):
-                final = piece
+        for event in engine.stream(args.question, None, args.top_k, filters):
+            if isinstance(event, dict):
+                final = event
             else:
-                print(piece, end="", flush=True)
+                print(event, end="", flush=True)
         print()
-        final["answer"] = ""
-        print("\n".join(format_human(final, engine.root).split("\n")[1:]))
+        print(format_human(final, engine.root, with_answer=False))
         return 0
     result = engine.ask(args.question, None, args.top_k, filters, not args.no_llm)
     print(json.dumps(result, ensure_ascii=False, indent=2) if args.json else format_human(result, engine.root))

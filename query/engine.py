@@ -19,9 +19,12 @@ from urllib.parse import quote
 
 from core.llm import Usage, make_client
 from core.settings import Settings
+from core.store import get_storage
+from query.cache import AnswerCache, sources_signature
 from query.extractive import extractive_answer
-from query.generate import generate, generate_stream, validate_citations
+from query.generate import PROMPT_VERSION, generate, generate_stream, validate_citations
 from query.retrieve import Filters, HybridRetriever, Section
+from query.smalltalk import smalltalk_reply
 
 SNIPPET_CHARS = 240
 
@@ -73,6 +76,10 @@ class Engine:
         self.retriever = HybridRetriever(settings, storage_dir)
         self.root = self.retriever.info.get("root")
         self.client = make_client(settings) if settings.llm_configured else None
+        storage = get_storage(settings, storage_dir)
+        self.cache = (
+            AnswerCache(storage.cache_dir / "answers.sqlite", settings.cache_similarity) if self.client else None
+        )
 
     def ask(
         self,
@@ -82,73 +89,79 @@ class Engine:
         filters: Filters | None = None,
         use_llm: bool = True,
     ) -> dict:
-        started = time.perf_counter()
-        result = self._retrieve(question, top_k, filters)
-        sections = result.pop("_sections")
-        usage = Usage()
-        generate_started = time.perf_counter()
-        answer, mode, notice = self._answer(question, sections, usage, use_llm)
-        removed: list[int] = []
-        if mode == "llm":
-            answer, removed = validate_citations(answer, len(sections))
-        result.update({
-            "id": qid,
-            "answer": answer,
-            "mode": mode,
-            "usage": usage.as_dict(),
-            "latency_ms": round((time.perf_counter() - started) * 1000, 1),
-        })
-        result["latency"]["generate_ms"] = round((time.perf_counter() - generate_started) * 1000, 1)
-        if removed:
-            result["removed_citations"] = removed
-        if notice:
-            result["notice"] = notice
-        return result
+        """The whole answer at once (the JSON contract)."""
+        final: dict = {}
+        for event in self._events(question, qid, top_k, filters, use_llm, stream=False):
+            if isinstance(event, dict):
+                final = event
+        return final
 
-    def _retrieve(self, question: str, top_k: int | None, filters: Filters | None) -> dict:
+    def stream(
+        self, question: str, qid: str | int | None = None, top_k: int | None = None, filters: Filters | None = None
+    ) -> Iterator[str | dict]:
+        """Yield answer text as it arrives, then the final answer dict (same contract as `ask`)."""
+        yield from self._events(question, qid, top_k, filters, True, stream=True)
+
+    def _events(
+        self, question: str, qid: str | int | None, top_k: int | None, filters: Filters | None,
+        use_llm: bool, stream: bool,
+    ) -> Iterator[str | dict]:
+        started = time.perf_counter()
+        usage = Usage()
+        result: dict = {"id": qid, "question": question, "sources": [], "latency": {"retrieve_ms": 0.0}}
+        reply = smalltalk_reply(question)
+        if reply is not None:
+            yield reply
+            result.update(answer=reply, mode="extractive", intent="smalltalk")
+            yield self._finish(result, usage, started, started)
+            return
         retrieval = self.retriever.retrieve(question, top_k, filters)
-        return {
-            "question": question,
-            "sources": source_dicts(retrieval.sections, self.settings, self.root),
-            "latency": {"retrieve_ms": round(retrieval.seconds * 1000, 1)},
-            "_sections": retrieval.sections,
-        }
-
-    def _answer(self, question: str, sections: list[Section], usage: Usage, use_llm: bool) -> tuple[str, str, str]:
-        if not sections:
-            return "No manual section matches this question.", "extractive", ""
-        if use_llm and self.client is not None:
-            try:
-                return generate(self.client, self.settings, question, sections, usage), "llm", ""
-            except Exception as exc:  # endpoint down or failing: never crash, never empty
-                notice = f"LLM unavailable ({type(exc).__name__}); showing extractive answer"
-                return extractive_answer(question, sections, self.retriever.embed_model), "extractive", notice
-        return extractive_answer(question, sections, self.retriever.embed_model), "extractive", ""
-
-    def stream(self, question: str, top_k: int | None = None, filters: Filters | None = None) -> Iterator[str | dict]:
-        """Yield answer text pieces as they arrive, then the final answer dict."""
-        started = time.perf_counter()
-        result = self._retrieve(question, top_k, filters)
-        sections = result.pop("_sections")
-        usage = Usage()
-        mode, notice, pieces = "extractive", "", []
-        if self.client is not None and sections:
-            try:
-                for piece in generate_stream(self.client, self.settings, question, sections, usage):
-                    pieces.append(piece)
-                    yield piece
-                mode = "llm"
-            except Exception as exc:
-                notice = f"LLM unavailable ({type(exc).__name__}); showing extractive answer"
-        if mode == "llm":
-            answer, removed = validate_citations("".join(pieces), len(sections))
-        else:
-            answer, removed = extractive_answer(question, sections, self.retriever.embed_model), []
+        sections = retrieval.sections
+        result["sources"] = source_dicts(sections, self.settings, self.root)
+        result["latency"]["retrieve_ms"] = round(retrieval.seconds * 1000, 1)
+        generate_started = time.perf_counter()
+        mode, answer = "extractive", ""
+        if use_llm and self.client is not None and sections:
+            signature = sources_signature(sections, self.settings.llm_model, PROMPT_VERSION)
+            hit = self.cache.get(question, signature, retrieval.query_embedding) if self.cache else None
+            if hit is not None:
+                answer, mode = hit[0], "llm"
+                result.update(cached=True, cache=hit[1])
+                yield answer
+            else:
+                try:
+                    if stream:
+                        pieces = []
+                        for piece in generate_stream(self.client, self.settings, question, sections, usage):
+                            pieces.append(piece)
+                            yield piece
+                        answer = "".join(pieces)
+                    else:
+                        answer = generate(self.client, self.settings, question, sections, usage)
+                    mode = "llm" if answer.strip() else "extractive"
+                    if mode == "extractive":
+                        result["notice"] = "the LLM returned an empty answer; showing extractive answer"
+                except Exception as exc:  # endpoint down or failing: never crash, never empty
+                    result["notice"] = f"LLM unavailable ({type(exc).__name__}: {exc}); showing extractive answer"
+                if mode == "llm":
+                    answer, removed = validate_citations(answer, len(sections))
+                    if removed:
+                        result["removed_citations"] = removed
+                    if self.cache is not None:
+                        self.cache.put(question, signature, retrieval.query_embedding, answer)
+        if mode == "extractive":
+            if sections:
+                answer = extractive_answer(question, sections, self.retriever.embed_model)
+            else:
+                answer = "No manual section matches this question."
             yield answer
-        result.update({"answer": answer, "mode": mode, "usage": usage.as_dict(),
-                       "latency_ms": round((time.perf_counter() - started) * 1000, 1)})
-        if removed:
-            result["removed_citations"] = removed
-        if notice:
-            result["notice"] = notice
-        yield result
+        result.update(answer=answer, mode=mode)
+        yield self._finish(result, usage, started, generate_started)
+
+    def _finish(self, result: dict, usage: Usage, started: float, generate_started: float) -> dict:
+        now = time.perf_counter()
+        result["usage"] = usage.as_dict()
+        result["latency"]["generate_ms"] = round((now - generate_started) * 1000, 1)
+        result["latency_ms"] = round((now - started) * 1000, 1)
+        result.setdefault("cached", False)
+        return result

@@ -84,6 +84,7 @@ class Section:
 class Retrieval:
     sections: list[Section]
     seconds: float
+    query_embedding: list[float] | None = None
 
 
 class HybridRetriever:
@@ -154,7 +155,8 @@ class HybridRetriever:
         sections = group_sections(
             [NodeWithScore(node=nodes[cid], score=fused[cid]) for cid in ranked], self.settings.sibling_bonus
         )
-        return Retrieval(sections=sections[:top_k], seconds=time.perf_counter() - started)
+        return Retrieval(sections=sections[:top_k], seconds=time.perf_counter() - started,
+                         query_embedding=query.embedding)
 
 
 def group_sections(ranked: list[NodeWithScore], self_bonus: float = 0.0) -> list[Section]:

@@ -1,0 +1,258 @@
+"""`make eval`: retrieval and answer quality on question sets the project owns.
+
+For each dataset (the sample manuals always; the httpd manual when ../shared has it) it
+ingests the manuals (incrementally, into storage/eval/), asks every question through the
+same Engine the CLI uses (no LLM), and measures per language and per category:
+page hit@k, section (path#anchor) hit@k, MRR (section level), the share of extractive
+answers containing the expected fact, and retrieval latency p50/p95. In the same run it
+builds the vanilla LlamaIndex baseline (page text -> SentenceSplitter -> VectorStoreIndex,
+same embedding model) and scores it the same way. Writes reports/eval.md and eval.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bs4 import BeautifulSoup  # noqa: E402
+from llama_index.core import Document, StorageContext, VectorStoreIndex, load_index_from_storage  # noqa: E402
+from llama_index.core.node_parser import SentenceSplitter  # noqa: E402
+
+from core.embedding import get_embed_model  # noqa: E402
+from core.settings import Settings, get_settings  # noqa: E402
+from ingest.decode import DecodeError, decode_html  # noqa: E402
+from ingest.discover import discover  # noqa: E402
+from ingest.run import ingest  # noqa: E402
+from query.engine import Engine  # noqa: E402
+from query.retrieve import Filters  # noqa: E402
+
+K = 5
+CATEGORIES = ("process", "fact", "table", "condition", "comparison")
+
+
+def norm(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def load_questions(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def score(question: dict, urls: list[str], paths: list[str], answer: str, top_text: str) -> dict:
+    expected = question["expected"]
+    expected_paths = {e.split("#", 1)[0] for e in expected}
+    section_rank = next((i + 1 for i, url in enumerate(urls[:K]) if url in expected), None)
+    facts = [norm(f) for f in question["facts"]]
+    return {
+        "page_hit": any(p in expected_paths for p in paths[:K]),
+        "section_hit": section_rank is not None,
+        "section_hit1": section_rank == 1,
+        "rr": 1.0 / section_rank if section_rank else 0.0,
+        "fact_in_answer": any(f in norm(answer) for f in facts),
+        "fact_in_top": any(f in norm(top_text) for f in facts),
+    }
+
+
+def run_ours(engine: Engine, questions: list[dict], filters: Filters | None = None) -> list[dict]:
+    rows = []
+    for q in questions:
+        result = engine.ask(q["question"], q["id"], K, filters, use_llm=False)
+        urls = [s["url"] for s in result["sources"]]
+        paths = [s["path"] for s in result["sources"]]
+        sections = engine.retriever.retrieve(q["question"], K, filters).sections  # texts for fact_in_top
+        top_text = "\n".join(hit.node.get_content() for s in sections for hit in s.chunks)
+        row = score(q, urls, paths, result["answer"], top_text)
+        row.update(id=q["id"], lang=q["lang"], category=q["category"], table_only=q.get("table_only", False),
+                   retrieve_ms=result["latency"]["retrieve_ms"], top=urls[:K], answer=result["answer"])
+        rows.append(row)
+    return rows
+
+
+def page_documents(root: Path) -> list[Document]:
+    """Vanilla: the whole page's visible text, one Document per page, no anchors."""
+    docs = []
+    for abs_path, rel in discover([root], root).files:
+        try:
+            text, _ = decode_html(abs_path.read_bytes(), abs_path.name)
+        except (DecodeError, OSError):
+            continue
+        body = BeautifulSoup(text, "lxml").get_text(" ")
+        docs.append(Document(text=" ".join(body.split()), metadata={"path": rel}, id_=rel))
+    return docs
+
+
+def baseline_index(root: Path, persist: Path, settings: Settings) -> VectorStoreIndex:
+    embed = get_embed_model(settings)
+    if (persist / "docstore.json").exists():
+        return load_index_from_storage(StorageContext.from_defaults(persist_dir=str(persist)), embed_model=embed)
+    nodes = SentenceSplitter().get_nodes_from_documents(page_documents(root))
+    index = VectorStoreIndex(nodes, embed_model=embed, show_progress=True)
+    index.storage_context.persist(persist_dir=str(persist))
+    return index
+
+
+def run_baseline(index: VectorStoreIndex, questions: list[dict]) -> list[dict]:
+    retriever = index.as_retriever(similarity_top_k=K)
+    rows = []
+    for q in questions:
+        started = time.perf_counter()
+        hits = retriever.retrieve(q["question"])
+        elapsed = (time.perf_counter() - started) * 1000
+        paths = [h.node.metadata["path"] for h in hits]
+        top_text = "\n".join(h.node.get_content() for h in hits)
+        first = hits[0].node.get_content()[:300] if hits else ""
+        row = score(q, paths, paths, first, top_text)
+        row.update(id=q["id"], lang=q["lang"], category=q["category"], table_only=q.get("table_only", False),
+                   retrieve_ms=elapsed, top=paths, answer=first)
+        rows.append(row)
+    return rows
+
+
+def summarize(rows: list[dict]) -> dict:
+    if not rows:
+        return {}
+    n = len(rows)
+    lat = sorted(r["retrieve_ms"] for r in rows)
+    p95 = lat[min(n - 1, int(round(0.95 * (n - 1))))]
+    return {
+        "n": n,
+        "page@5": sum(r["page_hit"] for r in rows) / n,
+        "section@5": sum(r["section_hit"] for r in rows) / n,
+        "section@1": sum(r["section_hit1"] for r in rows) / n,
+        "MRR": sum(r["rr"] for r in rows) / n,
+        "fact in answer": sum(r["fact_in_answer"] for r in rows) / n,
+        "fact in top-5": sum(r["fact_in_top"] for r in rows) / n,
+        "p50 ms": statistics.median(lat),
+        "p95 ms": p95,
+    }
+
+
+def groups(rows: list[dict]) -> list[tuple[str, list[dict]]]:
+    out = [("all", rows)]
+    for lang in ("en", "ko"):
+        out.append((f"lang={lang}", [r for r in rows if r["lang"] == lang]))
+    for category in CATEGORIES:
+        out.append((f"cat={category}", [r for r in rows if r["category"] == category]))
+    out.append(("table-only", [r for r in rows if r["table_only"]]))
+    return [(name, g) for name, g in out if g]
+
+
+COLUMNS = ("n", "page@5", "section@5", "section@1", "MRR", "fact in answer", "fact in top-5", "p50 ms", "p95 ms")
+
+
+def table(title: str, rows_by_system: dict[str, list[dict]]) -> list[str]:
+    lines = [f"### {title}", "", "| system | group | " + " | ".join(COLUMNS) + " |",
+             "|---|---|" + "---:|" * len(COLUMNS)]
+    for system, rows in rows_by_system.items():
+        for name, group in groups(rows):
+            s = summarize(group)
+            cells = [str(s["n"])] + [f"{s[c]:.2f}" if "ms" not in c else f"{s[c]:.0f}" for c in COLUMNS[1:]]
+            lines.append(f"| {system} | {name} | " + " | ".join(cells) + " |")
+    return lines + [""]
+
+
+def chart(results: dict[str, dict[str, list[dict]]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    metrics = ("page@5", "section@5", "MRR", "fact in answer")
+    fig, axes = plt.subplots(1, len(results), figsize=(6 * len(results), 4), squeeze=False)
+    for ax, (dataset, systems) in zip(axes[0], results.items()):
+        width = 0.8 / len(systems)
+        for i, (system, rows) in enumerate(systems.items()):
+            s = summarize(rows)
+            xs = [m + i * width for m in range(len(metrics))]
+            bars = ax.bar(xs, [s[m] for m in metrics], width, label=system)
+            ax.bar_label(bars, fmt="%.2f", fontsize=7)
+        ax.set_xticks([m + width * (len(systems) - 1) / 2 for m in range(len(metrics))], metrics)
+        ax.set_ylim(0, 1.1)
+        ax.set_title(f"{dataset} (n={len(next(iter(systems.values())))}, top {K})")
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def misses(rows: list[dict], limit: int = 15) -> list[str]:
+    out = ["| id | expected found? | top sources |", "|---|---|---|"]
+    for r in [r for r in rows if not r["section_hit"]][:limit]:
+        out.append(f"| {r['id']} | page {'yes' if r['page_hit'] else 'no'} | {', '.join(r['top'][:3])} |")
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--corpus", type=Path, default=ROOT.parent / "shared" / "corpora" / "httpd-manual")
+    parser.add_argument("--storage", type=Path, default=ROOT / "storage" / "eval")
+    parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--only", choices=("sample", "httpd"), help="evaluate one dataset")
+    args = parser.parse_args()
+    datasets = [("sample", ROOT / "data" / "manuals", ROOT / "data" / "eval" / "sample_questions.jsonl")]
+    if args.corpus.is_dir():
+        datasets.append(("httpd", args.corpus, ROOT / "data" / "eval" / "httpd_questions.jsonl"))
+    else:
+        print(f"{args.corpus} not found: evaluating the sample manuals only", file=sys.stderr)
+    if args.only:
+        datasets = [d for d in datasets if d[0] == args.only]
+
+    base = get_settings()
+    report = [f"# Evaluation (top {K}, embedding {base.embed_model}, retrieval {base.retrieval_mode}, no LLM)", ""]
+    results: dict[str, dict[str, list[dict]]] = {}
+    raw: dict[str, dict] = {}
+    for name, root, qfile in datasets:
+        questions = load_questions(qfile)
+        settings = base.model_copy(update={"storage_dir": args.storage / name})
+        print(f"[{name}] ingesting {root} ...", file=sys.stderr)
+        ingest([root], settings, progress=True)
+        engine = Engine(settings)
+        engine.ask("warm-up", use_llm=False)
+        engine.ask("준비", use_llm=False)
+        print(f"[{name}] asking {len(questions)} questions ...", file=sys.stderr)
+        systems = {"manual-qa": run_ours(engine, questions)}
+        if not args.no_baseline:
+            print(f"[{name}] vanilla baseline ...", file=sys.stderr)
+            index = baseline_index(root, args.storage / f"{name}-baseline", settings)
+            systems["vanilla"] = run_baseline(index, questions)
+        results[name] = systems
+        report += table(f"{name}: {len(questions)} questions over {root.name}", systems)
+        ours = summarize(systems["manual-qa"])
+        if "vanilla" in systems:
+            gain = ours["page@5"] - summarize(systems["vanilla"])["page@5"]
+            report.append(f"Page-level gain over vanilla: **{gain * 100:+.1f} points**; "
+                          f"section-level: **{(ours['section@5'] - summarize(systems['vanilla'])['section@5']) * 100:+.1f} points**.")
+            report.append("")
+        korean = [q for q in questions if q["lang"] == "ko"]
+        if name == "httpd" and korean:
+            # Cross-language: Korean questions answered from English pages only.
+            crossed = [dict(q, expected=[e.replace(".ko.euc-kr", ".en.utf8") for e in q["expected"]]) for q in korean]
+            cross_rows = run_ours(engine, crossed, Filters(lang="en"))
+            s = summarize(cross_rows)
+            report.append(f"Korean questions answered from English pages only (`--lang en`, n={s['n']}): "
+                          f"page@5 {s['page@5']:.2f}, section@5 {s['section@5']:.2f}, MRR {s['MRR']:.2f}.")
+            report.append("")
+        report.append(f"Section misses ({name}, manual-qa):")
+        report.append("")
+        report += misses(systems["manual-qa"])
+        report.append("")
+        raw[name] = {system: rows for system, rows in systems.items()}
+    out_dir = ROOT / "reports"
+    out_dir.mkdir(exist_ok=True)
+    (out_dir / "eval.md").write_text("\n".join(report) + "\n![chart](eval.png)\n", encoding="utf-8")
+    (out_dir / "eval_rows.json").write_text(json.dumps(raw, ensure_ascii=False, indent=1), encoding="utf-8")
+    chart(results, out_dir / "eval.png")
+    print("\n".join(report))
+    print(f"\nwrote {out_dir / 'eval.md'} and {out_dir / 'eval.png'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
