@@ -36,35 +36,47 @@ def units(text: str) -> list[str]:
     return out
 
 
+_QUANTITY = re.compile(
+    r"얼마|몇|금액|요금|비용|기간|속도|기본값|한도|최대|최소|언제까지|how (much|many|long|fast)|default|price|cost|fee|limit|maximum|minimum",
+    re.I,
+)
+_HAS_NUMBER = re.compile(r"\d")
+
+
 def extractive_answer(
     question: str, sections: list[Section], embed_model: BaseEmbedding, max_units: int = 3
 ) -> str:
     if not sections:
         return ""
-    candidates: list[tuple[int, str]] = []  # (source number, unit)
+    candidates: list[tuple[int, str, str]] = []  # (source number, unit, unit with its section heading)
     for number, section in enumerate(sections, start=1):
         seen: set[str] = set()
-        for hit in section.chunks[:3]:
+        heading = section.metadata.get("heading", "")
+        for hit in section.chunks[:4]:
             for unit in units(hit.node.get_content()):
                 if unit not in seen and len(seen) < MAX_UNITS_PER_SOURCE:
                     seen.add(unit)
-                    candidates.append((number, unit))
+                    candidates.append((number, unit, f"{heading}: {unit}"))
     if not candidates:
         return ""
+    # Rows and sentences are scored with their heading: "Default: 5" means little alone,
+    # "KeepAliveTimeout Directive: Default: 5" answers "default keep-alive timeout".
     query_vec = np.asarray(embed_model.get_query_embedding(question))
-    vectors = np.asarray(embed_model.get_text_embedding_batch([u for _, u in candidates]))
+    vectors = np.asarray(embed_model.get_text_embedding_batch([c for _, _, c in candidates]))
     similarity = vectors @ query_vec / (np.linalg.norm(vectors, axis=1) * np.linalg.norm(query_vec) + 1e-9)
     query_terms = set(tokenize(question))
+    wants_quantity = bool(_QUANTITY.search(question))
     scores = []
-    for (number, unit), sim in zip(candidates, similarity):
-        terms = set(tokenize(unit))
+    for (number, unit, with_heading), sim in zip(candidates, similarity):
+        terms = set(tokenize(with_heading))
         overlap = len(query_terms & terms) / len(query_terms) if query_terms else 0.0
-        scores.append(float(sim) + 0.6 * overlap + 0.08 / number)
+        bonus = 0.1 if wants_quantity and _HAS_NUMBER.search(unit) else 0.0
+        scores.append(float(sim) + 0.6 * overlap + bonus + 0.08 / number)
     order = np.argsort(-np.asarray(scores))
     picked: list[tuple[int, str]] = []
     per_source: dict[int, int] = {}
     for i in order:
-        number, unit = candidates[i]
+        number, unit, _ = candidates[i]
         if per_source.get(number, 0) >= 2 or any(unit == u for _, u in picked):
             continue
         picked.append((number, unit))
