@@ -36,7 +36,9 @@ from ingest.manifest import FileRecord, Manifest
 from ingest.report import Report
 from ingest.worker import FileResult, build_file, init_worker
 
-IN_PROCESS_MAX = 3  # fewer changed manuals than this are parsed without starting processes
+# Fewer changed manuals than this are parsed in-process: starting a spawned parser costs
+# 4-7 s of imports, more than parsing a few dozen pages takes.
+IN_PROCESS_MAX = 64
 
 
 class IngestError(RuntimeError):

