@@ -203,6 +203,9 @@ def main() -> int:
         print(f"{args.corpus} not found: evaluating the sample manuals only", file=sys.stderr)
     if args.only:
         datasets = [d for d in datasets if d[0] == args.only]
+    for name, _, qfile in [d for d in datasets if not d[2].exists()]:
+        print(f"[{name}] no question set at {qfile}: skipped", file=sys.stderr)
+    datasets = [d for d in datasets if d[2].exists()]
 
     base = get_settings()
     report = [f"# Evaluation (top {K}, embedding {base.embed_model}, retrieval {base.retrieval_mode}, no LLM)", ""]
