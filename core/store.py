@@ -23,6 +23,8 @@ from pathlib import Path
 
 import chromadb
 from chromadb.config import Settings as ChromaSettings
+from llama_index.core.schema import BaseNode, MetadataMode
+from llama_index.core.vector_stores.utils import node_to_metadata_dict
 from llama_index.vector_stores.chroma import ChromaVectorStore
 
 from core.settings import Settings
@@ -111,6 +113,27 @@ def open_collection(index_dir: Path, settings: Settings, embed_name: str, create
             "set it back, or rebuild with `make reingest`"
         )
     return client, collection
+
+
+# Chroma indexes every metadata value it stores: our full chunk metadata made `add` 17%
+# slower. Filters and deletes need only these keys flat; the rest travels inside
+# LlamaIndex's `_node_content`, from which `ChromaVectorStore` rebuilds the node.
+FLAT_KEYS = frozenset({"path", "lang", "dir1", "dir2", "dir3", "dir4", "document_id", "doc_id", "ref_doc_id"})
+
+
+def chroma_metadata(node: BaseNode) -> dict:
+    metadata = node_to_metadata_dict(node, remove_text=True, flat_metadata=True)
+    return {k: ("" if v is None else v) for k, v in metadata.items() if k in FLAT_KEYS or k.startswith("_")}
+
+
+def add_nodes(collection, nodes: list[BaseNode]) -> None:
+    """What `ChromaVectorStore.add` does, with the slimmer metadata above."""
+    collection.add(
+        ids=[n.node_id for n in nodes],
+        embeddings=[n.get_embedding() for n in nodes],
+        metadatas=[chroma_metadata(n) for n in nodes],
+        documents=[n.get_content(metadata_mode=MetadataMode.NONE) for n in nodes],
+    )
 
 
 def vector_store(collection) -> ChromaVectorStore:

@@ -107,6 +107,9 @@ class Manifest:
             self.db.execute("DELETE FROM files WHERE path = ?", (path,))
             self._bump()
 
+    def chunk_ids_of(self, path: str) -> frozenset[str]:
+        return frozenset(r[0] for r in self.db.execute("SELECT id FROM chunks WHERE path = ?", (path,)))
+
     def chunk_ids(self) -> set[str]:
         return {row[0] for row in self.db.execute("SELECT id FROM chunks")}
 

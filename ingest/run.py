@@ -24,13 +24,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from llama_index.core.schema import MetadataMode, TextNode
-from llama_index.core.vector_stores.utils import node_to_metadata_dict
 from tqdm import tqdm
 
-from core.embedding import get_embed_model
+from core.embedding import embeds_in_process, get_embed_model
 from core.lexical import LexicalIndex
 from core.settings import Settings
-from core.store import Storage, get_storage, open_collection, vector_store, write_info
+from core.store import Storage, add_nodes, chroma_metadata, get_storage, open_collection, write_info
 from ingest.discover import discover
 from ingest.manifest import FileRecord, Manifest
 from ingest.report import Report
@@ -113,34 +112,46 @@ def _in_scope(rel: str, scopes: list[str]) -> bool:
     return any(scope in ("", ".") or rel == scope or rel.startswith(scope.rstrip("/") + "/") for scope in scopes)
 
 
-def _iter_results(
-    tasks: list[tuple[str, bytes, str]], settings: Settings, cache_path: Path
-) -> Iterator[FileResult]:
-    """Parse in worker processes (bounded window, in submission order); tiny batches in-process."""
-    init_args = (settings.model_dump_json(), str(cache_path))
-    workers = settings.parse_workers or max(1, (os.cpu_count() or 1) - 1)  # one core embeds
-    if len(tasks) < IN_PROCESS_MAX:
-        init_worker(*init_args)
-        for task in tasks:
-            yield build_file(*task)
-        return
-    # spawn, not fork: a forked worker would inherit the store lock's descriptor (and keep
-    # the lock alive after the parent is killed) and Chroma's threads.
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=init_worker,
-                             initargs=(*init_args, True)) as pool:
-        window: list[Future] = []
-        pending = iter(tasks)
-        for task in pending:
-            window.append(pool.submit(build_file, *task))
-            if len(window) >= workers * 32:  # parse runs ahead while the main process embeds
-                break
-        while window:
-            result = window.pop(0).result()
-            nxt = next(pending, None)
-            if nxt is not None:
-                window.append(pool.submit(build_file, *nxt))
-            yield result
+class _Parsing:
+    """Parses manuals in worker processes, running ahead of the embedder, in submission order.
+
+    Tiny batches parse in-process. One worker per core when workers embed too (bundled
+    models), else one core is left to the main process, which then embeds.
+    """
+
+    AHEAD = 1024  # manuals parsed ahead of the embedder: bounds memory, not speed
+
+    def __init__(self, tasks: list[tuple[str, bytes, str, frozenset[str]]], settings: Settings,
+                 cache_path: Path) -> None:
+        self.tasks = tasks
+        self.settings = settings
+        self.init_args = (settings.model_dump_json(), str(cache_path))
+
+    def __iter__(self) -> Iterator[FileResult]:
+        cores = os.cpu_count() or 1
+        workers = self.settings.parse_workers or (cores if embeds_in_process(self.settings) else max(1, cores - 1))
+        if len(self.tasks) < IN_PROCESS_MAX:
+            init_worker(*self.init_args)
+            for task in self.tasks:
+                yield build_file(*task)
+            return
+        # spawn, not fork: a forked worker would inherit the store lock's descriptor (and keep
+        # the lock alive after the parent is killed) and Chroma's threads.
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=init_worker,
+                                 initargs=(*self.init_args, True)) as pool:
+            window: list[Future] = []
+            pending = iter(self.tasks)
+            for task in pending:
+                window.append(pool.submit(build_file, *task))
+                if len(window) >= self.AHEAD:
+                    break
+            while window:
+                result = window.pop(0).result()
+                nxt = next(pending, None)
+                if nxt is not None:
+                    window.append(pool.submit(build_file, *nxt))
+                yield result
 
 
 class _Writer:
@@ -159,7 +170,6 @@ class _Writer:
         self.report = report
         self.embed_model = get_embed_model(settings)
         self.client, self.collection = open_collection(index_dir, settings, self.embed_model.model_name, create=True)
-        self.store = vector_store(self.collection)
         self.batch = max(1, min(self.client.get_max_batch_size(), 5000))
         self.pending: list[FileResult] = []
         self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chroma-writer")
@@ -183,34 +193,30 @@ class _Writer:
             self.flush()
 
     def flush(self) -> None:
-        """Embed the buffered manuals here; store and commit them on the writer thread.
+        """Store and commit the buffered manuals on the writer thread.
 
-        Embedding keeps this core busy while the previous group's Chroma add (HNSW
-        insertion, ~1.4 s per 1,000 chunks) runs on the writer thread. One group is in
-        flight at most, so groups commit in order and memory stays bounded.
+        Chroma's add (HNSW insertion, ~1.4 s per 1,000 chunks) runs on the writer thread
+        while this thread collects the next group (and embeds it, for an API model). One
+        group is in flight at most, so groups commit in order and memory stays bounded.
         """
         if not self.pending:
             return
         results, self.pending = self.pending, []
         existing = self.existing_ids([r.path for r in results])
         fresh = [n for r in results for n in r.nodes if n.id_ not in existing[r.path]]
-        if fresh:
+        vectors = {chunk_id: v for r in results for chunk_id, v in r.vectors.items()}
+        for node in fresh:
+            if node.id_ in vectors:
+                node.embedding = vectors[node.id_].tolist()
+        unembedded = [n for n in fresh if n.embedding is None]
+        if unembedded:  # an API model, or a chunk the worker believed stored
             started = time.perf_counter()
-            vectors = self._embed(results, existing)
-            self.report.embed_seconds += time.perf_counter() - started
-            for node, vector in zip(fresh, vectors):
+            texts = [n.get_content(metadata_mode=MetadataMode.EMBED) for n in unembedded]
+            for node, vector in zip(unembedded, self.embed_model.get_text_embedding_batch(texts)):
                 node.embedding = vector
+            self.report.embed_seconds += time.perf_counter() - started
         self.drain()
         self.in_flight = self.thread.submit(self._store, results, existing, fresh)
-
-    def _embed(self, results: list[FileResult], existing: dict[str, set[str]]) -> list[list[float]]:
-        """Vectors for the new chunks, from parser-made tokens when the model takes them."""
-        if hasattr(self.embed_model, "embed_token_ids") and all(r.token_ids is not None for r in results):
-            ids = [t for r in results for n, t in zip(r.nodes, r.token_ids) if n.id_ not in existing[r.path]]
-            return self.embed_model.embed_token_ids(ids)
-        texts = [n.get_content(metadata_mode=MetadataMode.EMBED)
-                 for r in results for n in r.nodes if n.id_ not in existing[r.path]]
-        return self.embed_model.get_text_embedding_batch(texts)
 
     def drain(self) -> None:
         """Wait for the group in flight (re-raising its error) before touching the manifest."""
@@ -226,13 +232,13 @@ class _Writer:
         fresh_ids = {n.id_ for n in fresh}
         kept = [n for r in results for n in r.nodes if n.id_ not in fresh_ids]
         for i in range(0, len(fresh), self.batch):
-            self.store.add(fresh[i : i + self.batch])
+            add_nodes(self.collection, fresh[i : i + self.batch])
         self.report.embedded += len(fresh)
         for i in range(0, len(kept), self.batch):
             part = kept[i : i + self.batch]
             self.collection.update(
                 ids=[n.id_ for n in part],
-                metadatas=[_flat(node_to_metadata_dict(n, remove_text=True, flat_metadata=True)) for n in part],
+                metadatas=[chroma_metadata(n) for n in part],
             )
         stale = sorted(set().union(*existing.values()) - {n.id_ for r in results for n in r.nodes})
         self._delete_ids(stale)
@@ -269,10 +275,6 @@ class _Writer:
             offset += len(page)
         self._delete_ids(orphans)
         return len(orphans)
-
-
-def _flat(metadata: dict) -> dict:
-    return {k: ("" if v is None else v) for k, v in metadata.items()}
 
 
 def rebuild_lexical(index_dir: Path, manifest: Manifest) -> None:
@@ -381,7 +383,7 @@ def _run(
         report.errors.append({"path": rel, "reason": reason})
     known = manifest.hashes()
     limit = int(settings.max_file_mb * 1024 * 1024)
-    tasks: list[tuple[str, bytes, str]] = []
+    tasks: list[tuple[str, bytes, str, frozenset[str]]] = []
     seen: set[str] = {rel for rel, _ in found.errors}
     for abs_path, rel in tqdm(found.files, desc="scanning", unit="file", file=sys.stderr,
                               disable=not progress or len(found.files) < 200, leave=False):
@@ -398,7 +400,7 @@ def _run(
         if known.get(rel) == digest:
             report.files.unchanged += 1
             continue
-        tasks.append((rel, raw, digest))
+        tasks.append((rel, raw, digest, manifest.chunk_ids_of(rel) if rel in known else frozenset()))
     scopes = [Path(os.path.relpath(p.resolve(), root)).as_posix() for p in paths]
     gone = sorted(p for p in known if p not in seen and _in_scope(p, scopes))
 
@@ -406,13 +408,15 @@ def _run(
     lexical_stale = lexical_generation(index_dir) != manifest.generation() or not (index_dir / "chroma").exists()
     if tasks or gone or dirty:
         manifest.set_meta("dirty", "1")
+        parsing = _Parsing(tasks, settings, storage.cache_dir / "table_prose.sqlite")
         writer = _Writer(index_dir, manifest, settings, report)
         if dirty:
             writer.sweep_orphans()
         bar = tqdm(total=len(tasks), desc="ingesting", unit="file", file=sys.stderr, disable=not progress)
-        for result in _iter_results(tasks, settings, storage.cache_dir / "table_prose.sqlite"):
+        for result in parsing:
             bar.update(1)
             report.llm_calls += result.llm_calls
+            report.embed_seconds += result.embed_seconds
             for note in result.prose_fallbacks:
                 report.warnings.append({"path": result.path, "reason": f"table prose fallback: {note}"})
             if result.error:

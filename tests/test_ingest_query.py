@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from llama_index.core.vector_stores.utils import metadata_dict_to_node
 
 from ingest.cli import main as ingest_main
 from ingest.run import ingest
@@ -11,7 +12,8 @@ from query.cli import main as query_main
 
 def test_chunks_carry_their_section_anchor(engine):
     got = engine.retriever.collection.get(where={"path": "billing/cancel.html"}, include=["documents", "metadatas"])
-    by_text = {doc: meta for doc, meta in zip(got["documents"], got["metadatas"])}
+    # the node as the vector store gives it back to the retriever
+    by_text = {doc: metadata_dict_to_node(meta).metadata for doc, meta in zip(got["documents"], got["metadatas"])}
     penalty = [meta for doc, meta in by_text.items() if "138,000원" in doc]
     assert penalty and all(m["anchor"] == "penalty" and m["kind"] == "table" for m in penalty)
     steps = [meta for doc, meta in by_text.items() if "장비 회수" in doc]

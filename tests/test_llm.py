@@ -167,10 +167,14 @@ def test_llm_table_prose_is_checked_and_cached(tmp_path, stub, manuals):
     fallbacks = [w for w in report.warnings if "table prose fallback" in w["reason"]]
     assert len(fallbacks) == 1 and fallbacks[0]["path"] == "billing/cancel.html"
 
+    from llama_index.core.vector_stores.utils import metadata_dict_to_node
+
     from core.store import open_collection
 
     _, collection = open_collection(get_storage(settings).index_dir(), settings, "usem3", create=False)
-    texts = collection.get(where={"kind": "table"}, include=["documents"])["documents"]
+    got = collection.get(include=["documents", "metadatas"])
+    texts = [doc for doc, meta in zip(got["documents"], got["metadatas"])
+             if metadata_dict_to_node(meta).metadata["kind"] == "table"]
     assert any("46,000원" in t for t in texts)  # the deterministic rendering replaced the lossy prose
     assert any("| 슬림 100M |" in t or "슬림 100M" in t for t in texts)
 
