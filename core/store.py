@@ -21,13 +21,16 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-import chromadb
-from chromadb.config import Settings as ChromaSettings
-from llama_index.core.schema import BaseNode, MetadataMode
-from llama_index.core.vector_stores.utils import node_to_metadata_dict
-from llama_index.vector_stores.chroma import ChromaVectorStore
+from typing import TYPE_CHECKING
 
 from core.settings import Settings
+
+if TYPE_CHECKING:
+    from llama_index.core.schema import BaseNode
+    from llama_index.vector_stores.chroma import ChromaVectorStore
+
+# chromadb and LlamaIndex are imported inside the functions that use them: they cost 3 s
+# of start-up, and a no-change ingestion or `make status` needs neither.
 
 COLLECTION = "manuals"
 
@@ -83,6 +86,9 @@ def get_storage(settings: Settings, override: str | Path | None = None) -> Stora
 
 def chroma_client(path: Path, settings: Settings):
     """Embedded PersistentClient, or a `chroma run` server when CHROMA_HOST is set."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
     chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
     if settings.chroma_host:
         return chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings)
@@ -122,12 +128,16 @@ FLAT_KEYS = frozenset({"path", "lang", "dir1", "dir2", "dir3", "dir4", "document
 
 
 def chroma_metadata(node: BaseNode) -> dict:
+    from llama_index.core.vector_stores.utils import node_to_metadata_dict
+
     metadata = node_to_metadata_dict(node, remove_text=True, flat_metadata=True)
     return {k: ("" if v is None else v) for k, v in metadata.items() if k in FLAT_KEYS or k.startswith("_")}
 
 
 def add_nodes(collection, nodes: list[BaseNode]) -> None:
     """What `ChromaVectorStore.add` does, with the slimmer metadata above."""
+    from llama_index.core.schema import MetadataMode
+
     collection.add(
         ids=[n.node_id for n in nodes],
         embeddings=[n.get_embedding() for n in nodes],
@@ -137,6 +147,8 @@ def add_nodes(collection, nodes: list[BaseNode]) -> None:
 
 
 def vector_store(collection) -> ChromaVectorStore:
+    from llama_index.vector_stores.chroma import ChromaVectorStore
+
     return ChromaVectorStore(chroma_collection=collection)
 
 
