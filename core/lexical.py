@@ -13,6 +13,7 @@ import json
 import os
 import re
 import shutil
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -21,6 +22,8 @@ import bm25s
 import numpy as np
 
 _HANGUL = re.compile(r"[\uac00-\ud7a3]")
+_HANGUL_RUN = re.compile(r"[\uac00-\ud7a3]+")
+BIGRAM = "~"
 _LATIN_WORD = re.compile(r"[a-z0-9][a-z0-9_]*(?:[.,][0-9]+)*", re.I)
 # Kiwi tags kept: nouns, verb/adjective stems, roots, foreign words, numbers, Hanja.
 _KEEP_TAGS = ("NNG", "NNP", "NNB", "NR", "VV", "VA", "XR", "SL", "SN", "SH", "MAG", "XSN")
@@ -29,6 +32,8 @@ _STOP = frozenset(
     "what when where which who why will with my me you your we our should would could there than "
     "then if into not no yes so such".split()
 )
+# Morphemes every Korean question has ("...할 수 있나요?"): they only favour long chunks.
+_KO_STOP = frozenset("수 것 있 없 하 되 등 어느 어떤 무엇 어떻 어디 언제".split())
 
 
 @lru_cache(maxsize=1)
@@ -58,26 +63,75 @@ def _latin(words: list[str]) -> list[str]:
 
 
 def tokenize(text: str) -> list[str]:
-    """Tokens for BM25: Kiwi content morphemes for Hangul, stemmed words otherwise."""
+    """Tokens for BM25: Kiwi content morphemes and their words' syllable bigrams for
+    Hangul, stemmed words otherwise."""
     if not _HANGUL.search(text):
         return _latin(_LATIN_WORD.findall(text))
     tokens: list[str] = []
     latin: list[str] = []
+    spans: dict[int, list[int]] = {}  # word position -> [start, end] of its content morphemes
+    misread: dict[int, list[int]] = {}  # words Kiwi read as a bare auxiliary verb (see _bigrams)
     for token in _kiwi().tokenize(text):
         tag = token.tag.split("-")[0]
+        if tag == "VX" and token.word_position not in spans and token.word_position not in misread:
+            misread[token.word_position] = [token.start, token.start + token.len]
+        elif token.word_position in misread and tag.startswith("E"):
+            misread[token.word_position][1] = token.start + token.len
         if tag not in _KEEP_TAGS:
             continue
         if tag in ("SL", "SN"):
             latin.extend(_LATIN_WORD.findall(token.form))
-        elif tag == "XSN" and token.form not in ("자", "비", "료", "율", "권"):
             continue
-        else:
-            tokens.append(token.form)
-    return tokens + _latin(latin)
+        if tag == "XSN" and token.form not in ("자", "비", "료", "율", "권"):
+            continue
+        if token.form in _KO_STOP:
+            continue
+        tokens.append(token.form)
+        span = spans.setdefault(token.word_position, [token.start, token.start + token.len])
+        span[0], span[1] = min(span[0], token.start), max(span[1], token.start + token.len)
+    words = [text[start:end] for start, end in spans.values()]
+    words += [text[start:end] for position, (start, end) in misread.items() if position not in spans and end - start >= 3]
+    return tokens + _latin(latin) + _bigrams(words)
 
 
-def tokenize_many(texts: list[str]) -> list[list[str]]:
-    return [tokenize(t) for t in texts]
+def _bigrams(words: Iterable[str]) -> list[str]:
+    """Syllable bigrams of each word's content part, a segmentation-free second view.
+
+    Kiwi splits the same word differently by context ("지시어" alone, "지시"+"어" after
+    a Latin word), so morphemes alone can miss an exact match; the bigrams of the word
+    without its particles and endings ("지시어는" -> 지시, 시어) still meet. A word that
+    Kiwi reads as nothing but an auxiliary verb and endings ("지시어" after a directive
+    name: 지/VX 시/EP 어/EF) has no content morpheme at all; its bigrams are its only
+    terms. Prefixed to stay apart from morphemes.
+    """
+    out = []
+    for word in words:
+        for run in _HANGUL_RUN.findall(word):
+            out.extend(BIGRAM + run[i : i + 2] for i in range(len(run) - 1))
+    return out
+
+
+HEADING = "h:"
+
+
+def chunk_tokens(body: str, headings: list[str]) -> list[str]:
+    """A chunk's BM25 terms: its body's, plus its section's headings under a `h:` prefix.
+
+    Why a second field: a directive's name occurs in dozens of sections ("Alias" is on
+    every page that configures one), but only one section is headed "Alias Directive".
+    Prefixed heading terms are rare, so BM25's IDF gives a heading match the weight a
+    fielded engine (BM25F) would, in the same single index. The page title is left out
+    of the field (it would mark every section of the page alike) unless it is the only
+    heading.
+    """
+    own = headings[1:]
+    return tokenize(body) + [HEADING + t for t in dict.fromkeys(tokenize(" ".join(own)))]
+
+
+def query_tokens(question: str) -> list[str]:
+    """A question's terms, searched in the body and in the headings."""
+    terms = tokenize(question)
+    return terms + [HEADING + t for t in terms]
 
 
 @dataclass

@@ -62,8 +62,11 @@ class Chunker:
         return groups
 
 
+BREADCRUMB_SEP = " › "
+
+
 def breadcrumb(section: Section) -> str:
-    return " › ".join(section.heading_path)
+    return BREADCRUMB_SEP.join(section.heading_path)
 
 
 def path_dirs(path: str) -> dict[str, str]:

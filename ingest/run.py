@@ -28,6 +28,17 @@ from ingest.manifest import Manifest
 from ingest.report import Report
 
 
+# Bump when parsing, chunking or tokenizing changes what a manual turns into. It is part of
+# every manual's hash, so the next run re-processes each manual once (chunks whose text is
+# unchanged keep their vectors); so do the settings that shape chunks.
+PIPELINE_VERSION = "3"
+
+
+def pipeline_signature(settings: Settings) -> str:
+    prose = settings.llm_model if settings.llm_configured and settings.table_prose_llm else "rows"
+    return f"v{PIPELINE_VERSION}|{settings.embed_model}|{settings.chunk_size}|{settings.chunk_overlap}|{prose}"
+
+
 class IngestError(RuntimeError):
     """A fatal problem (busy store, bad arguments): nothing was written."""
 
@@ -171,6 +182,7 @@ def _run(
         report.errors.append({"path": rel, "reason": reason})
     known = manifest.hashes()
     limit = int(settings.max_file_mb * 1024 * 1024)
+    signature = pipeline_signature(settings).encode("utf-8") + b"\0"
     tasks: list[tuple[str, bytes, str, frozenset[str]]] = []
     seen: set[str] = {rel for rel, _ in found.errors}
     for abs_path, rel in tqdm(found.files, desc="scanning", unit="file", file=sys.stderr,
@@ -184,7 +196,7 @@ def _run(
         except OSError as exc:
             report.errors.append({"path": rel, "reason": exc.strerror and f"unreadable: {exc.strerror}" or str(exc)})
             continue
-        digest = hashlib.sha256(raw).hexdigest()
+        digest = hashlib.sha256(signature + raw).hexdigest()
         if known.get(rel) == digest:
             report.files.unchanged += 1
             continue

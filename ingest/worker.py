@@ -18,9 +18,9 @@ import numpy as np
 from llama_index.core.schema import MetadataMode, TextNode
 
 from core.embedding import embeds_in_process, get_embed_model
-from core.lexical import tokenize
+from core.lexical import chunk_tokens
 from core.settings import Settings
-from ingest.chunk import Chunker, lexical_text, page_nodes, path_dirs
+from ingest.chunk import BREADCRUMB_SEP, Chunker, lexical_text, page_nodes, path_dirs
 from ingest.decode import DecodeError, decode_html
 from ingest.manifest import ChunkRow
 from ingest.parse import parse_page
@@ -105,7 +105,10 @@ def build_file(path: str, raw: bytes, digest: str, stored_ids: frozenset[str] = 
     result.sections = len(page.sections)
     result.tables = sum(len(s.tables) for s in page.sections)
     dirs = path_dirs(path)
-    result.chunk_rows = [ChunkRow(n.id_, page.lang, dirs, tokenize(lexical_text(n))) for n in nodes]
+    result.chunk_rows = [
+        ChunkRow(n.id_, page.lang, dirs, chunk_tokens(lexical_text(n), n.metadata["heading"].split(BREADCRUMB_SEP)))
+        for n in nodes
+    ]
     embedder = _state["embedder"]
     new = [n for n in nodes if n.id_ not in stored_ids]
     if embedder is not None and new:

