@@ -51,7 +51,8 @@ class Settings(BaseSettings):
     candidate_k: int = Field(40, ge=1, description="Candidates per retriever before fusion")
     rrf_k: int = Field(60, ge=1)
     sibling_bonus: float = Field(0.0, ge=0, description="Weight of a section's second-best chunk")
-    rerank: str = Field("", description="'' (off) or openai:<model> to rerank with an LLM")
+    rerank: str = Field("", description="'' (off) or a cross-encoder served at OPENAI_BASE_URL/rerank")
+    rerank_candidates: int = Field(20, ge=2, description="Fused sections sent to the reranker")
 
     # LLM (OpenAI-compatible)
     openai_api_key: str = ""

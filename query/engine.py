@@ -119,6 +119,8 @@ class Engine:
         sections = retrieval.sections
         result["sources"] = source_dicts(sections, self.settings, self.root)
         result["latency"]["retrieve_ms"] = round(retrieval.seconds * 1000, 1)
+        if retrieval.notice:
+            result["notice"] = retrieval.notice
         generate_started = time.perf_counter()
         mode, answer = "extractive", ""
         if use_llm and self.client is not None and sections:

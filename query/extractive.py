@@ -41,6 +41,16 @@ _QUANTITY = re.compile(
     re.I,
 )
 _HAS_NUMBER = re.compile(r"\d")
+_ROW_KEY = re.compile(r"^([^:]{1,30}):\s")
+# Questions that ask for one field of a key-value table ("What is the default ...?",
+# "어느 설정 위치에서 ...?") are answered by the row with that key, whatever else the
+# row's words share with the question. (question pattern, row key pattern)
+_ASKED_FIELD = [
+    (re.compile(r"default|기본", re.I), re.compile(r"^(default|기본값)$", re.I)),
+    (re.compile(r"context|where can|allowed in|사용장소|위치|어디", re.I), re.compile(r"^(context|사용장소)$", re.I)),
+    (re.compile(r"which module|what module|모듈", re.I), re.compile(r"^(module|모듈)$", re.I)),
+    (re.compile(r"syntax|문법", re.I), re.compile(r"^(syntax|문법)$", re.I)),
+]
 
 
 def extractive_answer(
@@ -66,11 +76,15 @@ def extractive_answer(
     similarity = vectors @ query_vec / (np.linalg.norm(vectors, axis=1) * np.linalg.norm(query_vec) + 1e-9)
     query_terms = set(tokenize(question))
     wants_quantity = bool(_QUANTITY.search(question))
+    asked_keys = [key for pattern, key in _ASKED_FIELD if pattern.search(question)]
     scores = []
     for (number, unit, with_heading), sim in zip(candidates, similarity):
         terms = set(tokenize(with_heading))
         overlap = len(query_terms & terms) / len(query_terms) if query_terms else 0.0
         bonus = 0.1 if wants_quantity and _HAS_NUMBER.search(unit) else 0.0
+        row_key = _ROW_KEY.match(unit)
+        if row_key and any(key.match(row_key.group(1).strip()) for key in asked_keys):
+            bonus += 0.5
         scores.append(float(sim) + 0.6 * overlap + bonus + 0.08 / number)
     order = np.argsort(-np.asarray(scores))
     picked: list[tuple[int, str]] = []

@@ -83,6 +83,7 @@ class Retrieval:
     sections: list[Section]
     seconds: float
     query_embedding: list[float] | None = None
+    notice: str | None = None
 
 
 class HybridRetriever:
@@ -141,8 +142,13 @@ class HybridRetriever:
         sections = group_sections(
             [NodeWithScore(node=nodes[cid], score=fused[cid]) for cid in ranked], self.settings.sibling_bonus
         )
+        notice = None
+        if self.settings.rerank:
+            from query.rerank import rerank
+
+            sections, notice = rerank(question, sections[: self.settings.rerank_candidates], self.settings, top_k)
         return Retrieval(sections=sections[:top_k], seconds=time.perf_counter() - started,
-                         query_embedding=query.embedding)
+                         query_embedding=query.embedding, notice=notice)
 
 
 _TIE = 1e-5

@@ -24,6 +24,9 @@ class StubOpenAI:
         self.requests: list[dict] = []
         self.usage_tokens: tuple[int, int] | None = None
         self._reply: Callable[[dict], str] = lambda body: "OK [1]"
+        # /v1/rerank (the cross-encoder API of vLLM, Jina, Cohere): relevance of a document
+        self.rerank_score: Callable[[str, str], float] = lambda query, doc: float(
+            len(set(query.lower().split()) & set(doc.lower().split())))
         self._failures: list[tuple[int, float | None]] = []
         self._delays: list[float] = []
         self._lock = threading.Lock()
@@ -110,7 +113,7 @@ class StubOpenAI:
                     self._json(400, {"error": {"message": "bad json", "type": "invalid_request_error", "code": None}})
                     return
                 path = self.path.rstrip("/")
-                if path not in ("/v1/chat/completions", "/v1/embeddings"):
+                if path not in ("/v1/chat/completions", "/v1/embeddings", "/v1/rerank"):
                     self._json(404, {"error": {"message": "not found", "type": "invalid_request_error", "code": None}})
                     return
                 with stub._lock:
@@ -126,6 +129,11 @@ class StubOpenAI:
                                                       "code": str(status)}}, headers)
                     elif path == "/v1/embeddings":
                         self._embeddings(body)
+                    elif path == "/v1/rerank":
+                        scores = [stub.rerank_score(body["query"], doc) for doc in body["documents"]]
+                        order = sorted(range(len(scores)), key=lambda i: -scores[i])[: body.get("top_n") or len(scores)]
+                        self._json(200, {"model": body.get("model"), "results": [
+                            {"index": i, "relevance_score": scores[i]} for i in order]})
                     elif body.get("stream"):
                         self._stream(body)
                     else:

@@ -183,3 +183,20 @@ def test_llm_table_prose_is_checked_and_cached(tmp_path, stub, manuals):
         (manuals / "plans.html").read_text(encoding="utf-8").replace("평균 2일", "평균 3일"), encoding="utf-8")
     again = ingest([manuals], settings, progress=False)
     assert again.files.updated == 1 and again.llm_calls == 0 and len(chat_requests(stub)) == calls
+
+
+def test_reranker_reorders_sources_and_its_failure_keeps_the_fused_order(store, stub):
+    # The scripted cross-encoder prefers the roaming refund section whatever is asked.
+    stub.rerank_score = lambda query, doc: 10.0 if "refund" in doc.lower() else 1.0
+    plain = Engine(make_settings(store / "storage")).ask(PENALTY_Q, use_llm=False)
+    engine = llm_engine(store, stub, rerank="stub-reranker")
+    result = engine.ask(PENALTY_Q, use_llm=False)
+    rerank_calls = [r for r in stub.requests if r.get("model") == "stub-reranker"]
+    assert rerank_calls and len(rerank_calls[0]["documents"]) >= len(result["sources"])
+    assert result["sources"][0]["url"] == "en/guide.html.en#refund" != plain["sources"][0]["url"]
+    assert "notice" not in result
+
+    stub.fail_next(500, times=10)
+    failed = llm_engine(store, stub, rerank="stub-reranker", llm_max_retries=0).ask(PENALTY_Q, use_llm=False)
+    assert [s["url"] for s in failed["sources"]] == [s["url"] for s in plain["sources"]]
+    assert "reranker unavailable" in failed["notice"]

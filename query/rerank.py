@@ -1,0 +1,44 @@
+"""Optional second-stage reranking by a cross-encoder behind an HTTP endpoint.
+
+Off by default: no cross-encoder with bundled weights exists on PyPI, and nothing may
+be downloaded at run time. With `RERANK=<model>` the fused candidate sections are sent to
+`{OPENAI_BASE_URL}/rerank`, the cross-encoder API that vLLM (`vllm serve
+BAAI/bge-reranker-v2-m3`), Jina, Cohere-compatible gateways and Infinity serve:
+`{"model", "query", "documents", "top_n"}` -> `{"results": [{"index", "relevance_score"}]}`.
+It goes through the same `openai` client as answers (timeouts, retries). A failing
+reranker never fails the question: the fused order is kept and a notice says why.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.llm import make_client
+from core.settings import Settings
+from query.retrieve import Section
+
+MAX_CHARS = 2000  # per section: cross-encoders read ~512 tokens
+
+
+def section_text(section: Section) -> str:
+    return "\n".join(hit.node.get_content() for hit in section.chunks[:3])[:MAX_CHARS]
+
+
+def rerank(question: str, sections: list[Section], settings: Settings, top_n: int) -> tuple[list[Section], str | None]:
+    """The sections in the reranker's order (best first), and a notice if it failed."""
+    if not settings.rerank or len(sections) < 2:
+        return sections[:top_n], None
+    try:
+        client = make_client(settings)
+        response: Any = client.post(
+            "/rerank",
+            body={"model": settings.rerank, "query": question,
+                  "documents": [section_text(s) for s in sections], "top_n": top_n},
+            cast_to=object,
+        )
+        order = sorted(response["results"], key=lambda r: -float(r["relevance_score"]))
+        picked = [sections[int(r["index"])] for r in order if 0 <= int(r["index"]) < len(sections)]
+    except Exception as exc:  # any endpoint or format problem: keep the fused order
+        return sections[:top_n], f"reranker unavailable ({type(exc).__name__}); fused order kept"
+    seen = {id(s) for s in picked}
+    return (picked + [s for s in sections if id(s) not in seen])[:top_n], None
