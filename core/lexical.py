@@ -30,7 +30,7 @@ _KEEP_TAGS = ("NNG", "NNP", "NNB", "NR", "VV", "VA", "XR", "SL", "SN", "SH", "MA
 _STOP = frozenset(
     "a an and are as at be by can do does for from how i in is it its of on or that the this to "
     "what when where which who why will with my me you your we our should would could there than "
-    "then if into not no yes so such".split()
+    "then if into not no yes so such many much".split()
 )
 # Morphemes every Korean question has ("...할 수 있나요?"): they only favour long chunks.
 _KO_STOP = frozenset("수 것 있 없 하 되 등 어느 어떤 무엇 어떻 어디 언제".split())

@@ -106,7 +106,8 @@ def build_file(path: str, raw: bytes, digest: str, stored_ids: frozenset[str] = 
     result.tables = sum(len(s.tables) for s in page.sections)
     dirs = path_dirs(path)
     result.chunk_rows = [
-        ChunkRow(n.id_, page.lang, dirs, chunk_tokens(lexical_text(n), n.metadata["heading"].split(BREADCRUMB_SEP)))
+        ChunkRow(n.id_, page.lang, dirs,
+                 [] if n.metadata["card"] else chunk_tokens(lexical_text(n), n.metadata["heading"].split(BREADCRUMB_SEP)))
         for n in nodes
     ]
     embedder = _state["embedder"]
