@@ -39,7 +39,7 @@ class Settings(BaseSettings):
     chunk_size: int = Field(320, ge=64, description="Chunk size in tokens")
     chunk_overlap: int = Field(40, ge=0)
     top_k: int = Field(5, ge=1)
-    parse_workers: int = Field(0, ge=0, description="Parser processes; 0 = cores minus one")
+    parse_workers: int = Field(0, ge=0, description="Parser processes; 0 = one per core (cores minus one for API models)")
     flush_chunks: int = Field(512, ge=1, description="Chunks embedded and stored per group")
     max_file_mb: float = Field(20.0, gt=0, description="Larger files are rejected")
     base_url: str = Field("", description="Prefix for source links, e.g. https://intra/manuals/")

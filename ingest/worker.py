@@ -2,7 +2,7 @@
 
 With a bundled embedding model each worker also embeds its manual's new chunks, on one
 BLAS thread: one process per core doing parse + embed keeps both cores busy, where a
-separate embedder would fight the parser for them (see `core.embedding.limit_blas_threads`).
+separate embedder would fight the parser for them (see `limit_threads` in core.embedding).
 With an API model the main process embeds, in larger batches. Only the main process
 touches the store.
 """
