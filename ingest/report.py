@@ -5,7 +5,13 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
+
+
+def utc_now() -> str:
+    """Timestamps of runs and manifest rows (never part of a content hash)."""
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 @dataclass

@@ -16,7 +16,6 @@ import os
 import shutil
 import sys
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 from tqdm import tqdm
@@ -25,7 +24,7 @@ from core.settings import Settings
 from core.store import Storage, get_storage, write_info
 from ingest.discover import discover
 from ingest.manifest import Manifest
-from ingest.report import Report
+from ingest.report import Report, utc_now
 
 
 # Bump when parsing, chunking or tokenizing changes what a manual turns into. It is part of
@@ -80,10 +79,6 @@ class StoreLock:
             self.handle.close()
 
 
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
 def _resolve_root(paths: list[Path], manifest: Manifest, root_override: Path | None) -> Path:
     stored = manifest.get_meta("root")
     if root_override is not None:
@@ -127,7 +122,7 @@ def ingest(
     started = time.perf_counter()
     storage: Storage = get_storage(settings, storage_dir)
     storage.root.mkdir(parents=True, exist_ok=True)
-    report = Report(storage=str(storage.root), started_at=_now())
+    report = Report(storage=str(storage.root), started_at=utc_now())
     with StoreLock(storage.lock_path):
         live = storage.index_dir()
         if fresh or live is None:

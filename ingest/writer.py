@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import datetime, timezone
 from pathlib import Path
 
 from llama_index.core.schema import MetadataMode, TextNode
@@ -21,12 +20,8 @@ from core.lexical import LexicalIndex
 from core.settings import Settings
 from core.store import add_nodes, chroma_metadata, open_collection
 from ingest.manifest import FileRecord, Manifest
-from ingest.report import Report
+from ingest.report import Report, utc_now
 from ingest.worker import FileResult
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 class Writer:
@@ -124,7 +119,7 @@ class Writer:
                 path=result.path, hash=result.hash, size=result.size, title=result.title, lang=result.lang,
                 sections=result.sections, tables=result.tables, chunks=len(result.nodes),
             )
-            self.manifest.replace_file(record, result.chunk_rows, _now())
+            self.manifest.replace_file(record, result.chunk_rows, utc_now())
 
     def _delete_ids(self, ids: list[str]) -> None:
         for i in range(0, len(ids), self.batch):
@@ -183,7 +178,7 @@ def carry_over(old_dir: Path, new_dir: Path, new_manifest: Manifest, paths: list
                     "INSERT OR REPLACE INTO files (path, hash, size, title, lang, sections, tables, chunks, updated_at) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (record.path, record.hash, record.size, record.title, record.lang, record.sections,
-                     record.tables, record.chunks, _now()),
+                     record.tables, record.chunks, utc_now()),
                 )
     finally:
         old_manifest.close()

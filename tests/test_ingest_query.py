@@ -2,7 +2,6 @@
 
 import json
 
-import pytest
 from llama_index.core.vector_stores.utils import metadata_dict_to_node
 
 from ingest.cli import main as ingest_main
