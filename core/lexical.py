@@ -120,12 +120,11 @@ def chunk_tokens(body: str, headings: list[str]) -> list[str]:
     Why a second field: a directive's name occurs in dozens of sections ("Alias" is on
     every page that configures one), but only one section is headed "Alias Directive".
     Prefixed heading terms are rare, so BM25's IDF gives a heading match the weight a
-    fielded engine (BM25F) would, in the same single index. The page title is left out
-    of the field (it would mark every section of the page alike) unless it is the only
-    heading.
+    fielded engine (BM25F) would, in the same single index. The page title (the first
+    heading) is left out: it would mark every section of the page alike, and an intro
+    section that has only the title gets no heading terms.
     """
-    own = headings[1:]
-    return tokenize(body) + [HEADING + t for t in dict.fromkeys(tokenize(" ".join(own)))]
+    return tokenize(body) + [HEADING + t for t in dict.fromkeys(tokenize(" ".join(headings[1:])))]
 
 
 def query_tokens(question: str) -> list[str]:

@@ -103,9 +103,6 @@ def _table_chunks(
     return out
 
 
-CARD = "card"
-
-
 def _card(table: Table, header: str) -> tuple[str, str] | None:
     """A second, short vector for a key-value table: its heading and first row.
 
@@ -125,25 +122,23 @@ def _card(table: Table, header: str) -> tuple[str, str] | None:
 
 def page_nodes(page: Page, proser: TableProser, chunker: Chunker, doc_hash: str) -> list[TextNode]:
     """All chunks of a page, in reading order."""
-    pieces: list[tuple[Section, str, str, str]] = []  # (section, kind, text, table_md)
+    pieces: list[tuple[Section, str, str, str, bool]] = []  # (section, kind, text, table_md, card)
     for section in page.sections:
         header = breadcrumb(section) or page.title
         if section.blocks:
             budget = chunker.chunk_size - chunker.count(header) - 1
             for piece in chunker.split_text("\n".join(section.blocks), budget):
-                pieces.append((section, "text", f"{header}\n{piece}", ""))
+                pieces.append((section, "text", f"{header}\n{piece}", "", False))
         for table in section.tables:
             for text, table_md in _table_chunks(table, section, header, proser, chunker):
-                pieces.append((section, "table", text, table_md))
+                pieces.append((section, "table", text, table_md, False))
             card = _card(table, header)
             if card:
-                pieces.append((section, CARD, *card))
+                pieces.append((section, "table", *card, True))
 
     seen: Counter[str] = Counter()
     nodes = []
-    for position, (section, kind, text, table_md) in enumerate(pieces):
-        card = kind == CARD
-        kind = "table" if card else kind
+    for position, (section, kind, text, table_md, card) in enumerate(pieces):
         seen[text] += 1
         digest = hashlib.sha256(f"{page.path}\x1f{text}\x1f{seen[text]}".encode("utf-8")).hexdigest()[:32]
         anchor = section.anchor or ""

@@ -11,11 +11,12 @@ reranker never fails the question: the fused order is kept and a notice says why
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from core.llm import make_client
-from core.settings import Settings
-from query.retrieve import Section
+if TYPE_CHECKING:
+    from openai import OpenAI
+
+    from query.retrieve import Section
 
 MAX_CHARS = 2000  # per section: cross-encoders read ~512 tokens
 
@@ -24,15 +25,16 @@ def section_text(section: Section) -> str:
     return "\n".join(hit.node.get_content() for hit in section.chunks[:3])[:MAX_CHARS]
 
 
-def rerank(question: str, sections: list[Section], settings: Settings, top_n: int) -> tuple[list[Section], str | None]:
+def rerank(
+    client: OpenAI, model: str, question: str, sections: list[Section], top_n: int
+) -> tuple[list[Section], str | None]:
     """The sections in the reranker's order (best first), and a notice if it failed."""
-    if not settings.rerank or len(sections) < 2:
+    if len(sections) < 2:
         return sections[:top_n], None
     try:
-        client = make_client(settings)
         response: Any = client.post(
             "/rerank",
-            body={"model": settings.rerank, "query": question,
+            body={"model": model, "query": question,
                   "documents": [section_text(s) for s in sections], "top_n": top_n},
             cast_to=object,
         )

@@ -102,6 +102,11 @@ class HybridRetriever:
         self.index = VectorStoreIndex.from_vector_store(vector_store(self.collection), embed_model=self.embed_model)
         lexical_dir = index_dir / "lexical"
         self.lexical = LexicalIndex.load(lexical_dir) if (lexical_dir / "chunks.json").exists() else None
+        self.rerank_client = None
+        if settings.rerank:
+            from core.llm import make_client
+
+            self.rerank_client = make_client(settings)
 
     def dense(self, query: QueryBundle, k: int, filters: Filters) -> list[NodeWithScore]:
         retriever = self.index.as_retriever(similarity_top_k=k, filters=filters.for_chroma())
@@ -143,10 +148,11 @@ class HybridRetriever:
             [NodeWithScore(node=nodes[cid], score=fused[cid]) for cid in ranked], self.settings.sibling_bonus
         )
         notice = None
-        if self.settings.rerank:
+        if self.rerank_client is not None:
             from query.rerank import rerank
 
-            sections, notice = rerank(question, sections[: self.settings.rerank_candidates], self.settings, top_k)
+            sections, notice = rerank(self.rerank_client, self.settings.rerank, question,
+                                      sections[: self.settings.rerank_candidates], top_k)
         return Retrieval(sections=sections[:top_k], seconds=time.perf_counter() - started,
                          query_embedding=query.embedding, notice=notice)
 
@@ -167,14 +173,14 @@ def fuse(
     """
     fused: dict[str, float] = {}
     nodes: dict[str, TextNode] = {}
-    rrf_k, tie = settings.rrf_k, _TIE
+    rrf_k = settings.rrf_k
     for rank, hit in enumerate(dense):
         chunk_id = hit.node.node_id
-        fused[chunk_id] = fused.get(chunk_id, 0.0) + 1.0 / (rrf_k + rank + 1) + tie * (hit.score or 0.0)
+        fused[chunk_id] = fused.get(chunk_id, 0.0) + 1.0 / (rrf_k + rank + 1) + _TIE * (hit.score or 0.0)
         nodes[chunk_id] = hit.node  # type: ignore[assignment]
     best_lexical = lexical[0][1] if lexical else 1.0
     for rank, (chunk_id, score) in enumerate(lexical):
-        fused[chunk_id] = fused.get(chunk_id, 0.0) + 1.0 / (rrf_k + rank + 1) + tie * score / best_lexical
+        fused[chunk_id] = fused.get(chunk_id, 0.0) + 1.0 / (rrf_k + rank + 1) + _TIE * score / best_lexical
     return fused, nodes
 
 
