@@ -127,10 +127,26 @@ def chunk_tokens(body: str, headings: list[str]) -> list[str]:
     return tokenize(body) + [HEADING + t for t in dict.fromkeys(tokenize(" ".join(headings[1:])))]
 
 
+DESCRIPTION = "d:"
+
+
+def card_tokens(card_text: str) -> list[str]:
+    """A description card's BM25 terms: the description (after the heading line) under a
+    `d:` prefix.
+
+    Why a third field: "how many requests may one persistent connection carry?" names
+    no directive; the words it shares with MaxKeepAliveRequests are those of its one-line
+    description ("Number of requests allowed on a persistent connection"). In the body
+    field those words are common and the short table drowns among long prose chunks; as
+    `d:` terms they compete only with other descriptions.
+    """
+    return [DESCRIPTION + t for t in tokenize(card_text.split("\n", 1)[-1])]
+
+
 def query_tokens(question: str) -> list[str]:
-    """A question's terms, searched in the body and in the headings."""
+    """A question's terms, searched in the body, the headings and the descriptions."""
     terms = tokenize(question)
-    return terms + [HEADING + t for t in terms]
+    return terms + [HEADING + t for t in terms] + [DESCRIPTION + t for t in terms]
 
 
 @dataclass

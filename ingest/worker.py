@@ -18,7 +18,7 @@ import numpy as np
 from llama_index.core.schema import MetadataMode, TextNode
 
 from core.embedding import embeds_in_process, get_embed_model
-from core.lexical import chunk_tokens
+from core.lexical import card_tokens, chunk_tokens
 from core.settings import Settings
 from ingest.chunk import BREADCRUMB_SEP, Chunker, lexical_text, page_nodes, path_dirs
 from ingest.decode import DecodeError, decode_html
@@ -107,7 +107,7 @@ def build_file(path: str, raw: bytes, digest: str, stored_ids: frozenset[str] = 
     dirs = path_dirs(path)
     result.chunk_rows = [
         ChunkRow(n.id_, page.lang, dirs,
-                 [] if n.metadata["card"] else chunk_tokens(lexical_text(n), n.metadata["heading"].split(BREADCRUMB_SEP)))
+                 card_tokens(n.text) if n.metadata["card"] else chunk_tokens(lexical_text(n), n.metadata["heading"].split(BREADCRUMB_SEP)))
         for n in nodes
     ]
     embedder = _state["embedder"]

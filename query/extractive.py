@@ -10,6 +10,7 @@ contains, with a small preference for higher-ranked sources.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 import numpy as np
 from llama_index.core.base.embeddings.base import BaseEmbedding
@@ -21,18 +22,55 @@ _SENTENCE_END = re.compile(r"(?<=[.!?。])\s+(?=[\"'(\[A-Z가-힣0-9•])")
 MAX_UNITS_PER_SOURCE = 12
 
 
-def units(text: str) -> list[str]:
+@dataclass
+class Unit:
+    """A sentence or table row: `text` is scored, `shown` goes into the answer.
+
+    `shown` adds the example line a sentence introduces or explains. "To listen on ports
+    80 and 8000:" answers nothing without the `Listen 80 Listen 8000` line after it, and
+    that line alone shares too few words with a question to be picked on its own.
+    """
+
+    text: str
+    shown: str
+
+
+_HANGUL = re.compile(r"[\uac00-\ud7a3]")
+# Prose ends in sentence punctuation (or a Korean final "다"); an example line
+# (`AddHandler cgi-script .cgi .pl`, `htpasswd -c /usr/local/passwd jane`) does not.
+_SENTENCE_TAIL = re.compile(r"([.!?:;。]|다)[\"')\]]*\s*$")
+# "... as follows:", "The following directive ...", "다음 지시어는 ...", "... 하려면:"
+_INTRODUCES = re.compile(r":\s*$|\bfollowing\b|\bas follows\b|(^|\s)다음(과|은|의)?\s", re.I)
+# "This configuration ...", "The above ...", "이 설정은 ...", "위 지시어로 ..."
+_REFERS_BACK = re.compile(r"^(this|these|the above|with this|이|위|위의|이렇게|그러면)\s", re.I)
+
+
+def _is_example(line: str) -> bool:
+    return bool(line) and not _SENTENCE_TAIL.search(line) and not _HANGUL.search(line)
+
+
+def units(text: str) -> list[Unit]:
     """Sentences of prose and whole table rows; the breadcrumb line is skipped."""
-    lines = text.split("\n")[1:]
-    out: list[str] = []
-    for line in lines:
-        line = line.strip()
-        if not line:
+    lines = [line.strip() for line in text.split("\n")[1:] if line.strip()]
+    out: list[Unit] = []
+    for i, line in enumerate(lines):
+        before = lines[i - 1] if i > 0 and _is_example(lines[i - 1]) else ""
+        after = lines[i + 1] if i + 1 < len(lines) and _is_example(lines[i + 1]) else ""
+        sentences = [s.strip() for s in _SENTENCE_END.split(line) if s.strip()]
+        if _is_example(line) or (not before and not after):
+            pieces = [line] if len(line) < 300 else sentences
+            out.extend(Unit(piece, piece) for piece in pieces)
             continue
+        prefix = before if _REFERS_BACK.match(sentences[0]) else ""
+        suffix = after if _INTRODUCES.search(sentences[-1]) else ""
+        shown = "\n".join(part for part in (prefix, line, suffix) if part)
         if len(line) < 300:
-            out.append(line)
-        else:
-            out.extend(s.strip() for s in _SENTENCE_END.split(line) if s.strip())
+            out.append(Unit(line, shown))
+            continue
+        for j, sentence in enumerate(sentences):
+            head = prefix if j == 0 else ""
+            tail = suffix if j == len(sentences) - 1 else ""
+            out.append(Unit(sentence, "\n".join(part for part in (head, sentence, tail) if part)))
     return out
 
 
@@ -58,15 +96,15 @@ def extractive_answer(
 ) -> str:
     if not sections:
         return ""
-    candidates: list[tuple[int, str, str]] = []  # (source number, unit, unit with its section heading)
+    candidates: list[tuple[int, Unit, str]] = []  # (source number, unit, unit text with its section heading)
     for number, section in enumerate(sections, start=1):
         seen: set[str] = set()
         heading = section.metadata.get("heading", "")
         for hit in section.chunks[:4]:
             for unit in units(hit.node.get_content()):
-                if unit not in seen and len(seen) < MAX_UNITS_PER_SOURCE:
-                    seen.add(unit)
-                    candidates.append((number, unit, f"{heading}: {unit}"))
+                if unit.text not in seen and len(seen) < MAX_UNITS_PER_SOURCE:
+                    seen.add(unit.text)
+                    candidates.append((number, unit, f"{heading}: {unit.text}"))
     if not candidates:
         return ""
     # Rows and sentences are scored with their heading: "Default: 5" means little alone,
@@ -77,24 +115,39 @@ def extractive_answer(
     query_terms = set(tokenize(question))
     wants_quantity = bool(_QUANTITY.search(question))
     asked_keys = [key for pattern, key in _ASKED_FIELD if pattern.search(question)]
-    scores = []
-    for (number, unit, with_heading), sim in zip(candidates, similarity):
+    scores = np.zeros(len(candidates))
+    asked_rows = []
+    for i, ((number, unit, with_heading), sim) in enumerate(zip(candidates, similarity)):
         terms = set(tokenize(with_heading))
         overlap = len(query_terms & terms) / len(query_terms) if query_terms else 0.0
-        bonus = 0.1 if wants_quantity and _HAS_NUMBER.search(unit) else 0.0
-        row_key = _ROW_KEY.match(unit)
+        bonus = 0.1 if wants_quantity and _HAS_NUMBER.search(unit.text) else 0.0
+        scores[i] = float(sim) + 0.6 * overlap + bonus + 0.08 / number
+        row_key = _ROW_KEY.match(unit.text)
         if row_key and any(key.match(row_key.group(1).strip()) for key in asked_keys):
-            bonus += 0.5
-        scores.append(float(sim) + 0.6 * overlap + bonus + 0.08 / number)
-    order = np.argsort(-np.asarray(scores))
+            scores[i] += 0.5
+            asked_rows.append(i)
+    # The asked field's row ("Default: ListenBackLog 511.") is the answer, but shares few
+    # words with the question ("default maximum length of the queue of pending
+    # connections"): prose of the same section outscored it and filled the answer. The
+    # best-matching such row (its heading names the directive or product) leads.
+    if asked_rows:
+        lead = max(asked_rows, key=lambda i: scores[i])
+        scores[lead] = scores.max() + 1.0
+    order = np.argsort(-scores)
     picked: list[tuple[int, str]] = []
     per_source: dict[int, int] = {}
     for i in order:
         number, unit, _ = candidates[i]
-        if per_source.get(number, 0) >= 2 or any(unit == u for _, u in picked):
+        if any(unit.shown in shown for _, shown in picked):
+            continue  # an example line already shown with the sentence that introduces it
+        inside = [k for k, (n, shown) in enumerate(picked) if n == number and shown in unit.shown]
+        if inside:  # the sentence introducing an example already shown alone: show both once
+            picked[inside[0]] = (number, unit.shown)
             continue
-        picked.append((number, unit))
+        if per_source.get(number, 0) >= 2:
+            continue
+        picked.append((number, unit.shown))
         per_source[number] = per_source.get(number, 0) + 1
         if len(picked) >= max_units:
             break
-    return "\n".join(f"{unit} [{number}]" for number, unit in picked)
+    return "\n".join(f"{shown} [{number}]" for number, shown in picked)

@@ -45,6 +45,20 @@ def test_extractive_answer_states_the_fact_with_its_source_number(engine):
     assert "[1]" in result["answer"]
 
 
+def test_extractive_answer_shows_the_example_its_sentence_introduces(engine):
+    """"dial the following code ...:" answers nothing without the code line after it."""
+    result = engine.ask("How can I see how much roaming data I have left?")
+    assert result["sources"][0]["url"] == "en/guide.html.en#balance"
+    assert "*147*3#" in result["answer"]
+
+
+def test_extractive_answer_leads_with_the_asked_field_of_a_table(engine):
+    """The row whose key is the asked field ("Default") answers the question, though the
+    prose beside it ("starts at midnight ... renews each day") shares more of its words."""
+    result = engine.ask("Does the daily pass start at midnight and renew each day by default?")
+    assert result["answer"].splitlines()[0].startswith("Default: Off until the customer opts in")
+
+
 def test_json_contract(built_store, capsys, monkeypatch):
     base, settings = built_store
     monkeypatch.setenv("STORAGE_DIR", str(settings.storage_dir))
