@@ -138,9 +138,9 @@ def extractive_answer(
     per_source: dict[int, int] = {}
     for i in order:
         number, unit, _ = candidates[i]
-        if any(unit.shown in shown for _, shown in picked):
+        if any(n == number and unit.shown in shown.split("\n") for n, shown in picked):
             continue  # an example line already shown with the sentence that introduces it
-        inside = [k for k, (n, shown) in enumerate(picked) if n == number and shown in unit.shown]
+        inside = [k for k, (n, shown) in enumerate(picked) if n == number and shown in unit.shown.split("\n")]
         if inside:  # the sentence introducing an example already shown alone: show both once
             picked[inside[0]] = (number, unit.shown)
             continue
