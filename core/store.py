@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -99,18 +100,32 @@ def collection_name(index_dir: Path, settings: Settings) -> str:
     return f"{COLLECTION}-{index_dir.name}" if settings.chroma_host else COLLECTION
 
 
+def _ef_search(collection) -> int | None:
+    # Reading the configuration of a collection made without an embedding function (ours:
+    # vectors come from core.embedding) raises a DeprecationWarning about "legacy embedding
+    # function config" in chromadb 1.5; the HNSW part is what we read.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return (collection.configuration.get("hnsw") or {}).get("ef_search")
+
+
 def open_collection(index_dir: Path, settings: Settings, embed_name: str, create: bool):
     client = chroma_client(index_dir / "chroma", settings)
     name = collection_name(index_dir, settings)
     if create:
+        hnsw = {"space": "cosine", "ef_search": settings.hnsw_ef_search}
         collection = client.get_or_create_collection(
-            name, metadata={"hnsw:space": "cosine", "embed_model": embed_name}, embedding_function=None
+            name, configuration={"hnsw": hnsw}, metadata={"embed_model": embed_name}, embedding_function=None
         )
     else:
         try:
             collection = client.get_collection(name, embedding_function=None)
         except Exception as exc:
             raise StoreError(f"no manuals indexed in {index_dir}: run `make ingest` first") from exc
+    # Stores built before the setting existed (or with another value) get it on first open;
+    # it is a search-time parameter, so no vector is re-indexed.
+    if _ef_search(collection) != settings.hnsw_ef_search:
+        collection.modify(configuration={"hnsw": {"ef_search": settings.hnsw_ef_search}})
     stored = (collection.metadata or {}).get("embed_model")
     if stored and stored != embed_name:
         raise StoreError(
