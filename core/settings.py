@@ -54,7 +54,7 @@ class Settings(BaseSettings):
     # to 20% of the exact top 40 on the httpd set, and which ones depended on the order the
     # manuals were ingested in (an incrementally updated store answered one question
     # differently from a fresh one). At 500 recall@40 is 0.998 for +2 ms a question.
-    hnsw_ef_search: int = Field(500, ge=10, description="Chroma HNSW search breadth (set at ingestion)")
+    hnsw_ef_search: int = Field(500, ge=10, description="Chroma HNSW search breadth (applied when a store is opened)")
     sibling_bonus: float = Field(0.0, ge=0, description="Weight of a section's second-best chunk")
     rerank: str = Field("", description="'' (off) or a cross-encoder served at OPENAI_BASE_URL/rerank")
     rerank_candidates: int = Field(20, ge=2, description="Fused sections sent to the reranker")
