@@ -21,7 +21,7 @@ from pathlib import Path
 import bm25s
 import numpy as np
 
-_HANGUL = re.compile(r"[\uac00-\ud7a3]")
+HANGUL = re.compile(r"[\uac00-\ud7a3]")
 _HANGUL_RUN = re.compile(r"[\uac00-\ud7a3]+")
 BIGRAM = "~"
 _LATIN_WORD = re.compile(r"[a-z0-9][a-z0-9_]*(?:[.,][0-9]+)*", re.I)
@@ -65,7 +65,7 @@ def _latin(words: list[str]) -> list[str]:
 def tokenize(text: str) -> list[str]:
     """Tokens for BM25: Kiwi content morphemes and their words' syllable bigrams for
     Hangul, stemmed words otherwise."""
-    if not _HANGUL.search(text):
+    if not HANGUL.search(text):
         return _latin(_LATIN_WORD.findall(text))
     tokens: list[str] = []
     latin: list[str] = []

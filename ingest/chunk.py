@@ -62,11 +62,8 @@ class Chunker:
         return groups
 
 
-BREADCRUMB_SEP = " › "
-
-
 def breadcrumb(section: Section) -> str:
-    return BREADCRUMB_SEP.join(section.heading_path)
+    return " › ".join(section.heading_path)
 
 
 def path_dirs(path: str) -> dict[str, str]:

@@ -20,7 +20,7 @@ from llama_index.core.schema import MetadataMode, TextNode
 from core.embedding import embeds_in_process, get_embed_model
 from core.lexical import card_tokens, chunk_tokens
 from core.settings import Settings
-from ingest.chunk import BREADCRUMB_SEP, Chunker, lexical_text, page_nodes, path_dirs
+from ingest.chunk import Chunker, breadcrumb, lexical_text, page_nodes, path_dirs
 from ingest.decode import DecodeError, decode_html
 from ingest.manifest import ChunkRow
 from ingest.parse import parse_page
@@ -105,9 +105,10 @@ def build_file(path: str, raw: bytes, digest: str, stored_ids: frozenset[str] = 
     result.sections = len(page.sections)
     result.tables = sum(len(s.tables) for s in page.sections)
     dirs = path_dirs(path)
+    heading_paths = {breadcrumb(s): s.heading_path for s in page.sections}
     result.chunk_rows = [
         ChunkRow(n.id_, page.lang, dirs,
-                 card_tokens(n.text) if n.metadata["card"] else chunk_tokens(lexical_text(n), n.metadata["heading"].split(BREADCRUMB_SEP)))
+                 card_tokens(n.text) if n.metadata["card"] else chunk_tokens(lexical_text(n), heading_paths[n.metadata["heading"]]))
         for n in nodes
     ]
     embedder = _state["embedder"]

@@ -42,6 +42,7 @@ class Writer:
         self.client, self.collection = open_collection(index_dir, settings, self.embed_model.model_name, create=True)
         self.batch = max(1, min(self.client.get_max_batch_size(), 5000))
         self.pending: list[FileResult] = []
+        self.pending_chunks = 0
         self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chroma-writer")
         self.in_flight: Future | None = None
 
@@ -57,9 +58,10 @@ class Writer:
 
     def apply(self, result: FileResult) -> None:
         self.pending.append(result)
+        self.pending_chunks += len(result.nodes)
         # The first group is small so the embedder starts while the parsers warm up.
         limit = self.settings.flush_chunks if self.report.embedded or self.in_flight else min(64, self.settings.flush_chunks)
-        if len(self.pending) >= self.FLUSH_FILES or sum(len(r.nodes) for r in self.pending) >= limit:
+        if len(self.pending) >= self.FLUSH_FILES or self.pending_chunks >= limit:
             self.flush()
 
     def flush(self) -> None:
@@ -71,7 +73,7 @@ class Writer:
         """
         if not self.pending:
             return
-        results, self.pending = self.pending, []
+        results, self.pending, self.pending_chunks = self.pending, [], 0
         existing = self.existing_ids([r.path for r in results])
         fresh = [n for r in results for n in r.nodes if n.id_ not in existing[r.path]]
         vectors = {chunk_id: v for r in results for chunk_id, v in r.vectors.items()}

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
-from core.lexical import tokenize
+from core.lexical import HANGUL, tokenize
 from query.retrieve import Section
 
 _SENTENCE_END = re.compile(r"(?<=[.!?。])\s+(?=[\"'(\[A-Z가-힣0-9•])")
@@ -35,7 +35,6 @@ class Unit:
     shown: str
 
 
-_HANGUL = re.compile(r"[\uac00-\ud7a3]")
 # Prose ends in sentence punctuation (or a Korean final "다"); an example line
 # (`AddHandler cgi-script .cgi .pl`, `htpasswd -c /usr/local/passwd jane`) does not.
 _SENTENCE_TAIL = re.compile(r"([.!?:;。]|다)[\"')\]]*\s*$")
@@ -46,7 +45,7 @@ _REFERS_BACK = re.compile(r"^(this|these|the above|with this|이|위|위의|이�
 
 
 def _is_example(line: str) -> bool:
-    return bool(line) and not _SENTENCE_TAIL.search(line) and not _HANGUL.search(line)
+    return bool(line) and not _SENTENCE_TAIL.search(line) and not HANGUL.search(line)
 
 
 def units(text: str) -> list[Unit]:
@@ -54,23 +53,18 @@ def units(text: str) -> list[Unit]:
     lines = [line.strip() for line in text.split("\n")[1:] if line.strip()]
     out: list[Unit] = []
     for i, line in enumerate(lines):
-        before = lines[i - 1] if i > 0 and _is_example(lines[i - 1]) else ""
-        after = lines[i + 1] if i + 1 < len(lines) and _is_example(lines[i + 1]) else ""
         sentences = [s.strip() for s in _SENTENCE_END.split(line) if s.strip()]
-        if _is_example(line) or (not before and not after):
-            pieces = [line] if len(line) < 300 else sentences
-            out.extend(Unit(piece, piece) for piece in pieces)
-            continue
-        prefix = before if _REFERS_BACK.match(sentences[0]) else ""
-        suffix = after if _INTRODUCES.search(sentences[-1]) else ""
-        shown = "\n".join(part for part in (prefix, line, suffix) if part)
-        if len(line) < 300:
-            out.append(Unit(line, shown))
-            continue
-        for j, sentence in enumerate(sentences):
+        pieces = [line] if len(line) < 300 else sentences
+        prefix = suffix = ""
+        if not _is_example(line):
+            if i > 0 and _is_example(lines[i - 1]) and _REFERS_BACK.match(sentences[0]):
+                prefix = lines[i - 1]
+            if i + 1 < len(lines) and _is_example(lines[i + 1]) and _INTRODUCES.search(sentences[-1]):
+                suffix = lines[i + 1]
+        for j, piece in enumerate(pieces):
             head = prefix if j == 0 else ""
-            tail = suffix if j == len(sentences) - 1 else ""
-            out.append(Unit(sentence, "\n".join(part for part in (head, sentence, tail) if part)))
+            tail = suffix if j == len(pieces) - 1 else ""
+            out.append(Unit(piece, "\n".join(part for part in (head, piece, tail) if part)))
     return out
 
 

@@ -13,13 +13,13 @@ from collections.abc import Iterator
 
 from openai import OpenAI
 
+from core.lexical import HANGUL
 from core.llm import Usage, chat, chat_stream
 from core.settings import Settings
 from query.retrieve import Section
 
 PROMPT_VERSION = "answer-v1"
 _CITATION = re.compile(r"\[(\d+)\]")
-_HANGUL = re.compile(r"[\uac00-\ud7a3]")
 
 SYSTEM = """You answer customer-support agents' questions using ONLY the numbered manual excerpts provided.
 Rules:
@@ -33,7 +33,7 @@ NOT_COVERED = {"ko": "매뉴얼에서 이 내용을 찾을 수 없습니다", "e
 
 
 def question_language(question: str) -> str:
-    return "ko" if _HANGUL.search(question) else "en"
+    return "ko" if HANGUL.search(question) else "en"
 
 
 def build_messages(question: str, sections: list[Section]) -> list[dict]:
