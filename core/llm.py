@@ -7,10 +7,10 @@ the timeout; we count requests, tokens and cost so every answer can report what 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import asdict, dataclass
 
-from openai import OpenAI
+from openai import AsyncOpenAI, OpenAI
 
 from core.settings import Settings
 
@@ -89,3 +89,59 @@ def chat_stream(client: OpenAI, settings: Settings, messages: list[dict], usage:
                 yield choice.delta.content
     if not counted:  # servers that ignore include_usage still made one request
         usage.add(settings, settings.llm_model, 0, 0)
+
+
+# Async twins for the API server: an answer awaited on the event loop holds no thread
+# while the endpoint thinks (32 conversations waiting on a 2 s model cost 32 coroutines,
+# not 32 threads), and cancelling the task (the browser went away) closes the HTTP
+# request to the endpoint, so the model stops generating for nobody.
+
+
+def make_async_client(settings: Settings) -> AsyncOpenAI:
+    return AsyncOpenAI(
+        api_key=settings.openai_api_key or "not-needed",
+        base_url=settings.openai_base_url or None,
+        timeout=settings.llm_timeout,
+        max_retries=settings.llm_max_retries,
+    )
+
+
+async def achat(client: AsyncOpenAI, settings: Settings, messages: list[dict], usage: Usage,
+                max_tokens: int | None = None) -> str:
+    response = await client.chat.completions.create(
+        model=settings.llm_model,
+        messages=messages,
+        temperature=settings.llm_temperature,
+        max_tokens=max_tokens or settings.llm_max_tokens,
+    )
+    if response.usage is not None:
+        usage.add(settings, settings.llm_model, response.usage.prompt_tokens, response.usage.completion_tokens)
+    else:
+        usage.add(settings, settings.llm_model, 0, 0)
+    return (response.choices[0].message.content or "") if response.choices else ""
+
+
+async def achat_stream(
+    client: AsyncOpenAI, settings: Settings, messages: list[dict], usage: Usage
+) -> AsyncIterator[str]:
+    stream = await client.chat.completions.create(
+        model=settings.llm_model,
+        messages=messages,
+        temperature=settings.llm_temperature,
+        max_tokens=settings.llm_max_tokens,
+        stream=True,
+        stream_options={"include_usage": True},
+    )
+    counted = False
+    try:
+        async for chunk in stream:
+            if chunk.usage is not None:
+                usage.add(settings, settings.llm_model, chunk.usage.prompt_tokens, chunk.usage.completion_tokens)
+                counted = True
+            for choice in chunk.choices or []:
+                if choice.delta and choice.delta.content:
+                    yield choice.delta.content
+    finally:
+        await stream.close()  # on cancellation too: the endpoint sees the connection close
+        if not counted:
+            usage.add(settings, settings.llm_model, 0, 0)

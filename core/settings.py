@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     llm_max_tokens: int = 700
     llm_prices: dict[str, tuple[float, float]] = Field(default_factory=lambda: dict(DEFAULT_PRICES))
     table_prose_llm: bool = Field(True, description="Use the LLM for table prose when configured")
+    history_tokens: int = Field(1500, ge=0, description="Conversation history sent to the LLM, in the model's tokens (oldest turns dropped first)")
+    condense_llm: bool = Field(True, description="Rewrite follow-ups into standalone questions with the LLM when configured")
+    max_question_chars: int = Field(2000, ge=10, description="Longer questions are refused (HTTP 422)")
     cache_similarity: float = Field(0.95, gt=0, le=1, description="Semantic cache threshold")
 
     @field_validator("llm_prices", mode="before")

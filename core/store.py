@@ -6,6 +6,7 @@
       index-.../manifest.sqlite         manuals, hashes, chunk tokens (ingest's bookkeeping)
       index-.../lexical/                BM25 index rebuilt from the manifest
       cache/                            table prose and LLM answers (survive a reingest)
+      sessions.sqlite                   the API's conversations and their turns
       last_ingest.json                  the last run's report
       .ingest.lock                      held while an ingestion writes
 
@@ -50,6 +51,11 @@ class Storage:
     @property
     def cache_dir(self) -> Path:
         return self.root / "cache"
+
+    @property
+    def sessions_db(self) -> Path:
+        """Conversations of the API (outside any index: a reingest keeps them)."""
+        return self.root / "sessions.sqlite"
 
     @property
     def lock_path(self) -> Path:

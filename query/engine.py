@@ -14,15 +14,16 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
-from core.llm import Usage, make_client
+from core.llm import Usage, chat, chat_stream, make_client
 from core.settings import Settings
 from core.store import get_storage
 from query.cache import AnswerCache, sources_signature
 from query.extractive import extractive_answer
-from query.generate import PROMPT_VERSION, generate, generate_stream, validate_citations
+from query.generate import PROMPT_VERSION, build_messages, validate_citations
 from query.retrieve import Filters, HybridRetriever, Section
 from query.smalltalk import smalltalk_reply
 
@@ -68,8 +69,37 @@ def source_dicts(sections: list[Section], settings: Settings, root: str | None) 
     return out
 
 
+@dataclass
+class Prepared:
+    """An answer after retrieval, before generation: what the `sources` event carries.
+
+    Split out so the synchronous path (CLI, evaluation) and the server's async path
+    (LLM awaited on the event loop, cancellable) share every step but the LLM call.
+    """
+
+    question: str
+    result: dict
+    usage: Usage
+    started: float
+    sections: list[Section] = field(default_factory=list)
+    query_embedding: list[float] | None = None
+    signature: str | None = None
+    reply: str | None = None  # an answer known without generation (small talk, cache hit)
+    history: list[dict] = field(default_factory=list)
+
+    @property
+    def wants_llm(self) -> bool:
+        return self.reply is None and self.signature is not None
+
+
 class Engine:
-    """Loads models and indexes once; answers many questions (CLI batch, API, eval)."""
+    """Loads models and indexes once; answers many questions (CLI batch, API, eval).
+
+    Safe to call from many threads at once (the API server does, without a global lock):
+    the retriever's shared objects are read-only after loading (see `query.server` for the
+    audit), the answer cache serialises its SQLite access with its own lock, and the LLM
+    clients are thread-safe httpx pools.
+    """
 
     def __init__(self, settings: Settings, storage_dir: Path | None = None) -> None:
         self.settings = settings
@@ -77,6 +107,7 @@ class Engine:
         self.root = self.retriever.info.get("root")
         self.client = make_client(settings) if settings.llm_configured else None
         storage = get_storage(settings, storage_dir)
+        self.storage = storage
         self.cache = (
             AnswerCache(storage.cache_dir / "answers.sqlite", settings.cache_similarity) if self.client else None
         )
@@ -102,63 +133,105 @@ class Engine:
         """Yield answer text as it arrives, then the final answer dict (same contract as `ask`)."""
         yield from self._events(question, qid, top_k, filters, True, stream=True)
 
+    # steps -------------------------------------------------------------------------
+    def prepare(
+        self, question: str, qid: str | int | None = None, top_k: int | None = None,
+        filters: Filters | None = None, use_llm: bool = True, usage: Usage | None = None,
+        history: list[dict] | None = None, started: float | None = None,
+    ) -> Prepared:
+        """Small talk, retrieval, sources and the cache lookup: everything before the LLM."""
+        started = time.perf_counter() if started is None else started
+        result: dict = {"id": qid, "question": question, "sources": [], "latency": {"retrieve_ms": 0.0}}
+        prepared = Prepared(question, result, usage or Usage(), started, history=list(history or []))
+        reply = smalltalk_reply(question)
+        if reply is not None:
+            result.update(mode="extractive", intent="smalltalk")
+            prepared.reply = reply
+            return prepared
+        retrieval = self.retriever.retrieve(question, top_k, filters)
+        prepared.sections = retrieval.sections
+        prepared.query_embedding = retrieval.query_embedding
+        result["sources"] = source_dicts(retrieval.sections, self.settings, self.root)
+        result["latency"]["retrieve_ms"] = round(retrieval.seconds * 1000, 1)
+        if retrieval.notice:
+            result["notice"] = retrieval.notice
+        result["mode"] = "extractive"
+        if use_llm and self.client is not None and retrieval.sections:
+            prepared.signature = sources_signature(retrieval.sections, self.settings.llm_model, PROMPT_VERSION)
+            # A follow-up's answer depends on the conversation, not only on the sources.
+            hit = (
+                self.cache.get(question, prepared.signature, retrieval.query_embedding)
+                if self.cache is not None and not prepared.history else None
+            )
+            if hit is not None:
+                prepared.reply = hit[0]
+                result.update(mode="llm", cached=True, cache=hit[1])
+        prepared.result["_generate_started"] = time.perf_counter()
+        return prepared
+
+    def messages(self, prepared: Prepared) -> list[dict]:
+        return build_messages(prepared.question, prepared.sections, prepared.history)
+
+    def complete(self, prepared: Prepared, answer: str | None, error: Exception | None = None) -> dict:
+        """Validate an LLM answer (or fall back to the extractive one) and close the contract.
+
+        `answer` is None when no LLM was asked; `error` is the LLM's failure, shown as a notice.
+        """
+        result = prepared.result
+        generate_started = result.pop("_generate_started", prepared.started)
+        mode = "extractive"
+        if prepared.reply is not None:
+            answer, mode = prepared.reply, result.get("mode", "extractive")
+        elif answer is not None or error is not None:
+            if error is not None:
+                result["notice"] = f"LLM unavailable ({type(error).__name__}: {error}); showing extractive answer"
+                answer = None
+            elif not answer.strip():
+                result["notice"] = "the LLM returned an empty answer; showing extractive answer"
+                answer = None
+            else:
+                mode = "llm"
+                answer, removed = validate_citations(answer, len(prepared.sections))
+                if removed:
+                    result["removed_citations"] = removed
+                if self.cache is not None and prepared.signature and not prepared.history:
+                    self.cache.put(prepared.question, prepared.signature, prepared.query_embedding, answer)
+        if mode == "extractive" and prepared.reply is None:
+            answer = self.extractive(prepared)
+        result.update(answer=answer, mode=mode)
+        return self._finish(result, prepared.usage, prepared.started, generate_started)
+
+    def extractive(self, prepared: Prepared) -> str:
+        if prepared.sections:
+            return extractive_answer(prepared.question, prepared.sections, self.retriever.embed_model)
+        return "No manual section matches this question."
+
     def _events(
         self, question: str, qid: str | int | None, top_k: int | None, filters: Filters | None,
         use_llm: bool, stream: bool,
     ) -> Iterator[str | dict]:
-        started = time.perf_counter()
-        usage = Usage()
-        result: dict = {"id": qid, "question": question, "sources": [], "latency": {"retrieve_ms": 0.0}}
-        reply = smalltalk_reply(question)
-        if reply is not None:
-            yield reply
-            result.update(answer=reply, mode="extractive", intent="smalltalk")
-            yield self._finish(result, usage, started, started)
+        prepared = self.prepare(question, qid, top_k, filters, use_llm)
+        if not prepared.wants_llm:
+            final = self.complete(prepared, None)
+            yield final["answer"]
+            yield final
             return
-        retrieval = self.retriever.retrieve(question, top_k, filters)
-        sections = retrieval.sections
-        result["sources"] = source_dicts(sections, self.settings, self.root)
-        result["latency"]["retrieve_ms"] = round(retrieval.seconds * 1000, 1)
-        if retrieval.notice:
-            result["notice"] = retrieval.notice
-        generate_started = time.perf_counter()
-        mode, answer = "extractive", ""
-        if use_llm and self.client is not None and sections:
-            signature = sources_signature(sections, self.settings.llm_model, PROMPT_VERSION)
-            hit = self.cache.get(question, signature, retrieval.query_embedding) if self.cache else None
-            if hit is not None:
-                answer, mode = hit[0], "llm"
-                result.update(cached=True, cache=hit[1])
-                yield answer
+        answer, error = None, None
+        try:
+            if stream:
+                pieces = []
+                for piece in chat_stream(self.client, self.settings, self.messages(prepared), prepared.usage):
+                    pieces.append(piece)
+                    yield piece
+                answer = "".join(pieces)
             else:
-                try:
-                    if stream:
-                        pieces = []
-                        for piece in generate_stream(self.client, self.settings, question, sections, usage):
-                            pieces.append(piece)
-                            yield piece
-                        answer = "".join(pieces)
-                    else:
-                        answer = generate(self.client, self.settings, question, sections, usage)
-                    mode = "llm" if answer.strip() else "extractive"
-                    if mode == "extractive":
-                        result["notice"] = "the LLM returned an empty answer; showing extractive answer"
-                except Exception as exc:  # endpoint down or failing: never crash, never empty
-                    result["notice"] = f"LLM unavailable ({type(exc).__name__}: {exc}); showing extractive answer"
-                if mode == "llm":
-                    answer, removed = validate_citations(answer, len(sections))
-                    if removed:
-                        result["removed_citations"] = removed
-                    if self.cache is not None:
-                        self.cache.put(question, signature, retrieval.query_embedding, answer)
-        if mode == "extractive":
-            if sections:
-                answer = extractive_answer(question, sections, self.retriever.embed_model)
-            else:
-                answer = "No manual section matches this question."
-            yield answer
-        result.update(answer=answer, mode=mode)
-        yield self._finish(result, usage, started, generate_started)
+                answer = chat(self.client, self.settings, self.messages(prepared), prepared.usage)
+        except Exception as exc:  # endpoint down or failing: never crash, never empty
+            error = exc
+        final = self.complete(prepared, answer, error)
+        if final["mode"] == "extractive":
+            yield final["answer"]
+        yield final
 
     def _finish(self, result: dict, usage: Usage, started: float, generate_started: float) -> dict:
         now = time.perf_counter()

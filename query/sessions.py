@@ -1,0 +1,98 @@
+"""Conversations of the API, persisted in SQLite under the storage directory.
+
+A session is server-issued (random id) and holds its turns: the question as asked, the
+standalone question retrieval used, the answer and the full answer contract. A restart
+loses nothing. One connection serves every request: SQLite calls are short (a row or
+two), so a lock around them is cheaper than a connection per thread and keeps writes
+ordered; it is never held across retrieval or an LLM call.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+TITLE_CHARS = 60
+
+
+class UnknownSession(KeyError):
+    pass
+
+
+class SessionStore:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self.db = sqlite3.connect(path, timeout=30, check_same_thread=False)
+        with self._lock, self.db:
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute(
+                "CREATE TABLE IF NOT EXISTS sessions (id TEXT PRIMARY KEY, title TEXT NOT NULL DEFAULT '', "
+                "user TEXT, created REAL NOT NULL, updated REAL NOT NULL)"
+            )
+            self.db.execute(
+                "CREATE TABLE IF NOT EXISTS turns (session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE, "
+                "n INTEGER NOT NULL, exchange_id TEXT NOT NULL UNIQUE, question TEXT NOT NULL, rewritten TEXT NOT NULL, "
+                "answer TEXT NOT NULL, result TEXT NOT NULL, created REAL NOT NULL, PRIMARY KEY (session_id, n))"
+            )
+
+    def create(self, user: str | None = None) -> str:
+        session_id = secrets.token_urlsafe(12)
+        now = time.time()
+        with self._lock, self.db:
+            self.db.execute("INSERT INTO sessions (id, user, created, updated) VALUES (?, ?, ?, ?)",
+                            (session_id, user, now, now))
+        return session_id
+
+    def exists(self, session_id: str) -> bool:
+        with self._lock:
+            return self.db.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone() is not None
+
+    def turns(self, session_id: str) -> list[dict]:
+        """The session's turns, oldest first; UnknownSession when there is no such session."""
+        with self._lock:
+            if self.db.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone() is None:
+                raise UnknownSession(session_id)
+            rows = self.db.execute(
+                "SELECT n, exchange_id, question, rewritten, answer, result, created FROM turns "
+                "WHERE session_id = ? ORDER BY n", (session_id,)).fetchall()
+        return [
+            {"n": n, "exchange_id": ex, "question": q, "rewritten": rw, "answer": a,
+             "result": json.loads(res), "created": created}
+            for n, ex, q, rw, a, res, created in rows
+        ]
+
+    def add_turn(self, session_id: str, exchange_id: str, question: str, rewritten: str, result: dict) -> None:
+        now = time.time()
+        with self._lock, self.db:
+            row = self.db.execute("SELECT COALESCE(MAX(n), 0), (SELECT title FROM sessions WHERE id = ?) "
+                                  "FROM turns WHERE session_id = ?", (session_id, session_id)).fetchone()
+            if row[1] is None:
+                raise UnknownSession(session_id)
+            self.db.execute(
+                "INSERT INTO turns (session_id, n, exchange_id, question, rewritten, answer, result, created) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (session_id, row[0] + 1, exchange_id, question, rewritten, result.get("answer") or "",
+                 json.dumps(result, ensure_ascii=False), now))
+            title = row[1] or question.strip()[:TITLE_CHARS]
+            self.db.execute("UPDATE sessions SET updated = ?, title = ? WHERE id = ?", (now, title, session_id))
+
+    def list(self, limit: int = 100) -> list[dict]:
+        with self._lock:
+            rows = self.db.execute(
+                "SELECT s.id, s.title, s.created, s.updated, COUNT(t.n) FROM sessions s "
+                "LEFT JOIN turns t ON t.session_id = s.id GROUP BY s.id ORDER BY s.updated DESC LIMIT ?",
+                (limit,)).fetchall()
+        return [{"session_id": sid, "title": title, "created": created, "updated": updated, "turns": count}
+                for sid, title, created, updated, count in rows]
+
+    def delete(self, session_id: str) -> None:
+        with self._lock, self.db:
+            self.db.execute("DELETE FROM turns WHERE session_id = ?", (session_id,))
+            deleted = self.db.execute("DELETE FROM sessions WHERE id = ?", (session_id,)).rowcount
+        if not deleted:
+            raise UnknownSession(session_id)
