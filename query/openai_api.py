@@ -76,7 +76,7 @@ def absolute_sources(result: dict, base: str) -> list[dict]:
 def sources_markdown(sources: list[dict]) -> str:
     if not sources:
         return ""
-    lines = [f"[{s['rank']}] [{s.get('heading') or s.get('title') or s['url']}]({s['url']})" for s in sources]
+    lines = [f"- [{s['rank']}] [{s.get('heading') or s.get('title') or s['url']}]({s['url']})" for s in sources]
     return "\n\n" + SOURCES_HEADING + "\n" + "\n".join(lines)
 
 
