@@ -8,7 +8,7 @@ CORPUS ?= ../shared/corpora/httpd-manual
 Q      ?= 인터넷 이전 설치비는 얼마인가요?
 STAMP  := $(VENV)/.installed
 
-.PHONY: install ingest reingest status ask demo test bench bench-ingest eval serve clean
+.PHONY: install ingest reingest status ask demo test bench bench-ingest bench-serve eval serve clean
 
 install: $(STAMP)
 
@@ -42,10 +42,14 @@ test: install
 bench-ingest: install
 	$(PY) scripts/bench_ingest.py --corpus $(CORPUS)
 
+bench-serve: install
+	$(PY) scripts/bench_serve.py
+
 bench: bench-ingest
 
 eval: install
 	$(PY) scripts/evaluate.py --corpus $(CORPUS)
+	$(PY) scripts/eval_followups.py --corpus $(CORPUS)
 
 serve: install
 	$(PY) -m query.server --storage $(STORAGE)

