@@ -14,7 +14,6 @@ Retrieval sees one question at a time, so before retrieval the follow-up is rewr
 from __future__ import annotations
 
 import re
-import threading
 
 from core.lexical import _STOP, _kiwi
 from core.tokens import count_tokens
@@ -30,15 +29,11 @@ _CONTENT_TAGS = ("NNG", "NNP", "NR", "SL", "SN", "SH", "XR")
 SHORT_TERMS = 2  # a question with at most this many content terms is a follow-up
 MAX_CARRIED = 8
 
-# Kiwi's analyser is shared with retrieval; its C++ tokenize does not document thread
-# safety, and these calls are a millisecond each, so they are serialised here.
-_kiwi_lock = threading.Lock()
 
 
 def content_terms(text: str) -> list[str]:
     """Nouns, numbers and foreign words in order of appearance, once each."""
-    with _kiwi_lock:
-        tokens = _kiwi().tokenize(text)
+    tokens = _kiwi().tokenize(text)  # shared with retrieval: see query.server on thread safety
     out: list[str] = []
     for token in tokens:
         if not token.tag.startswith(_CONTENT_TAGS):

@@ -72,7 +72,8 @@ class Desk:
         usage = Usage()
         self.stats.in_flight += 1
         try:
-            history = history_messages(turns, self.settings.history_tokens, self.settings.llm_model)
+            history = (await anyio.to_thread.run_sync(
+                history_messages, turns, self.settings.history_tokens, self.settings.llm_model) if turns else [])
             standalone = await self.rewrite(question, history, usage, use_llm)
             prepared = await anyio.to_thread.run_sync(
                 lambda: self.engine.prepare(standalone, qid, top_k, filters, use_llm, usage, history, started))
