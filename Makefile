@@ -7,6 +7,7 @@ STORAGE ?= storage
 CORPUS ?= ../shared/corpora/httpd-manual
 Q      ?= 인터넷 이전 설치비는 얼마인가요?
 STAMP  := $(VENV)/.installed
+WORKERS ?= 1
 
 .PHONY: install ingest reingest status ask demo test bench bench-ingest bench-serve eval serve clean
 
@@ -43,7 +44,7 @@ bench-ingest: install
 	$(PY) scripts/bench_ingest.py --corpus $(CORPUS)
 
 bench-serve: install
-	$(PY) scripts/bench_serve.py
+	$(PY) scripts/bench_serve.py --workers $(WORKERS)
 
 bench: bench-ingest
 
@@ -52,7 +53,7 @@ eval: install
 	$(PY) scripts/eval_followups.py --corpus $(CORPUS)
 
 serve: install
-	$(PY) -m query.server --storage $(STORAGE)
+	$(PY) -m query.server --storage $(STORAGE) --workers $(WORKERS)
 
 clean:
 	rm -rf $(STORAGE)/index $(STORAGE)/index-* $(STORAGE)/cache $(STORAGE)/last_ingest.json

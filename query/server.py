@@ -30,12 +30,14 @@ from __future__ import annotations
 import argparse
 import json
 import mimetypes
+import os
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, Request
+from fastapi_offline import FastAPIOffline
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
@@ -109,8 +111,10 @@ def create_app(engine: Engine, sessions: SessionStore | None = None) -> FastAPI:
     sessions = sessions or SessionStore(engine.storage.sessions_db)
     desk = Desk(engine, sessions)
     root = Path(engine.root).resolve() if engine.root else None
-    app = FastAPI(title="manual-qa", version="0.2.0",
-                  description="Answers from the manuals with anchored sources; sessions; OpenAI-compatible chat.")
+    # FastAPI's /docs page loads Swagger UI from a CDN; fastapi-offline serves the same
+    # assets from its wheel, so the docs work on an offline intranet too.
+    app = FastAPIOffline(title="manual-qa", version="0.2.0",
+                         description="Answers from the manuals with anchored sources; sessions; OpenAI-compatible chat.")
     app.state.desk = desk
 
     # errors: always JSON {"error": "..."} (OpenAI-style under /v1) -----------------------
@@ -139,6 +143,10 @@ def create_app(engine: Engine, sessions: SessionStore | None = None) -> FastAPI:
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         message = f"not found: {request.url.path}" if exc.status_code == 404 else str(exc.detail)
         return _error(request, exc.status_code, message)
+
+    @app.exception_handler(Exception)
+    async def _crash(request: Request, exc: Exception) -> JSONResponse:
+        return _error(request, 500, f"internal error: {type(exc).__name__}: {exc}")
 
     def check_question(question: str) -> str:
         return check_length(question, settings)
@@ -280,6 +288,18 @@ def load(settings: Settings, storage: Path | None) -> Engine:
     return engine
 
 
+def worker_app() -> FastAPI:
+    """The app of one uvicorn worker process (`--workers N`): each loads its own models.
+
+    Why processes: retrieval is CPU work, and much of it (Kiwi, the SentencePiece
+    tokenizer, LlamaIndex plumbing) holds the GIL, so one process answers on about one
+    core whatever its threads. N workers share the port (and the session database, whose
+    SQLite locking serialises their short writes); `/api/health` counts per worker.
+    """
+    storage = os.environ.get("MANUAL_QA_SERVER_STORAGE") or None
+    return create_app(load(get_settings(), Path(storage) if storage else None))
+
+
 def main(argv: list[str] | None = None) -> int:
     import uvicorn
 
@@ -287,16 +307,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--storage", type=Path)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--workers", type=int, default=1,
+                        help="server processes, each with its own models (one per core for a busy floor)")
     args = parser.parse_args(argv)
     settings = get_settings()
+    root = get_storage(settings, args.storage).root
+    if args.workers > 1:
+        if get_storage(settings, args.storage).index_dir() is None:
+            print(f"error: no manuals indexed in {root}: run `make ingest` first", file=sys.stderr)
+            return 2
+        os.environ["MANUAL_QA_SERVER_STORAGE"] = str(root)
+        print(f"manual-qa on http://{args.host}:{args.port}/ ({args.workers} workers; API docs at /docs; "
+              f"storage {root})", flush=True)
+        # Loading the models holds the GIL for seconds at a time (Kiwi's model, the embedding
+        # weights): uvicorn's 5 s health-check would take a loading worker for hung and
+        # restart it forever, so it gets two minutes.
+        uvicorn.run("query.server:worker_app", factory=True, host=args.host, port=args.port,
+                    workers=args.workers, log_level="warning", timeout_worker_healthcheck=120)
+        return 0
     try:
         engine = load(settings, args.storage)
     except StoreError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     app = create_app(engine)
-    print(f"manual-qa on http://{args.host}:{args.port}/ (API docs at /docs; storage "
-          f"{get_storage(settings, args.storage).root})", flush=True)
+    print(f"manual-qa on http://{args.host}:{args.port}/ (API docs at /docs; storage {root})", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0
 

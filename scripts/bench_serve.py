@@ -59,11 +59,13 @@ def offline_env(**extra: str) -> dict:
 class Server:
     """`python -m query.server` in its own process, stopped on exit."""
 
-    def __init__(self, storage: Path, env: dict) -> None:
+    def __init__(self, storage: Path, env: dict, workers: int = 1) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.workers = workers
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "query.server", "--storage", str(storage), "--port", str(self.port)],
+            [sys.executable, "-m", "query.server", "--storage", str(storage), "--port", str(self.port),
+             "--workers", str(workers)],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
     def __enter__(self) -> "Server":
@@ -73,6 +75,10 @@ class Server:
                 raise RuntimeError(f"server exited: {self.proc.stderr.read()}")
             try:
                 if httpx.get(self.url + "/api/health", timeout=1).status_code == 200:
+                    # with several workers the first answers as soon as it is up: give the
+                    # others the time it took (they load in parallel)
+                    if self.workers > 1:
+                        time.sleep(5)
                     return self
             except httpx.HTTPError:
                 time.sleep(0.2)
@@ -152,8 +158,11 @@ def main() -> int:
     parser.add_argument("--llm-seconds", type=float, default=2.0, help="the endpoint's time per answer")
     parser.add_argument("--levels", default="1,8,32")
     parser.add_argument("--per-client", type=int, default=10, help="extractive: questions per client")
+    parser.add_argument("--workers", type=int, default=1, help="server processes (python -m query.server --workers)")
     parser.add_argument("--out", type=Path, default=ROOT / "reports" / "bench_serve.md")
     args = parser.parse_args()
+    if args.workers > 1 and args.out.name == "bench_serve.md":
+        args.out = args.out.with_name(f"bench_serve_{args.workers}workers.md")
     questions = [json.loads(line)["question"] for line in QUESTIONS.read_text(encoding="utf-8").splitlines() if line.strip()]
     tmp = Path(tempfile.mkdtemp(prefix="bench-serve-"))
     storage = tmp / "storage"
@@ -168,13 +177,13 @@ def main() -> int:
             env = offline_env(OPENAI_BASE_URL=stub.base_url, OPENAI_API_KEY="bench", LLM_MAX_RETRIES="0")
             for n in (int(x) for x in args.levels.split(",")):
                 shutil.rmtree(storage / "cache", ignore_errors=True)  # no answer served from an earlier level
-                with Server(storage, env) as server:
+                with Server(storage, env, args.workers) as server:
                     log(f"{n} concurrent conversations (endpoint {args.llm_seconds:.1f} s) ...")
                     level = asyncio.run(run_level(server.url, questions, n))
                 modes = {r.get("mode") for r in level["results"]}
                 rows.append((n, level["wall"], [r["sources"] for r in level["results"]],
                              [r["token"] for r in level["results"]], [r["done"] for r in level["results"]], modes))
-        with Server(storage, offline_env()) as server:
+        with Server(storage, offline_env(), args.workers) as server:
             # First pass: every question new to the server (nothing in the sentence-vector cache).
             log("extractive only, 8 clients, each question once (cold) ...")
             cold = asyncio.run(run_extractive(server.url, questions, 8, -(-len(questions) // 8)))
@@ -188,7 +197,8 @@ def main() -> int:
 
     ms = lambda s: f"{s * 1000:.0f}"  # noqa: E731
     lines = [
-        f"## Serving benchmark (endpoint waits {args.llm_seconds:.1f} s per answer; {os.cpu_count()} cores)",
+        f"## Serving benchmark (endpoint waits {args.llm_seconds:.1f} s per answer; {args.workers} server "
+        f"process(es); {os.cpu_count()} cores)",
         "",
         "| concurrent conversations | wall s | sources p50 / p95 ms | first token p50 / p95 ms | done p50 / p95 ms | mode |",
         "|---:|---:|---:|---:|---:|---|",

@@ -19,6 +19,11 @@ def _words(text: str) -> int:
     return max(1, len(text.split()))
 
 
+class _Server(ThreadingHTTPServer):
+    # The default listen backlog (5) refuses connections when 32 clients call at once.
+    request_queue_size = 128
+
+
 class StubOpenAI:
     def __init__(self) -> None:
         self.requests: list[dict] = []
@@ -49,7 +54,7 @@ class StubOpenAI:
 
     # lifecycle -------------------------------------------------------------------
     def start(self) -> "StubOpenAI":
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server = _Server(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}/v1"
         threading.Thread(target=self._server.serve_forever, daemon=True).start()

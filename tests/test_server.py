@@ -48,7 +48,24 @@ def test_bad_requests_and_escapes_are_refused(server):
     assert "매뉴얼 질의응답" in httpx.get(server + "/", timeout=10).text
     # ...and it still serves
     assert httpx.get(server + "/api/health", timeout=10).json()["ok"] is True
-    assert httpx.get(server + "/docs", timeout=10).status_code == 200
+    docs = httpx.get(server + "/docs", timeout=10)
+    assert docs.status_code == 200 and "cdn." not in docs.text  # works offline
+    script = next(part.split('"')[0] for part in docs.text.split('src="')[1:] if "swagger-ui-bundle" in part)
+    assert httpx.get(server + script, timeout=10).status_code == 200
+
+
+def test_a_failure_inside_the_stream_arrives_as_an_error_event(server, engine, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("index unavailable")
+
+    monkeypatch.setattr(engine.retriever, "retrieve", broken)
+    with httpx.stream("POST", server + "/api/ask/stream", json={"question": "위약금은 얼마인가요?"}, timeout=30) as response:
+        events = list(sse_events(response))
+    assert events == [("error", {"error": "RuntimeError: index unavailable"})]
+    plain = httpx.post(server + "/api/ask", json={"question": "위약금은 얼마인가요?"}, timeout=30)
+    assert plain.status_code == 500 and plain.json() == {"error": "internal error: RuntimeError: index unavailable"}
+    monkeypatch.undo()
+    assert httpx.post(server + "/api/ask", json={"question": "위약금은 얼마인가요?"}, timeout=30).status_code == 200
 
 
 def test_stream_sends_sources_then_tokens_then_done(server):
