@@ -84,8 +84,8 @@ class Desk:
             yield "sources", {"sources": result["sources"], "standalone_question": standalone,
                               "retrieve_ms": result["latency"]["retrieve_ms"]}
             answer, error = None, None
+            pieces: list[str] = []
             if prepared.wants_llm:
-                pieces: list[str] = []
                 try:
                     async for piece in achat_stream(self.aclient, self.settings, self.engine.messages(prepared),
                                                     prepared.usage):
@@ -98,7 +98,8 @@ class Desk:
                     error = exc
             final = await anyio.to_thread.run_sync(self.engine.complete, prepared, answer, error)
             if answer is None or final["mode"] == "extractive":
-                yield "token", {"text": final["answer"], "replace": bool(answer)}
+                # after a failure mid-answer the extractive answer replaces what was streamed
+                yield "token", {"text": final["answer"], "replace": bool(pieces)}
             final["exchange_id"] = uuid.uuid4().hex
             self.stats.done += 1
             yield "done", final

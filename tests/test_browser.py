@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from query.engine import Engine
-from query.server import create_app
+from query.server import create_app, load
 from query.sessions import SessionStore
 from tests.conftest import ROOT, make_settings
 from tests.live_server import serve
@@ -26,6 +25,7 @@ SCREENSHOT = ROOT / "reports" / "web_page.png"
 STANDALONE = "인터넷 해지 위약금은 2년 넘게 사용하면 얼마인가요?"
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="pip install -e '.[test]' installs playwright")
+sync_api.expect.set_options(timeout=30_000)  # a shared 2-core CI machine can be slow; passing runs take ~1 s per step
 if not Path(CHROMIUM).exists():
     pytest.skip("no Chromium: install it with `apt-get install -y chromium` (or set CHROMIUM=/path)",
                 allow_module_level=True)
@@ -47,7 +47,7 @@ def site(built_store, tmp_path_factory):
         stub.reply_with(_reply)
         settings = make_settings(settings.storage_dir, openai_base_url=stub.base_url, openai_api_key="test",
                                  llm_max_retries=0)
-        engine = Engine(settings)
+        engine = load(settings, None)  # models loaded and warmed, as the server does
         engine.cache = None
         sessions = SessionStore(tmp_path_factory.mktemp("web-sessions") / "sessions.sqlite")
         with serve(create_app(engine, sessions)) as url:
@@ -65,6 +65,7 @@ def browser():
 def test_conversation_in_the_page(site, browser):
     url, stub = site
     context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="ko-KR")
+    context.set_default_timeout(30_000)
     page = context.new_page()
     page.goto(url + "/")
     expect = sync_api.expect
@@ -74,9 +75,9 @@ def test_conversation_in_the_page(site, browser):
     page.fill("#q", "인터넷 해지 위약금은 얼마인가요?")
     page.keyboard.press("Enter")
     first = page.locator("section.turn").nth(0)
-    expect(first.locator("ol.sources li").first).to_contain_text("위약금", timeout=10_000)
+    expect(first.locator("ol.sources li").first).to_contain_text("위약금", timeout=30_000)
     expect(first.locator(".answer")).to_have_class("answer pending")
-    expect(first.locator(".answer")).to_contain_text("138,000원", timeout=10_000)
+    expect(first.locator(".answer")).to_contain_text("138,000원", timeout=30_000)
     expect(first.locator(".footer")).to_contain_text("llm")
 
     # [1] highlights its source and opens the manual at the section
@@ -99,7 +100,7 @@ def test_conversation_in_the_page(site, browser):
     page.fill("#q", "그럼 2년 넘게 쓰면요?")
     page.keyboard.press("Enter")
     second = page.locator("section.turn").nth(1)
-    expect(second.locator(".answer")).to_contain_text("46,000원", timeout=10_000)
+    expect(second.locator(".answer")).to_contain_text("46,000원", timeout=30_000)
     expect(second.locator(".q .rw")).to_contain_text(STANDALONE)
     expect(page.locator("#sessions li")).to_have_count(1)
     expect(page.locator("#sessions li.current")).to_contain_text("인터넷 해지 위약금")
@@ -111,7 +112,7 @@ def test_conversation_in_the_page(site, browser):
     expect(page.locator("section.turn")).to_have_count(0)
     page.fill("#q", "How much does the daily roaming pass cost?")
     page.keyboard.press("Enter")
-    expect(page.locator("section.turn .footer")).to_have_count(1, timeout=10_000)
+    expect(page.locator("section.turn .footer")).to_have_count(1, timeout=30_000)
     expect(page.locator("#sessions li")).to_have_count(2)
     page.locator("#sessions li", has_text="인터넷 해지 위약금").locator("button.open").click()
     expect(page.locator("section.turn")).to_have_count(2)
@@ -132,7 +133,7 @@ def test_copy_with_references(site, browser):
     page.select_option("#lang", "en")
     page.fill("#q", "How much does the daily roaming pass cost?")
     page.keyboard.press("Enter")
-    sync_api.expect(page.locator("button.copy")).to_have_count(1, timeout=10_000)
+    sync_api.expect(page.locator("button.copy")).to_have_count(1, timeout=30_000)
     page.click("button.copy")
     copied = page.evaluate("navigator.clipboard.readText()")
     answer, refs = copied.split("\n\n출처:\n")

@@ -7,8 +7,7 @@ import time
 import httpx
 import pytest
 
-from query.engine import Engine
-from query.server import create_app
+from query.server import create_app, load
 from query.sessions import SessionStore
 from tests.conftest import make_settings
 from tests.live_server import serve, sse_events
@@ -36,7 +35,7 @@ def server(built_store, stub, tmp_path_factory):
     _, settings = built_store
     settings = make_settings(settings.storage_dir, openai_base_url=stub.base_url, openai_api_key="test",
                              llm_max_retries=0, llm_timeout=10)
-    engine = Engine(settings)
+    engine = load(settings, None)  # models loaded and warmed, as the server does
     engine.cache = None  # every question here must reach the endpoint
     sessions = SessionStore(tmp_path_factory.mktemp("llm-sessions") / "sessions.sqlite")
     with serve(create_app(engine, sessions)) as url:
