@@ -23,6 +23,7 @@ from core.store import get_storage
 from query.cache import AnswerCache, sources_signature
 from query.extractive import extractive_answer
 from query.generate import PROMPT_VERSION, generate, generate_stream, validate_citations
+from query.live import LiveIndex
 from query.retrieve import Filters, HybridRetriever, Section
 from query.smalltalk import smalltalk_reply
 
@@ -73,13 +74,20 @@ class Engine:
 
     def __init__(self, settings: Settings, storage_dir: Path | None = None) -> None:
         self.settings = settings
-        self.retriever = HybridRetriever(settings, storage_dir)
-        self.root = self.retriever.info.get("root")
+        self.live = LiveIndex(settings, storage_dir)  # follows each published index generation
         self.client = make_client(settings) if settings.llm_configured else None
         storage = get_storage(settings, storage_dir)
         self.cache = (
             AnswerCache(storage.cache_dir / "answers.sqlite", settings.cache_similarity) if self.client else None
         )
+
+    @property
+    def retriever(self) -> HybridRetriever:
+        return self.live.retriever
+
+    @property
+    def root(self) -> str | None:
+        return self.live.retriever.info.get("root")
 
     def ask(
         self,
@@ -106,6 +114,13 @@ class Engine:
         self, question: str, qid: str | int | None, top_k: int | None, filters: Filters | None,
         use_llm: bool, stream: bool,
     ) -> Iterator[str | dict]:
+        with self.live.use() as retriever:  # the whole answer runs on one index generation
+            yield from self._answer(retriever, question, qid, top_k, filters, use_llm, stream)
+
+    def _answer(
+        self, retriever: HybridRetriever, question: str, qid: str | int | None, top_k: int | None,
+        filters: Filters | None, use_llm: bool, stream: bool,
+    ) -> Iterator[str | dict]:
         started = time.perf_counter()
         usage = Usage()
         result: dict = {"id": qid, "question": question, "sources": [], "latency": {"retrieve_ms": 0.0}}
@@ -115,9 +130,9 @@ class Engine:
             result.update(answer=reply, mode="extractive", intent="smalltalk")
             yield self._finish(result, usage, started, started)
             return
-        retrieval = self.retriever.retrieve(question, top_k, filters)
+        retrieval = retriever.retrieve(question, top_k, filters)
         sections = retrieval.sections
-        result["sources"] = source_dicts(sections, self.settings, self.root)
+        result["sources"] = source_dicts(sections, self.settings, retriever.info.get("root"))
         result["latency"]["retrieve_ms"] = round(retrieval.seconds * 1000, 1)
         if retrieval.notice:
             result["notice"] = retrieval.notice
@@ -153,7 +168,7 @@ class Engine:
                         self.cache.put(question, signature, retrieval.query_embedding, answer)
         if mode == "extractive":
             if sections:
-                answer = extractive_answer(question, sections, self.retriever.embed_model)
+                answer = extractive_answer(question, sections, retriever.embed_model)
             else:
                 answer = "No manual section matches this question."
             yield answer
