@@ -118,13 +118,16 @@ class HybridRetriever:
             self.rerank_client = make_client(settings)
 
     def close(self) -> None:
-        """Release this generation's embedded Chroma (its HNSW index in memory)."""
-        if self._system is not None:
-            system, self._system = self._system, None
-            try:
+        """Release this generation's Chroma: the embedded System (its HNSW index in memory)
+        or the HTTP client's connections."""
+        system, self._system = self._system, None
+        try:
+            if system is not None:
                 system.stop()
-            except Exception:  # already stopped; nothing holds it
-                pass
+            elif self.settings.chroma_host:
+                self.client.close()
+        except Exception:  # already stopped; nothing holds it
+            pass
 
     def dense(self, query: QueryBundle, k: int, filters: Filters) -> list[NodeWithScore]:
         retriever = self.index.as_retriever(similarity_top_k=k, filters=filters.for_chroma())

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import os
+import random
+import threading
 import signal
 import socket
 import subprocess
@@ -21,6 +23,40 @@ from pathlib import Path
 from tests.conftest import ROOT
 
 VENV_BIN = Path(sys.executable).parent
+
+
+class Askers:
+    """Agents asking all the time while an ingestion runs (on threads); records every
+    failure and every source without a path or URL."""
+
+    def __init__(self, urls: list[str], questions: list[str], threads: int = 2) -> None:
+        self.urls, self.questions, self.threads, self.asked = urls, questions, threads, 0
+        self.errors: list[str] = []
+        self.bad_sources: list[dict] = []
+
+    def _run(self, stop: threading.Event, seed: int) -> None:
+        rng = random.Random(seed)
+        while not stop.is_set():
+            try:
+                result = ask(rng.choice(self.urls), rng.choice(self.questions))
+                self.asked += 1
+                self.bad_sources += [s for s in result["sources"] if not s.get("path") or not s.get("url")]
+            except Exception as exc:  # any failure is what this test is about
+                self.errors.append(repr(exc))
+            stop.wait(0.2)  # agents read between questions
+
+    @contextmanager
+    def during(self) -> Iterator[None]:
+        stop = threading.Event()
+        threads = [threading.Thread(target=self._run, args=(stop, i), daemon=True) for i in range(self.threads)]
+        for t in threads:
+            t.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            for t in threads:
+                t.join(60)
 
 
 def free_port() -> int:
@@ -68,18 +104,33 @@ def _stop(proc: subprocess.Popen) -> None:
 
 
 @contextmanager
-def query_server(storage: Path, extra_env: dict | None = None) -> Iterator[str]:
-    """`python -m query.server --storage DIR --port P` in its own process; yields its URL."""
-    port = free_port()
-    log = open(storage.parent / f"server-{port}.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "query.server", "--storage", str(storage), "--port", str(port)],
-                            cwd=ROOT, env=env(**(extra_env or {})), stdout=log, stderr=subprocess.STDOUT)
+def query_servers(storage: Path, count: int = 1, extra_env: dict | None = None) -> Iterator[list[str]]:
+    """`python -m query.server --storage DIR --port P` replicas, each in its own process
+    (started together); yields their URLs."""
+    procs, logs, urls = [], [], []
     try:
-        _wait_http(f"http://127.0.0.1:{port}/api/health", proc, 120)
-        yield f"http://127.0.0.1:{port}"
+        for i in range(count):
+            port = free_port()
+            logs.append(open(storage.parent / f"server-{port}.log", "w"))
+            replica_env = env(CACHE_DIR=str(storage.parent / f"cache-{port}"), **(extra_env or {}))
+            procs.append(subprocess.Popen(
+                [sys.executable, "-m", "query.server", "--storage", str(storage), "--port", str(port)],
+                cwd=ROOT, env=replica_env, stdout=logs[-1], stderr=subprocess.STDOUT))
+            urls.append(f"http://127.0.0.1:{port}")
+        for url, proc in zip(urls, procs):
+            _wait_http(url + "/api/health", proc, 120)
+        yield urls
     finally:
-        _stop(proc)
-        log.close()
+        for proc in procs:
+            _stop(proc)
+        for log in logs:
+            log.close()
+
+
+@contextmanager
+def query_server(storage: Path, extra_env: dict | None = None) -> Iterator[str]:
+    with query_servers(storage, 1, extra_env) as urls:
+        yield urls[0]
 
 
 @contextmanager

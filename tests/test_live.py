@@ -7,57 +7,18 @@ runs in another; agents keep asking throughout.
 from __future__ import annotations
 
 import json
-import random
 import shutil
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-from tests.conftest import FIXTURES
 from ingest.cli import main as ingest_cli
 from ingest.run import ingest as run_ingest
-from tests.conftest import make_settings
-from tests.servers import ask, query_server, shows, wait_until
+from tests.conftest import FIXTURES, make_settings
+from tests.servers import Askers, ask, query_server, shows, wait_until
 
 PRICE = "How much is the daily roaming pass?"
 SUSPEND = "일시 정지는 1년에 최대 며칠까지 가능한가요?"
 OTHERS = ["1년 안에 인터넷을 해지하면 위약금이 얼마인가요?", "베이직 500M 3년 약정 월 요금은?", PRICE, SUSPEND]
 FRESH_WITHIN = 2.0  # seconds from the end of an ingestion to the first answer that shows it
-
-
-class Askers:
-    """Agents asking all the time while an ingestion runs (on threads); records every
-    failure and every source without a path or URL."""
-
-    def __init__(self, url: str, threads: int = 2) -> None:
-        self.url, self.threads, self.asked = url, threads, 0
-        self.errors: list[str] = []
-        self.bad_sources: list[dict] = []
-
-    def _run(self, stop: threading.Event, seed: int) -> None:
-        rng = random.Random(seed)
-        while not stop.is_set():
-            try:
-                result = ask(self.url, rng.choice(OTHERS))
-                self.asked += 1
-                self.bad_sources += [s for s in result["sources"] if not s.get("path") or not s.get("url")]
-            except Exception as exc:  # any failure is what this test is about
-                self.errors.append(repr(exc))
-            stop.wait(0.2)  # agents read between questions
-
-    @contextmanager
-    def during(self) -> Iterator[None]:
-        stop = threading.Event()
-        threads = [threading.Thread(target=self._run, args=(stop, i), daemon=True) for i in range(self.threads)]
-        for t in threads:
-            t.start()
-        try:
-            yield
-        finally:
-            stop.set()
-            for t in threads:
-                t.join(60)
 
 
 def _edit(page: Path, old: str, new: str) -> None:
@@ -86,7 +47,7 @@ def test_running_server_follows_edits_deletes_rebuilds_and_rollback(tmp_path, ca
     ingest()
     with query_server(storage) as url:
         assert shows(ask(url, PRICE), "11,000 KRW")
-        askers = Askers(url)
+        askers = Askers([url], OTHERS)
 
         # an edit, ingested incrementally while agents ask
         _edit(guide, "11,000 KRW", "13,000 KRW")
