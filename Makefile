@@ -8,7 +8,7 @@ CORPUS ?= ../shared/corpora/httpd-manual
 Q      ?= 인터넷 이전 설치비는 얼마인가요?
 STAMP  := $(VENV)/.installed
 
-.PHONY: install ingest reingest status ask demo test bench bench-ingest eval serve clean
+.PHONY: install ingest reingest status ask demo test bench bench-ingest bench-scale eval serve clean rollback
 
 install: $(STAMP)
 
@@ -23,6 +23,9 @@ ingest: install
 
 reingest: install
 	$(PY) -m ingest $(DATA) --storage $(STORAGE) --rebuild
+
+rollback: install
+	$(PY) -m ingest --rollback --storage $(STORAGE)
 
 status: install
 	$(PY) -m ingest --status --storage $(STORAGE)
@@ -42,6 +45,12 @@ test: install
 bench-ingest: install
 	$(PY) scripts/bench_ingest.py --corpus $(CORPUS)
 
+# Growth benchmark: 1x, 8x, 32x copies of the httpd manual (32x takes about an hour on 2
+# cores). SIZES=1 for a quick run; results resume from reports/bench_scale.json.
+SIZES ?= 1,8,32
+bench-scale: install
+	$(PY) scripts/bench_scale.py --corpus $(CORPUS) --sizes $(SIZES)
+
 bench: bench-ingest
 
 eval: install
@@ -51,4 +60,4 @@ serve: install
 	$(PY) -m query.server --storage $(STORAGE)
 
 clean:
-	rm -rf $(STORAGE)/index $(STORAGE)/index-* $(STORAGE)/cache $(STORAGE)/last_ingest.json
+	rm -rf $(STORAGE)/index $(STORAGE)/index-* $(STORAGE)/current.json $(STORAGE)/cache $(STORAGE)/last_ingest.json
