@@ -46,10 +46,10 @@ bench-ingest: install
 	$(PY) scripts/bench_ingest.py --corpus $(CORPUS)
 
 # Growth benchmark: 1x, 8x, 32x copies of the httpd manual (32x takes about an hour on 2
-# cores). SIZES=1 for a quick run; results resume from reports/bench_scale.json.
+# cores). SIZES=1 for a quick run; results resume from reports/bench_scale.json (FORCE=1 re-measures).
 SIZES ?= 1,8,32
 bench-scale: install
-	$(PY) scripts/bench_scale.py --corpus $(CORPUS) --sizes $(SIZES)
+	$(PY) scripts/bench_scale.py --corpus $(CORPUS) --sizes $(SIZES) $(if $(FORCE),--force)
 
 bench: bench-ingest
 
