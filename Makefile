@@ -9,7 +9,7 @@ Q      ?= 인터넷 이전 설치비는 얼마인가요?
 STAMP  := $(VENV)/.installed
 WORKERS ?= 1
 
-.PHONY: install ingest reingest status ask demo test bench bench-ingest bench-serve eval serve clean
+.PHONY: install ingest reingest status ask demo test bench bench-ingest bench-serve bench-scale eval serve clean rollback
 
 install: $(STAMP)
 
@@ -24,6 +24,9 @@ ingest: install
 
 reingest: install
 	$(PY) -m ingest $(DATA) --storage $(STORAGE) --rebuild
+
+rollback: install
+	$(PY) -m ingest --rollback --storage $(STORAGE)
 
 status: install
 	$(PY) -m ingest --status --storage $(STORAGE)
@@ -46,6 +49,12 @@ bench-ingest: install
 bench-serve: install
 	$(PY) scripts/bench_serve.py --workers $(WORKERS)
 
+# Growth benchmark: 1x, 8x, 32x copies of the httpd manual (32x takes about an hour on 2
+# cores). SIZES=1 for a quick run; results resume from reports/bench_scale.json (FORCE=1 re-measures).
+SIZES ?= 1,8,32
+bench-scale: install
+	$(PY) scripts/bench_scale.py --corpus $(CORPUS) --sizes $(SIZES) $(if $(FORCE),--force)
+
 bench: bench-ingest
 
 eval: install
@@ -56,4 +65,4 @@ serve: install
 	$(PY) -m query.server --storage $(STORAGE) --workers $(WORKERS)
 
 clean:
-	rm -rf $(STORAGE)/index $(STORAGE)/index-* $(STORAGE)/cache $(STORAGE)/last_ingest.json
+	rm -rf $(STORAGE)/index $(STORAGE)/index-* $(STORAGE)/current.json $(STORAGE)/cache $(STORAGE)/last_ingest.json

@@ -45,6 +45,11 @@ class Settings(BaseSettings):
     base_url: str = Field("", description="Prefix for source links, e.g. https://intra/manuals/")
     chroma_host: str = Field("", description="Use a `chroma run` server instead of the embedded store")
     chroma_port: int = 8000
+    cache_dir: str = Field("", description="Answer and table-prose caches (default STORAGE_DIR/cache); "
+                           "give each replica a local one when STORAGE_DIR is shared")
+    live_poll_seconds: float = Field(0.25, ge=0, description="How often a query server checks for a new "
+                                     "index generation between requests (0: only at requests)")
+    keep_indexes: int = Field(2, ge=1, description="Index directories kept for `python -m ingest --rollback`")
 
     # Retrieval
     retrieval_mode: str = Field("hybrid", description="hybrid | dense | lexical")

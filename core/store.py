@@ -1,14 +1,22 @@
 """Where everything lives under the storage directory, and how the Chroma store is opened.
 
     storage/
-      index -> index-20261122T101500   symlink to the live index (swapped atomically by reingest)
-      index-.../chroma/                 Chroma PersistentClient (vectors, texts, metadata)
-      index-.../manifest.sqlite         manuals, hashes, chunk tokens (ingest's bookkeeping)
-      index-.../lexical/                BM25 index rebuilt from the manifest
-      cache/                            table prose and LLM answers (survive a reingest)
+      current.json                      THE pointer: the live generation and the last few
+                                        (one small file, replaced with os.replace)
+      index-20261122T101500.../         one index (a --rebuild makes a new one)
+        chroma/                         Chroma PersistentClient (embedded mode only)
+        manifest.sqlite                 manuals, hashes, chunk tokens (ingest's bookkeeping)
+        lexical-000042/                 BM25 snapshot at manifest generation 42
+        info.json                       the manuals' root (for file links)
+      cache/                            table prose and LLM answers (CACHE_DIR overrides)
       sessions.sqlite                   the API's conversations and their turns
       last_ingest.json                  the last run's report
       .ingest.lock                      held while an ingestion writes
+
+A *generation* (core.generations) is one value of current.json: an index directory plus
+one BM25 snapshot in it. With CHROMA_HOST set the vectors live in a `chroma run` server
+(one collection per index directory) and this directory is the shared one every replica
+mounts: see core.generations for why.
 
 Chroma's default embedding function downloads a model, which fails offline; we always
 pass our own vectors, and the collection records the embedding model that made them.
@@ -19,7 +27,7 @@ from __future__ import annotations
 import json
 import os
 import warnings
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -41,16 +49,42 @@ class StoreError(RuntimeError):
 
 
 @dataclass(frozen=True)
+class Generation:
+    """One published state of the store: what a query server loads as a whole."""
+
+    number: int
+    index: str  # index directory name under the storage root
+    lexical: str | None  # BM25 snapshot directory name inside the index; None before the first one
+    kind: str  # first | incremental | rebuild | rollback | legacy
+    published_at: str = ""
+    manuals: int = 0
+    chunks: int = 0
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Generation":
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
+
+
+@dataclass(frozen=True)
 class Storage:
     root: Path
+    cache_override: Path | None = None
+
+    @property
+    def pointer_path(self) -> Path:
+        return self.root / "current.json"
 
     @property
     def index_link(self) -> Path:
+        """The symlink of stores made before generations existed (read, then removed)."""
         return self.root / "index"
 
     @property
     def cache_dir(self) -> Path:
-        return self.root / "cache"
+        return self.cache_override or self.root / "cache"
 
     @property
     def sessions_db(self) -> Path:
@@ -65,9 +99,50 @@ class Storage:
     def report_path(self) -> Path:
         return self.root / "last_ingest.json"
 
+    def read_pointer(self) -> dict:
+        """{"current": {...}, "previous": [{...}, ...]} or {} before the first ingestion.
+
+        Read by opening the file each time (no stat cache): on NFS, open() revalidates
+        the file (close-to-open consistency), so a replica sees a moved pointer at once.
+        """
+        try:
+            return json.loads(self.pointer_path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+
+    def current(self) -> Generation | None:
+        """The live generation, or None before the first ingestion."""
+        data = self.read_pointer()
+        if data.get("current"):
+            return Generation.from_dict(data["current"])
+        if self.index_link.exists():  # a store from before generations: serve it as generation 0
+            target = self.index_link.resolve()
+            lexical = "lexical" if (target / "lexical" / "chunks.json").exists() else None
+            return Generation(0, target.name, lexical, "legacy")
+        return None
+
+    def write_pointer(self, current: Generation, previous: list[Generation]) -> None:
+        """Move the pointer: write a temp file, fsync, rename over current.json."""
+        data = {"current": current.as_dict(), "previous": [g.as_dict() for g in previous]}
+        tmp = self.root / f".current-{os.getpid()}.tmp"
+        with open(tmp, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, ensure_ascii=False, indent=1)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, self.pointer_path)
+        if self.index_link.is_symlink():  # migrated: one pointer only
+            self.index_link.unlink()
+
+    def index_path(self, name: str) -> Path:
+        return self.root / name
+
     def index_dir(self) -> Path | None:
         """The live index directory, or None before the first ingestion."""
-        return self.index_link.resolve() if self.index_link.exists() else None
+        generation = self.current()
+        return self.index_path(generation.index) if generation else None
+
+    def index_dirs(self) -> list[Path]:
+        return sorted(p for p in self.root.glob("index-*") if p.is_dir())
 
     def new_index_dir(self) -> Path:
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
@@ -75,19 +150,17 @@ class Storage:
         path.mkdir(parents=True)
         return path
 
-    def publish(self, index_dir: Path) -> Path | None:
-        """Point `index` at `index_dir` atomically (rename of a symlink); return the old target."""
-        old = self.index_dir()
-        tmp = self.root / f".index-link-{os.getpid()}"
-        if tmp.is_symlink() or tmp.exists():
-            tmp.unlink()
-        tmp.symlink_to(index_dir.name)
-        os.replace(tmp, self.index_link)
-        return old
+    @staticmethod
+    def lexical_name(manifest_generation: int) -> str:
+        return f"lexical-{manifest_generation:06d}"
+
+    def lexical_dir(self, generation: Generation) -> Path | None:
+        return self.index_path(generation.index) / generation.lexical if generation.lexical else None
 
 
 def get_storage(settings: Settings, override: str | Path | None = None) -> Storage:
-    return Storage(Path(override) if override else Path(settings.storage_dir))
+    cache = Path(settings.cache_dir) if settings.cache_dir else None
+    return Storage(Path(override) if override else Path(settings.storage_dir), cache)
 
 
 def chroma_client(path: Path, settings: Settings):
@@ -99,6 +172,31 @@ def chroma_client(path: Path, settings: Settings):
     if settings.chroma_host:
         return chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings)
     return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+
+
+def reader_client(path: Path, settings: Settings):
+    """(client, system_to_stop): a client that sees the store as it is now.
+
+    Chroma caches one System per path in the process (`SharedSystemClient`), and an
+    embedded System keeps the HNSW index it loaded: writes another process made later
+    are in SQLite (`get` sees them) but never in its HNSW (`query` does not, and still
+    returns deleted ids: chroma issue #3792; reproduced with chromadb 1.5.9). So each
+    generation a query server loads gets a System of its own: forget the cached ones
+    (`clear_system_cache`, Chroma's public way), open, and forget again so nobody else
+    shares it. Clients already open keep working: they hold their System directly. The
+    caller stops the returned System when no request uses it any more.
+    """
+    if settings.chroma_host:  # the server is the only process holding HNSW: always current
+        return chroma_client(path, settings), None
+    import chromadb
+    from chromadb.api.shared_system_client import SharedSystemClient
+    from chromadb.config import Settings as ChromaSettings
+
+    SharedSystemClient.clear_system_cache()
+    client = chromadb.PersistentClient(path=str(path), settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False))
+    system = client._system  # noqa: SLF001 - the only handle on what to stop later
+    SharedSystemClient.clear_system_cache()
+    return client, system
 
 
 def collection_name(index_dir: Path, settings: Settings) -> str:
@@ -115,8 +213,8 @@ def _ef_search(collection) -> int | None:
         return (collection.configuration.get("hnsw") or {}).get("ef_search")
 
 
-def open_collection(index_dir: Path, settings: Settings, embed_name: str, create: bool):
-    client = chroma_client(index_dir / "chroma", settings)
+def open_collection(index_dir: Path, settings: Settings, embed_name: str, create: bool, client=None):
+    client = client if client is not None else chroma_client(index_dir / "chroma", settings)
     name = collection_name(index_dir, settings)
     if create:
         hnsw = {"space": "cosine", "ef_search": settings.hnsw_ef_search}

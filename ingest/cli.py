@@ -1,4 +1,4 @@
-"""`python -m ingest PATH... [--storage DIR] [--json] [--rebuild] | --status`
+"""`python -m ingest PATH... [--storage DIR] [--json] [--rebuild] | --status | --rollback`
 
 Exit status: 0 all manuals stored, 3 some failed (the rest stored), 2 fatal error,
 130 interrupted (run again to finish).
@@ -27,6 +27,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print the machine-readable report on stdout")
     parser.add_argument("--status", action="store_true", help="show what the store holds and the last run")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--rollback", action="store_true",
+                        help="serve the kept index from before the last --rebuild again (all servers follow)")
     args = parser.parse_args(argv)
     settings = get_settings()
 
@@ -34,6 +36,8 @@ def main(argv: list[str] | None = None) -> int:
         data = status(settings, args.storage)
         print(json.dumps(data, ensure_ascii=False, indent=2) if args.json else format_status(data))
         return 0
+    if args.rollback:
+        return _rollback(settings, args.storage)
     if not args.paths:
         parser.error("give at least one file or folder to ingest")
     try:
@@ -50,3 +54,20 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(report.summary())
     return report.exit_code
+
+
+def _rollback(settings, storage_dir: Path | None) -> int:
+    from core.generations import rollback
+    from core.store import get_storage
+    from ingest.run import StoreLock
+
+    storage = get_storage(settings, storage_dir)
+    try:
+        with StoreLock(storage.lock_path):
+            old, new = rollback(storage, settings)
+    except (IngestError, StoreError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"rolled back: generation {new.number} serves {new.index} ({new.manuals} manuals, {new.chunks} chunks, "
+          f"published {new.published_at or 'earlier'}) instead of generation {old.number} ({old.index})")
+    return 0

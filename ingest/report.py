@@ -48,6 +48,7 @@ class Report:
     embed_seconds: float = 0.0
     started_at: str = ""
     interrupted: bool = False
+    generation: int | None = None  # the index generation live after this run
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -72,6 +73,8 @@ class Report:
             f"  chunks: {c.added} added, {c.deleted} deleted, {c.total} in store; "
             f"{self.embedded} embedded in {self.embed_seconds:.1f}s; {self.llm_calls} LLM call(s)",
         ]
+        if self.generation is not None:
+            lines.append(f"  live:   index generation {self.generation}")
         for item in self.deleted_paths[:20]:
             lines.append(f"  deleted: {item}")
         for warning in self.warnings[:20]:

@@ -5,7 +5,8 @@ Manuals whose content hash is unchanged are skipped before anything heavy is imp
 no-change nightly run costs a scan, not the 3 s of importing Chroma and LlamaIndex (hence
 the imports inside `_run`). A run that died mid-write leaves a `dirty` mark, and the next
 run sweeps Chroma for chunks the manifest does not know. The BM25 index is rebuilt from
-the manifest whenever its generation moved. Write order and crash safety: `ingest.writer`.
+the manifest whenever its generation moved, into a new snapshot; the run ends by publishing
+a new index generation (core.generations). Write order and crash safety: `ingest.writer`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -21,6 +21,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from core.settings import Settings
+from core.generations import publish
 from core.store import Storage, get_storage, write_info
 from ingest.discover import discover
 from ingest.manifest import Manifest
@@ -106,11 +107,6 @@ def _in_scope(rel: str, scopes: list[str]) -> bool:
     return any(scope in ("", ".") or rel == scope or rel.startswith(scope.rstrip("/") + "/") for scope in scopes)
 
 
-def lexical_generation(index_dir: Path) -> int | None:
-    marker = index_dir / "lexical" / "generation"
-    return int(marker.read_text()) if marker.exists() else None
-
-
 def ingest(
     paths: list[Path],
     settings: Settings,
@@ -124,11 +120,12 @@ def ingest(
     storage.root.mkdir(parents=True, exist_ok=True)
     report = Report(storage=str(storage.root), started_at=utc_now())
     with StoreLock(storage.lock_path):
+        started_from = storage.current()
         live = storage.index_dir()
         if fresh or live is None:
             index_dir = storage.new_index_dir()
-            if live is None:  # first ingestion: nothing to protect, publish at once
-                storage.publish(index_dir)
+            if live is None:  # first ingestion: nothing to protect, publish at once (resumable)
+                started_from = publish(storage, settings, index_dir, None, "first")
         else:
             index_dir = live
         manifest = Manifest(index_dir / "manifest.sqlite")
@@ -146,11 +143,21 @@ def ingest(
             if fresh and live is not None:
                 failed = [e["path"] for e in report.errors]
                 if failed:
-                    from ingest.writer import carry_over, rebuild_lexical
+                    from ingest.writer import carry_over
 
                     carry_over(live, index_dir, manifest, failed, settings)
-                    rebuild_lexical(index_dir, manifest)
-            report.chunks.total = manifest.totals()["chunks"]
+            lexical = _lexical_snapshot(index_dir, manifest, storage)
+            totals = manifest.totals()
+            report.chunks.total = totals["chunks"]
+            # Publish only when what readers see changed: a no-change nightly run leaves
+            # every server on its generation instead of making all of them reload.
+            if started_from is None or (started_from.index, started_from.lexical) != (index_dir.name, lexical):
+                kind = "rebuild" if fresh and live is not None else "incremental"
+                generation = publish(storage, settings, index_dir, lexical, kind,
+                                     totals["manuals"], totals["chunks"], expected=started_from)
+            else:
+                generation = started_from
+            report.generation = generation.number
         except KeyboardInterrupt:
             report.interrupted = True
             raise
@@ -160,11 +167,18 @@ def ingest(
             report.embed_seconds = round(report.embed_seconds, 3)
             if not report.interrupted:
                 report.save(storage.report_path)
-        if fresh and live is not None:
-            old = storage.publish(index_dir)
-            if old is not None and old != index_dir:
-                shutil.rmtree(old, ignore_errors=True)
     return report
+
+
+def _lexical_snapshot(index_dir: Path, manifest: Manifest, storage: Storage) -> str:
+    """The BM25 snapshot of the manifest as it is now, written once per manifest generation
+    into a new directory (a server may be loading the previous one)."""
+    name = storage.lexical_name(manifest.generation())
+    if not (index_dir / name / "chunks.json").exists():
+        from ingest.writer import rebuild_lexical
+
+        rebuild_lexical(index_dir / name, manifest)
+    return name
 
 
 def _run(
@@ -200,7 +214,6 @@ def _run(
     gone = sorted(p for p in known if p not in seen and _in_scope(p, scopes))
 
     dirty = manifest.get_meta("dirty") == "1"
-    lexical_stale = lexical_generation(index_dir) != manifest.generation() or not (index_dir / "chroma").exists()
     if tasks or gone or dirty:
         from ingest.parsing import Parsing
         from ingest.writer import Writer
@@ -237,10 +250,5 @@ def _run(
             writer.delete_manual(rel)
             report.files.deleted += 1
             report.deleted_paths.append(rel)
-        lexical_stale = True
-    if lexical_stale:
-        from ingest.writer import rebuild_lexical
-
-        rebuild_lexical(index_dir, manifest)
     manifest.set_meta("dirty", "0")
     report.files.failed = sum(1 for e in report.errors)

@@ -15,6 +15,10 @@ def status(settings: Settings, storage_dir: Path | None = None) -> dict:
     storage = get_storage(settings, storage_dir)
     index_dir = storage.index_dir()
     data: dict = {"storage": str(storage.root), "index": str(index_dir) if index_dir else None}
+    generation = storage.current()
+    if generation is not None:
+        data["generation"] = generation.as_dict()
+        data["previous"] = storage.read_pointer().get("previous", [])
     if index_dir is not None:
         manifest = Manifest(index_dir / "manifest.sqlite")
         try:
@@ -37,6 +41,12 @@ def format_status(data: dict) -> str:
         f"  {data['manuals']} manuals ({', '.join(f'{k}: {v}' for k, v in sorted(data['languages'].items()))}), "
         f"{data['sections']} sections, {data['tables']} tables, {data['chunks']} chunks",
     ]
+    if data.get("generation"):
+        g = data["generation"]
+        lines.append(f"  live generation {g['number']} ({g['kind']}, {g['index']}, published {g['published_at'] or '?'})")
+        others = sorted({p["index"] for p in data.get("previous", []) if p["index"] != g["index"]})
+        if others:
+            lines.append(f"  kept for --rollback: {', '.join(others)}")
     if not data.get("clean"):
         lines.append("  the last ingestion did not finish: run it again to complete it")
     run = data.get("last_run")

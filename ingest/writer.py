@@ -149,12 +149,10 @@ class Writer:
         return len(orphans)
 
 
-def rebuild_lexical(index_dir: Path, manifest: Manifest) -> None:
-    """Rebuild BM25 from the manifest's chunk rows; the generation marker is written last."""
-    generation = manifest.generation()
+def rebuild_lexical(directory: Path, manifest: Manifest) -> None:
+    """Build BM25 from the manifest's chunk rows into `directory` (written whole, then renamed)."""
     ids, tokens, fields = manifest.lexical_rows()
-    LexicalIndex.build(ids, tokens, fields).save(index_dir / "lexical")
-    (index_dir / "lexical" / "generation").write_text(str(generation))
+    LexicalIndex.build(ids, tokens, fields).save(directory)
 
 
 def carry_over(old_dir: Path, new_dir: Path, new_manifest: Manifest, paths: list[str], settings: Settings) -> None:
@@ -182,5 +180,6 @@ def carry_over(old_dir: Path, new_dir: Path, new_manifest: Manifest, paths: list
                     (record.path, record.hash, record.size, record.title, record.lang, record.sections,
                      record.tables, record.chunks, utc_now()),
                 )
+                new_manifest._bump()  # the BM25 snapshot is named after the generation: it must move
     finally:
         old_manifest.close()

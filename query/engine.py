@@ -25,6 +25,7 @@ from query.cache import AnswerCache, sources_signature
 from query.embed_cache import CachedEmbedding
 from query.extractive import extractive_answer
 from query.generate import PROMPT_VERSION, build_messages, validate_citations
+from query.live import LiveIndex
 from query.retrieve import Filters, HybridRetriever, Section
 from query.smalltalk import smalltalk_reply
 
@@ -104,15 +105,23 @@ class Engine:
 
     def __init__(self, settings: Settings, storage_dir: Path | None = None) -> None:
         self.settings = settings
-        self.retriever = HybridRetriever(settings, storage_dir)
-        self.root = self.retriever.info.get("root")
-        self.embed = CachedEmbedding(self.retriever.embed_model)
+        self.live = LiveIndex(settings, storage_dir)  # follows each published index generation
+        # One process-wide model whatever the generation (core.embedding caches it).
+        self.embed = CachedEmbedding(self.live.retriever.embed_model)
         self.client = make_client(settings) if settings.llm_configured else None
         storage = get_storage(settings, storage_dir)
         self.storage = storage
         self.cache = (
             AnswerCache(storage.cache_dir / "answers.sqlite", settings.cache_similarity) if self.client else None
         )
+
+    @property
+    def retriever(self) -> HybridRetriever:
+        return self.live.retriever
+
+    @property
+    def root(self) -> str | None:
+        return self.live.retriever.info.get("root")
 
     def ask(
         self,
@@ -150,11 +159,15 @@ class Engine:
             result.update(mode="extractive", intent="smalltalk")
             prepared.reply = reply
             return prepared
-        retrieval = self.retriever.retrieve(question, top_k, filters)
+        # Retrieval runs on one index generation; what the rest of the answer needs (the
+        # sections' texts, the sources) is read here, so a swap afterwards changes nothing.
+        with self.live.use() as retriever:
+            retrieval = retriever.retrieve(question, top_k, filters)
+            root = retriever.info.get("root")
         prepared.sections = retrieval.sections
         prepared.query_embedding = retrieval.query_embedding
         self.embed.remember_query(question, retrieval.query_embedding)
-        result["sources"] = source_dicts(retrieval.sections, self.settings, self.root)
+        result["sources"] = source_dicts(retrieval.sections, self.settings, root)
         result["latency"]["retrieve_ms"] = round(retrieval.seconds * 1000, 1)
         if retrieval.notice:
             result["notice"] = retrieval.notice

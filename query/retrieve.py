@@ -23,7 +23,7 @@ from llama_index.core.vector_stores.utils import metadata_dict_to_node
 from core.embedding import get_embed_model
 from core.lexical import LexicalIndex, query_tokens
 from core.settings import Settings
-from core.store import StoreError, get_storage, open_collection, read_info, vector_store
+from core.store import Generation, StoreError, get_storage, open_collection, read_info, reader_client, vector_store
 
 
 
@@ -87,26 +87,47 @@ class Retrieval:
 
 
 class HybridRetriever:
-    """Loads the store once; `retrieve()` is then cheap (tens of milliseconds)."""
+    """One generation of the store, loaded once; `retrieve()` is then cheap (tens of ms).
 
-    def __init__(self, settings: Settings, storage_dir: Path | None = None) -> None:
+    A long-running server does not keep one of these forever: query.live loads the next
+    generation beside it when the index moves, and `close()`s this one when no request
+    uses it any more.
+    """
+
+    def __init__(self, settings: Settings, storage_dir: Path | None = None, generation: Generation | None = None) -> None:
         self.settings = settings
         storage = get_storage(settings, storage_dir)
-        index_dir = storage.index_dir()
-        if index_dir is None:
+        generation = generation or storage.current()
+        if generation is None:
             raise StoreError(f"no manuals indexed in {storage.root}: run `make ingest` first")
+        self.generation = generation
+        index_dir = storage.index_path(generation.index)
         self.index_dir = index_dir
         self.info = read_info(index_dir)
         self.embed_model = get_embed_model(settings)
-        self.client, self.collection = open_collection(index_dir, settings, self.embed_model.model_name, create=False)
+        self.client, self._system = reader_client(index_dir / "chroma", settings)
+        _, self.collection = open_collection(index_dir, settings, self.embed_model.model_name, create=False,
+                                             client=self.client)
         self.index = VectorStoreIndex.from_vector_store(vector_store(self.collection), embed_model=self.embed_model)
-        lexical_dir = index_dir / "lexical"
-        self.lexical = LexicalIndex.load(lexical_dir) if (lexical_dir / "chunks.json").exists() else None
+        lexical_dir = storage.lexical_dir(generation)
+        self.lexical = LexicalIndex.load(lexical_dir) if lexical_dir and (lexical_dir / "chunks.json").exists() else None
         self.rerank_client = None
         if settings.rerank:
             from core.llm import make_client
 
             self.rerank_client = make_client(settings)
+
+    def close(self) -> None:
+        """Release this generation's Chroma: the embedded System (its HNSW index in memory)
+        or the HTTP client's connections."""
+        system, self._system = self._system, None
+        try:
+            if system is not None:
+                system.stop()
+            elif self.settings.chroma_host:
+                self.client.close()
+        except Exception:  # already stopped; nothing holds it
+            pass
 
     def dense(self, query: QueryBundle, k: int, filters: Filters) -> list[NodeWithScore]:
         retriever = self.index.as_retriever(similarity_top_k=k, filters=filters.for_chroma())
@@ -124,6 +145,8 @@ class HybridRetriever:
         got = self.collection.get(ids=ids, include=["documents", "metadatas"])
         nodes = {}
         for chunk_id, text, metadata in zip(got["ids"], got["documents"], got["metadatas"]):
+            if not metadata:
+                continue
             node = metadata_dict_to_node(metadata, text=text)
             node.id_ = chunk_id
             nodes[chunk_id] = node  # type: ignore[assignment]
@@ -141,8 +164,12 @@ class HybridRetriever:
         dense = self.dense(query, k, filters) if mode != "lexical" else []
         lexical = self.lexical_hits(question, k, filters) if mode != "dense" else []
 
-        fused, nodes = fuse(dense, lexical, self.settings)
-        nodes.update(self._fetch([cid for cid in fused if cid not in nodes]))
+        fused, _ = fuse(dense, lexical, self.settings)
+        # Every fused chunk is read back from Chroma's records, the dense ones too: an
+        # HNSW index (or a BM25 snapshot) can name a chunk an ingestion deleted since it
+        # was loaded, and Chroma then returns the id with no metadata - a "ghost" source
+        # with no path. What `get` does not return (or returns without a path) is gone.
+        nodes = {cid: node for cid, node in self._fetch(list(fused)).items() if node.metadata.get("path")}
         ranked = sorted((cid for cid in fused if cid in nodes), key=lambda cid: -fused[cid])
         sections = group_sections(
             [NodeWithScore(node=nodes[cid], score=fused[cid]) for cid in ranked], self.settings.sibling_bonus

@@ -21,10 +21,11 @@ from tests.conftest import FIXTURES, ROOT, make_settings
 
 def store_state(settings: Settings) -> dict:
     """What a user can observe: chunk ids and texts in Chroma and in the BM25 index."""
-    index_dir = get_storage(settings).index_dir()
+    storage = get_storage(settings)
+    index_dir = storage.index_dir()
     _, collection = open_collection(index_dir, settings, "usem3", create=False)
     got = collection.get(include=["documents", "metadatas"])
-    lexical = LexicalIndex.load(index_dir / "lexical")
+    lexical = LexicalIndex.load(storage.lexical_dir(storage.current()))
     return {
         "ids": sorted(got["ids"]),
         "paths": sorted({m["path"] for m in got["metadatas"]}),
@@ -155,8 +156,9 @@ def _env() -> dict:
 
 
 def _committed_files(storage: Path) -> int:
-    manifest = storage / "index" / "manifest.sqlite"
-    if not manifest.exists():
+    index_dir = get_storage(make_settings(storage)).index_dir()
+    manifest = index_dir / "manifest.sqlite" if index_dir else None
+    if manifest is None or not manifest.exists():
         return 0
     try:
         db = sqlite3.connect(f"file:{manifest}?mode=ro", uri=True, timeout=1)
@@ -215,5 +217,5 @@ def test_rebuild_swaps_in_a_fresh_index_and_keeps_failed_manuals(manuals, settin
     report = ingest([manuals], settings, fresh=True, progress=False)
     assert report.files.failed == 1 and report.files.added == 3
     new_dir = get_storage(settings).index_dir()
-    assert new_dir != old_dir and not old_dir.exists()
+    assert new_dir != old_dir and old_dir.exists()  # kept for --rollback (KEEP_INDEXES)
     assert store_state(settings)["ids"] == before["ids"]

@@ -141,8 +141,11 @@ def test_cache_hit_on_repeat_and_miss_after_the_manual_changes(store, stub):
     page = store / "manuals" / "billing" / "cancel.html"
     page.write_text(page.read_text(encoding="utf-8").replace("138,000원", "150,000원"), encoding="utf-8")
     ingest([store / "manuals"], make_settings(store / "storage"), progress=False)
-    after = llm_engine(store, stub).ask(PENALTY_Q)
+    engine.live.refresh()  # the running engine moves to the new index generation
+    after = engine.ask(PENALTY_Q)
     assert not after["cached"] and len(chat_requests(stub)) == 2
+    served = engine.retriever.retrieve(PENALTY_Q).sections
+    assert any("150,000원" in hit.node.get_content() for section in served for hit in section.chunks)
 
 
 def test_small_talk_gets_a_short_reply_without_retrieval(store, stub):
