@@ -45,7 +45,7 @@ bench-ingest: install
 bench: bench-ingest
 
 eval: install
-	$(PY) scripts/evaluate.py --corpus $(CORPUS)
+	$(PY) scripts/evaluate.py
 
 serve: install
 	$(PY) -m query.server --storage $(STORAGE)
