@@ -69,20 +69,50 @@ def units(text: str) -> list[Unit]:
 
 
 _QUANTITY = re.compile(
-    r"얼마|몇|금액|요금|비용|기간|속도|기본값|한도|최대|최소|언제까지|how (much|many|long|fast)|default|price|cost|fee|limit|maximum|minimum",
+    r"얼마|몇|금액|요금|비용|기간|속도|한도|최대|최소|언제까지|how (much|many|long|fast)|price|cost|fee|limit|maximum|minimum",
     re.I,
 )
 _HAS_NUMBER = re.compile(r"\d")
-_ROW_KEY = re.compile(r"^([^:]{1,30}):\s")
-# Questions that ask for one field of a key-value table ("What is the default ...?",
-# "어느 설정 위치에서 ...?") are answered by the row with that key, whatever else the
-# row's words share with the question. (question pattern, row key pattern)
-_ASKED_FIELD = [
-    (re.compile(r"default|기본", re.I), re.compile(r"^(default|기본값)$", re.I)),
-    (re.compile(r"context|where can|allowed in|사용장소|위치|어디", re.I), re.compile(r"^(context|사용장소)$", re.I)),
-    (re.compile(r"which module|what module|모듈", re.I), re.compile(r"^(module|모듈)$", re.I)),
-    (re.compile(r"syntax|문법", re.I), re.compile(r"^(syntax|문법)$", re.I)),
-]
+_ROW_KEY = re.compile(r"^([^:]{1,40}):\s")
+# The kind of question, read from its wording (English and Korean; other languages fall
+# back to plain scoring): each kind is answered by a different kind of unit.
+_PROCESS = re.compile(r"\bhow (do|can|to|should|would)\b|\bsteps?\b|\bprocedure\b|방법|어떻게|하려면|절차|순서", re.I)
+_CONDITION_Q = re.compile(r"\b(when|why|if|unless|whether|in which case)\b|언제|왜|경우|때|조건|하면", re.I)
+_CONDITION = re.compile(r"\b(if|when|unless|only|whenever|until|otherwise)\b|경우|때|(으)?면\b|하면|않으면|조건", re.I)
+_COMPARISON = re.compile(r"\bdifferen(ce|t|ces)\b|\bdiffers?\b|\bvs\.?\b|\bversus\b|\bcompared?\b|차이|다른 점|다른가|비교", re.I)
+_STEP = re.compile(r"^\d+\.\s")
+MAX_STEPS = 8
+
+
+def asked_row(key: str, query_terms: set[str]) -> bool:
+    """A table row (or `term: description` line) whose own label the question names:
+    "default" -> "Default: ...", "기본값" -> "기본값: ...", "Ctrl + P" -> "Ctrl + P: Pause".
+
+    Why from the table's labels and not from a list of field names: every manual labels
+    its rows differently, in its own language; the labels are in the retrieved text.
+    """
+    terms = set(tokenize(key))
+    return bool(terms) and len(terms & query_terms) / len(terms) >= 0.5
+
+
+def _with_steps(units: list[Unit]) -> list[Unit]:
+    """Ordered steps ("1. ...", "2. ...") shown together: a step alone answers no "how do I"."""
+    out = list(units)
+    i = 0
+    while i < len(units):
+        if not _STEP.match(units[i].text):
+            i += 1
+            continue
+        j = i
+        while j < len(units) and _STEP.match(units[j].text):
+            j += 1
+        run = units[i:j][:MAX_STEPS]
+        if len(run) > 1:
+            shown = "\n".join(u.shown for u in run)
+            for k in range(i, i + len(run)):
+                out[k] = Unit(units[k].text, shown)
+        i = j
+    return out
 
 
 def extractive_answer(
@@ -90,12 +120,17 @@ def extractive_answer(
 ) -> str:
     if not sections:
         return ""
+    process = bool(_PROCESS.search(question))
+    condition = bool(_CONDITION_Q.search(question))
+    if _COMPARISON.search(question):
+        max_units += 1  # both sides: the answer must state each
     candidates: list[tuple[int, Unit, str]] = []  # (source number, unit, unit text with its section heading)
     for number, section in enumerate(sections, start=1):
         seen: set[str] = set()
         heading = section.metadata.get("heading", "")
         for hit in section.chunks[:4]:
-            for unit in units(hit.node.get_content()):
+            found = units(hit.node.get_content())
+            for unit in _with_steps(found) if process else found:
                 if unit.text not in seen and len(seen) < MAX_UNITS_PER_SOURCE:
                     seen.add(unit.text)
                     candidates.append((number, unit, f"{heading}: {unit.text}"))
@@ -108,20 +143,21 @@ def extractive_answer(
     similarity = vectors @ query_vec / (np.linalg.norm(vectors, axis=1) * np.linalg.norm(query_vec) + 1e-9)
     query_terms = set(tokenize(question))
     wants_quantity = bool(_QUANTITY.search(question))
-    asked_keys = [key for pattern, key in _ASKED_FIELD if pattern.search(question)]
     scores = np.zeros(len(candidates))
     asked_rows = []
     for i, ((number, unit, with_heading), sim) in enumerate(zip(candidates, similarity)):
         terms = set(tokenize(with_heading))
         overlap = len(query_terms & terms) / len(query_terms) if query_terms else 0.0
         bonus = 0.1 if wants_quantity and _HAS_NUMBER.search(unit.text) else 0.0
+        if condition and _CONDITION.search(unit.text):
+            bonus += 0.1
         scores[i] = float(sim) + 0.6 * overlap + bonus + 0.08 / number
         row_key = _ROW_KEY.match(unit.text)
-        if row_key and any(key.match(row_key.group(1).strip()) for key in asked_keys):
+        if row_key and asked_row(row_key.group(1), query_terms):
             scores[i] += 0.5
             asked_rows.append(i)
-    # The asked field's row ("Default: ListenBackLog 511.") is the answer, but shares few
-    # words with the question ("default maximum length of the queue of pending
+    # The asked field's row (a "Default:" row for "default ...") is the answer, but shares
+    # few words with the question ("default maximum length of the queue of pending
     # connections"): prose of the same section outscored it and filled the answer. The
     # best-matching such row (its heading names the directive or product) leads.
     if asked_rows:
@@ -132,6 +168,8 @@ def extractive_answer(
     per_source: dict[int, int] = {}
     for i in order:
         number, unit, _ = candidates[i]
+        if any(n == number and shown == unit.shown for n, shown in picked):
+            continue  # a step of a list already shown whole
         if any(n == number and unit.shown in shown.split("\n") for n, shown in picked):
             continue  # an example line already shown with the sentence that introduces it
         inside = [k for k, (n, shown) in enumerate(picked) if n == number and shown in unit.shown.split("\n")]
