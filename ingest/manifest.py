@@ -140,6 +140,16 @@ class Manifest:
                     out.setdefault(path, set()).add(key)
         return {path: frozenset(keys) for path, keys in out.items()}
 
+    def seed_pages(self, other: "Manifest") -> None:
+        """A rebuild starts from the live store's block keys: a page that fails now keeps the
+        keys of its stored version (as in an incremental run), so the same blocks count as
+        boilerplate and a rebuild ends where an incremental run ends."""
+        pages = other.db.execute("SELECT path, raw_hash FROM pages").fetchall()
+        blocks = other.db.execute("SELECT path, key FROM page_blocks").fetchall()
+        with self.db:
+            self.db.executemany("INSERT OR REPLACE INTO pages (path, raw_hash) VALUES (?, ?)", pages)
+            self.db.executemany("INSERT OR IGNORE INTO page_blocks (path, key) VALUES (?, ?)", blocks)
+
     def page_count(self) -> int:
         return self.db.execute("SELECT COUNT(*) FROM pages").fetchone()[0]
 

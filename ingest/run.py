@@ -158,11 +158,13 @@ def ingest(
             index_dir = live
         manifest = Manifest(index_dir / "manifest.sqlite")
         try:
-            if fresh and live is not None and root is None:
+            if fresh and live is not None:
                 old = Manifest(live / "manifest.sqlite")
                 stored_root = old.get_meta("root")
+                manifest.seed_pages(old)
                 old.close()
-                root = Path(stored_root) if stored_root else None
+                if root is None:
+                    root = Path(stored_root) if stored_root else None
             resolved_root = _resolve_root(paths, manifest, root)
             manifest.set_meta("root", str(resolved_root))
             write_info(index_dir, root=str(resolved_root))
