@@ -58,7 +58,7 @@ bench-scale: install
 bench: bench-ingest
 
 eval: install
-	$(PY) scripts/evaluate.py --corpus $(CORPUS)
+	$(PY) scripts/evaluate.py
 	$(PY) scripts/eval_followups.py --corpus $(CORPUS)
 
 serve: install

@@ -25,6 +25,9 @@ CREATE TABLE IF NOT EXISTS chunks (
     id TEXT PRIMARY KEY, path TEXT NOT NULL, lang TEXT NOT NULL, dirs TEXT NOT NULL, tokens TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS chunks_path ON chunks(path);
+CREATE TABLE IF NOT EXISTS pages (path TEXT PRIMARY KEY, raw_hash TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS page_blocks (path TEXT NOT NULL, key TEXT NOT NULL, PRIMARY KEY (path, key));
+CREATE INDEX IF NOT EXISTS page_blocks_key ON page_blocks(key);
 """
 
 
@@ -106,6 +109,49 @@ class Manifest:
             self.db.execute("DELETE FROM chunks WHERE path = ?", (path,))
             self.db.execute("DELETE FROM files WHERE path = ?", (path,))
             self._bump()
+
+    # Block keys per page (ingest.boilerplate), kept for every page seen in a scan, whether or
+    # not it parsed: they decide what is boilerplate before any page is parsed.
+    def raw_hashes(self) -> dict[str, str]:
+        return dict(self.db.execute("SELECT path, raw_hash FROM pages"))
+
+    def set_page_blocks(self, pages: list[tuple[str, str, set[str]]]) -> None:
+        """(path, raw bytes hash, block keys) of pages whose bytes changed, in one transaction."""
+        with self.db:
+            for path, raw_hash, keys in pages:
+                self.db.execute("DELETE FROM page_blocks WHERE path = ?", (path,))
+                self.db.executemany("INSERT INTO page_blocks (path, key) VALUES (?, ?)", [(path, k) for k in keys])
+                self.db.execute("INSERT OR REPLACE INTO pages (path, raw_hash) VALUES (?, ?)", (path, raw_hash))
+
+    def forget_pages(self, paths: list[str]) -> None:
+        with self.db:
+            for path in paths:
+                self.db.execute("DELETE FROM page_blocks WHERE path = ?", (path,))
+                self.db.execute("DELETE FROM pages WHERE path = ?", (path,))
+
+    def boilerplate(self, min_pages: int) -> dict[str, frozenset[str]]:
+        """Per page: its block keys that occur on at least `min_pages` pages."""
+        common = {k for (k,) in self.db.execute(
+            "SELECT key FROM page_blocks GROUP BY key HAVING COUNT(*) >= ?", (min_pages,))}
+        out: dict[str, set[str]] = {}
+        if common:
+            for path, key in self.db.execute("SELECT path, key FROM page_blocks"):
+                if key in common:
+                    out.setdefault(path, set()).add(key)
+        return {path: frozenset(keys) for path, keys in out.items()}
+
+    def seed_pages(self, other: "Manifest") -> None:
+        """A rebuild starts from the live store's block keys: a page that fails now keeps the
+        keys of its stored version (as in an incremental run), so the same blocks count as
+        boilerplate and a rebuild ends where an incremental run ends."""
+        pages = other.db.execute("SELECT path, raw_hash FROM pages").fetchall()
+        blocks = other.db.execute("SELECT path, key FROM page_blocks").fetchall()
+        with self.db:
+            self.db.executemany("INSERT OR REPLACE INTO pages (path, raw_hash) VALUES (?, ?)", pages)
+            self.db.executemany("INSERT OR IGNORE INTO page_blocks (path, key) VALUES (?, ?)", blocks)
+
+    def page_count(self) -> int:
+        return self.db.execute("SELECT COUNT(*) FROM pages").fetchone()[0]
 
     def chunk_ids_of(self, path: str) -> frozenset[str]:
         return frozenset(r[0] for r in self.db.execute("SELECT id FROM chunks WHERE path = ?", (path,)))

@@ -18,6 +18,7 @@ import warnings
 from bs4 import BeautifulSoup, NavigableString, Tag, XMLParsedAsHTMLWarning
 from bs4.element import Comment, Doctype, ProcessingInstruction
 
+from ingest.boilerplate import BLOCK_TAGS, element_key
 from ingest.tables import Table, clean, inline_text, parse_table
 
 HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
@@ -26,14 +27,12 @@ _BLOCKS = {
     "main", "aside", "figure", "figcaption", "form", "fieldset", "address", "center", "hr",
     "details", "summary", "body", "header", "footer", "tbody",
 }
-_DROP = {"script", "style", "noscript", "template", "nav", "head", "iframe", "svg", "button", "select"}
-# Navigation chrome of common manual generators (httpd's manual among them): language bars,
-# breadcrumbs, directive quick-lists and footers would otherwise sit in every page's first chunk.
-_CHROME = re.compile(
-    r"^(page-header|footer|path|breadcrumbs?|toplang|bottomlang|quickview|toc|menu|sidebar|"
-    r"comments_section|skip-?link|navigation|navbar|up)$",
-    re.I,
-)
+_DROP = {
+    "script", "style", "noscript", "template", "nav", "head", "iframe", "svg", "button", "select",
+    "footer", "aside",
+}
+# A list marker alone ("•", "3.") is carried to the text of the list item's first block.
+_MARKER = re.compile(r"^(•|\d+\.)$")
 ATTACHMENT_EXT = {
     "pdf", "hwp", "hwpx", "doc", "docx", "xls", "xlsx", "ppt", "pptx", "zip", "csv", "txt", "odt", "ods",
 }
@@ -97,13 +96,60 @@ def classify_link(href: str, page_path: str) -> Link | None:
     return Link(href=href, text="", kind=kind, target=target)
 
 
-def _is_chrome(tag: Tag) -> bool:
-    if tag.attrs is None:
+def _norm(text: str) -> str:
+    return " ".join(text.split()).lower()
+
+
+def nav_titles(soup: BeautifulSoup, title: str) -> set[str]:
+    """Titles a navigation bar shows: the page's own and those of its `<link rel>` pages
+    (prev, next, up, home...), as the page's head declares them."""
+    titles = {_norm(title)} if title else set()
+    for link in soup.find_all("link"):
+        value = link.get("title")
+        if isinstance(value, str) and value.strip():
+            titles.add(_norm(value))
+    return titles
+
+
+def _is_navigation(element: Tag, titles: set[str]) -> bool:
+    """A bar or table of links: every piece of its text is a link's text or the title of the
+    page or of a page it links to ("4.4. Crop | 4. Transform Tools", "« 이전 | 다음 »").
+
+    Why by shape: navigation headers and footers name different pages on every page, so
+    they never repeat as text, and their class names differ from one generator to the next.
+    """
+    if element.find(list(HEADINGS)) is not None:
         return False
-    ident = tag.get("id")
-    if isinstance(ident, str) and _CHROME.match(ident):
+    links = element.find_all("a", href=True)
+    if len(links) < 2:  # one link alone is content ("Download the form"), not a bar
+        return False
+    label = 0  # one short label before a bar of links ("Available Languages: de | en | fr")
+    for text in element.find_all(string=True):
+        if isinstance(text, (Comment, Doctype, ProcessingInstruction)) or not text.strip():
+            continue
+        if text.find_parent("a") is not None:
+            continue
+        norm = _norm(text)
+        if norm in titles or all(ch in "|·•,-–—«»<>()[]/:" for ch in norm.replace(" ", "")):
+            continue
+        if len(norm) <= 30 and not label:
+            label += 1
+            continue
+        return False
+    return True
+
+
+def _is_button(heading: Tag, boilerplate: frozenset[str]) -> bool:
+    """A heading that labels a button, not a section ("다음 >>", "Next", "Top", "»"): no
+    letter or digit at all, or text repeated on many pages of the store that is all link
+    text. It must not cut the page into near-identical sections."""
+    text = heading.get_text(" ", strip=True)
+    if not any(ch.isalnum() for ch in text):
         return True
-    return any(_CHROME.match(c) for c in tag.get("class") or [])
+    if element_key(heading) not in boilerplate:
+        return False
+    linked = " ".join(a.get_text(" ", strip=True) for a in heading.find_all("a", href=True))
+    return _norm(linked) == _norm(text)
 
 
 def _heading_anchor(heading: Tag) -> str | None:
@@ -129,9 +175,13 @@ def _heading_text(heading: Tag) -> str:
 class _Walker:
     """Document-order walk that opens a section at each heading."""
 
-    def __init__(self, path: str, title: str) -> None:
+    def __init__(self, path: str, title: str, boilerplate: frozenset[str] = frozenset(),
+                 titles: set[str] | None = None) -> None:
         self.path = path
         self.title = title
+        self.boilerplate = boilerplate
+        self.titles = titles or set()
+        self.carry = ""  # a list marker waiting for its item's first text
         self.stack: list[tuple[int, str, str | None]] = []  # (level, text, anchor)
         self.sections = [Section(heading_path=[title] if title else [], anchor=None, level=0)]
         self.buffer: list[str] = []
@@ -144,12 +194,17 @@ class _Walker:
     def flush(self) -> None:
         text = clean("".join(self.buffer))
         self.buffer = []
+        if _MARKER.match(text):
+            self.carry += text + " "
+            return
         if text:
+            text, self.carry = self.carry + text, ""
             self.current.blocks.append(text)
             self.pending_anchor = None
 
     def open_section(self, heading: Tag) -> None:
         self.flush()
+        self.drop_carry()
         level = HEADINGS[heading.name]
         text = _heading_text(heading)
         anchor = _heading_anchor(heading) or self.pending_anchor
@@ -159,10 +214,32 @@ class _Walker:
         inherited = next((a for _, _, a in reversed(self.stack) if a), None)
         self.stack.append((level, text, anchor))
         path = [t for _, t, _ in self.stack if t]
-        if self.stack[0][0] != 1 and self.title:  # no h1 above us: the title names the page
+        if self.stack[0][0] != 1 and self.title and path[:1] != [self.title]:  # no h1 above: the title names the page
             path.insert(0, self.title)
         self.sections.append(Section(heading_path=path, anchor=anchor or inherited, level=level))
         self._links_in(heading)
+
+    def drop_carry(self) -> None:
+        """A term or marker whose item never came keeps its text in its own section."""
+        if self.carry.strip(" :"):
+            self.current.blocks.append(self.carry.strip(" :"))
+        self.carry = ""
+
+    def term(self, dt: Tag) -> None:
+        """A definition list's term joins the first block of its description: "Shift + C:
+        Crop", "Mode: Replace ...". Key-value lists (shortcuts, tool options, FAQ) read
+        as one unit, like a two-column table's row."""
+        self.flush()
+        self.walk(dt)
+        text = clean("".join(self.buffer))
+        self.buffer = []
+        if not text:
+            return
+        if len(text) <= 120:
+            self.carry = f"{self.carry}{text.rstrip(' :：')}: "
+        else:
+            self.current.blocks.append(self.carry + text)
+            self.carry = ""
 
     def _links_in(self, element: Tag) -> None:
         for tag in element.find_all(["a", "img"]):
@@ -181,6 +258,19 @@ class _Walker:
         if all(existing.href != link.href for existing in self.current.links):
             self.current.links.append(link)
 
+    def _is_chrome(self, element: Tag) -> bool:
+        """Page chrome found by structure and by the corpus, never by class names: a
+        `<header>` without a heading (site banners; article headers hold the title), a
+        navigation bar, a block whose text repeats on many pages of the store."""
+        name = element.name
+        if name == "header" and element.find(list(HEADINGS)) is None:
+            return True
+        if name not in BLOCK_TAGS:
+            return False
+        if self.boilerplate and element_key(element) in self.boilerplate:
+            return True
+        return name in ("table", "div", "ul", "ol", "dl", "p", "center") and _is_navigation(element, self.titles)
+
     def walk(self, element: Tag) -> None:
         for child in element.children:
             if isinstance(child, (Comment, Doctype, ProcessingInstruction)):
@@ -191,9 +281,12 @@ class _Walker:
             if not isinstance(child, Tag):
                 continue
             name = child.name
-            if name in _DROP or _is_chrome(child):
+            if name in _DROP or self._is_chrome(child):
                 continue
             if name in HEADINGS:
+                if _is_button(child, self.boilerplate):
+                    self._links_in(child)
+                    continue
                 self.open_section(child)
             elif name == "table":
                 self.flush()
@@ -215,6 +308,9 @@ class _Walker:
                     if ident and not child.get_text(strip=True):
                         self.pending_anchor = ident
                     self._link(child)
+                if name == "dt":
+                    self.term(child)
+                    continue
                 block = name in _BLOCKS or name.startswith("h")
                 if block:
                     self.flush()
@@ -230,8 +326,18 @@ class _Walker:
                     self.flush()
 
 
-def parse_page(html: str, path: str) -> Page:
-    """Parse decoded HTML into a Page. `path` is root-relative, used to resolve links."""
+def parse_page(html: str, path: str, boilerplate: frozenset[str] = frozenset()) -> Page:
+    """Parse decoded HTML into a Page. `path` is root-relative, used to resolve links.
+
+    `boilerplate`: keys (ingest.boilerplate) of block texts that repeat across the store.
+    A page that would lose all its text to the chrome rules (an index page that is only
+    links) is read whole instead.
+    """
+    page = _parse(html, path, boilerplate, chrome=True)
+    return page if page.sections else _parse(html, path, frozenset(), chrome=False)
+
+
+def _parse(html: str, path: str, boilerplate: frozenset[str], chrome: bool) -> Page:
     with warnings.catch_warnings():
         # XHTML manuals (httpd's among them) trigger this; lxml's HTML parser reads them fine.
         warnings.simplefilter("ignore", XMLParsedAsHTMLWarning)
@@ -247,9 +353,12 @@ def parse_page(html: str, path: str) -> Page:
     if not title:
         h1 = body.find("h1") if isinstance(body, Tag) else None
         title = _heading_text(h1) if h1 else posixpath.basename(path)
-    walker = _Walker(path, title)
+    walker = _Walker(path, title, boilerplate, nav_titles(soup, title))
+    if not chrome:
+        walker._is_chrome = lambda element: False  # type: ignore[method-assign]
     walker.walk(body)
     walker.flush()
+    walker.drop_carry()
     text_sample = " ".join(b for s in walker.sections for b in s.blocks[:3])
     lang = detect_lang(declared.strip(), path, text_sample)
     sections = [s for s in walker.sections if s.blocks or s.tables]

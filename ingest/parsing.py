@@ -30,7 +30,7 @@ class Parsing:
 
     AHEAD = 1024  # manuals parsed ahead of the embedder: bounds memory, not speed
 
-    def __init__(self, tasks: list[tuple[str, bytes, str, frozenset[str]]], settings: Settings,
+    def __init__(self, tasks: list[tuple[str, bytes, str, frozenset[str], frozenset[str]]], settings: Settings,
                  cache_path: Path) -> None:
         self.tasks = tasks
         self.settings = settings

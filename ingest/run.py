@@ -23,6 +23,8 @@ from tqdm import tqdm
 from core.settings import Settings
 from core.generations import publish
 from core.store import Storage, get_storage, write_info
+from ingest.boilerplate import page_keys, threshold
+from ingest.decode import DecodeError, decode_html
 from ingest.discover import discover
 from ingest.manifest import Manifest
 from ingest.report import Report, utc_now
@@ -31,7 +33,7 @@ from ingest.report import Report, utc_now
 # Bump when parsing, chunking or tokenizing changes what a manual turns into. It is part of
 # every manual's hash, so the next run re-processes each manual once (chunks whose text is
 # unchanged keep their vectors); so do the settings that shape chunks.
-PIPELINE_VERSION = "6"
+PIPELINE_VERSION = "7"
 
 
 def pipeline_signature(settings: Settings) -> str:
@@ -107,6 +109,29 @@ def _in_scope(rel: str, scopes: list[str]) -> bool:
     return any(scope in ("", ".") or rel == scope or rel.startswith(scope.rstrip("/") + "/") for scope in scopes)
 
 
+def _learn_boilerplate(
+    manifest: Manifest, read: list[tuple[str, bytes, str]], seen: set[str], scopes: list[str]
+) -> dict[str, frozenset[str]]:
+    """Update the per-page block keys for pages whose bytes changed or vanished, then return
+    each page's boilerplate keys. Only changed pages are read (lxml, ~1 ms a page), so a
+    no-change run costs one SQL query."""
+    stored = manifest.raw_hashes()
+    changed = []
+    for rel, raw, raw_hash in read:
+        if stored.get(rel) != raw_hash:
+            try:
+                html, _ = decode_html(raw, rel.rsplit("/", 1)[-1])
+            except DecodeError:
+                continue  # it fails to ingest too: its stored version, and its blocks, stay
+            changed.append((rel, raw_hash, page_keys(html)))
+    vanished = [p for p in stored if p not in seen and _in_scope(p, scopes)]
+    if changed:
+        manifest.set_page_blocks(changed)
+    if vanished:
+        manifest.forget_pages(vanished)
+    return manifest.boilerplate(threshold(manifest.page_count()))
+
+
 def ingest(
     paths: list[Path],
     settings: Settings,
@@ -130,11 +155,13 @@ def ingest(
             index_dir = live
         manifest = Manifest(index_dir / "manifest.sqlite")
         try:
-            if fresh and live is not None and root is None:
+            if fresh and live is not None:
                 old = Manifest(live / "manifest.sqlite")
                 stored_root = old.get_meta("root")
+                manifest.seed_pages(old)
                 old.close()
-                root = Path(stored_root) if stored_root else None
+                if root is None:
+                    root = Path(stored_root) if stored_root else None
             resolved_root = _resolve_root(paths, manifest, root)
             manifest.set_meta("root", str(resolved_root))
             write_info(index_dir, root=str(resolved_root))
@@ -192,7 +219,7 @@ def _run(
     known = manifest.hashes()
     limit = int(settings.max_file_mb * 1024 * 1024)
     signature = pipeline_signature(settings).encode("utf-8") + b"\0"
-    tasks: list[tuple[str, bytes, str, frozenset[str]]] = []
+    read: list[tuple[str, bytes, str]] = []  # (path, bytes, hash of the bytes)
     seen: set[str] = {rel for rel, _ in found.errors}
     for abs_path, rel in tqdm(found.files, desc="scanning", unit="file", file=sys.stderr,
                               disable=not progress or len(found.files) < 200, leave=False):
@@ -205,13 +232,21 @@ def _run(
         except OSError as exc:
             report.errors.append({"path": rel, "reason": exc.strerror and f"unreadable: {exc.strerror}" or str(exc)})
             continue
-        digest = hashlib.sha256(signature + raw).hexdigest()
+        read.append((rel, raw, hashlib.sha256(raw).hexdigest()))
+    scopes = [Path(os.path.relpath(p.resolve(), root)).as_posix() for p in paths]
+    gone = sorted(p for p in known if p not in seen and _in_scope(p, scopes))
+    boilerplate = _learn_boilerplate(manifest, read, seen, scopes)
+    tasks: list[tuple[str, bytes, str, frozenset[str], frozenset[str]]] = []
+    for rel, raw, raw_hash in read:
+        # The page's hash covers the boilerplate it contains: when the corpus makes a block
+        # of this page boilerplate (or stops doing so), the page is parsed again, and a run
+        # that was interrupted and run again ends where one clean run ends.
+        own = boilerplate.get(rel, frozenset())
+        digest = hashlib.sha256(signature + raw_hash.encode() + b"\0" + " ".join(sorted(own)).encode()).hexdigest()
         if known.get(rel) == digest:
             report.files.unchanged += 1
             continue
-        tasks.append((rel, raw, digest, manifest.chunk_ids_of(rel) if rel in known else frozenset()))
-    scopes = [Path(os.path.relpath(p.resolve(), root)).as_posix() for p in paths]
-    gone = sorted(p for p in known if p not in seen and _in_scope(p, scopes))
+        tasks.append((rel, raw, digest, manifest.chunk_ids_of(rel) if rel in known else frozenset(), own))
 
     dirty = manifest.get_meta("dirty") == "1"
     if tasks or gone or dirty:

@@ -148,6 +148,14 @@ def _key(label: str) -> str:
     return label.rstrip(" :：")
 
 
+def is_pairs(table: Table) -> bool:
+    """A two-column table without headers whose first cells are short labels: key -> effect,
+    option -> meaning, label -> value (shortcut lists, option tables). Read by its shape,
+    whatever the manual's markup, each row becomes "label: value" like a `<th>` key row."""
+    rows = [[c for c in row if c.text and not c.col_copy] for row in table.body]
+    return bool(rows) and len(rows) >= 2 and all(len(r) == 2 and len(r[0].text) <= 60 for r in rows)
+
+
 def row_sentences(table: Table) -> list[tuple[str, list[Cell]]]:
     """One self-contained line per body row, naming each value's header, with its row.
 
@@ -156,11 +164,12 @@ def row_sentences(table: Table) -> list[tuple[str, list[Cell]]]:
     """
     lines: list[tuple[str, list[Cell]]] = []
     headers = table.column_headers
+    pairs = is_pairs(table)
     for row in table.body:
         cells = [(i, cell) for i, cell in enumerate(row) if cell.text and not cell.col_copy]
         if not cells:
             continue
-        if table.header_rows == 0 and table.header_col:
+        if table.header_rows == 0 and (table.header_col or pairs):
             key, rest = cells[0][1].text, [cell.text for _, cell in cells[1:]]
             lines.append((f"{_key(key)}: {' / '.join(rest)}." if rest else f"{_key(key)}.", row))
         elif table.header_rows == 0:

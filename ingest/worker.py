@@ -75,10 +75,12 @@ def init_worker(settings_json: str, cache_path: str | None, in_pool: bool = Fals
         _state["embedder"].limit_threads(1)
 
 
-def build_file(path: str, raw: bytes, digest: str, stored_ids: frozenset[str] = frozenset()) -> FileResult:
+def build_file(path: str, raw: bytes, digest: str, stored_ids: frozenset[str] = frozenset(),
+               boilerplate: frozenset[str] = frozenset()) -> FileResult:
     """Never raises for bad input: the reason goes into `error`, for the report.
 
     `stored_ids`: the manual's chunks already in the store, which need no new vector.
+    `boilerplate`: keys of this page's blocks that repeat across the store (ingest.boilerplate).
     """
     result = FileResult(path=path, hash=digest, size=len(raw))
     proser: TableProser = _state["proser"]
@@ -88,7 +90,7 @@ def build_file(path: str, raw: bytes, digest: str, stored_ids: frozenset[str] = 
         text, _ = decode_html(raw, path.rsplit("/", 1)[-1])
         if not _HAS_TAG.search(text[:65536]):
             raise DecodeError("no HTML markup found")
-        page = parse_page(text, path)
+        page = parse_page(text, path, boilerplate)
         if not page.sections:
             raise DecodeError("no text content in the page")
         if not _CLOSED.search(text[-4096:]):

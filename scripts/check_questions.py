@@ -23,7 +23,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from ingest.boilerplate import corpus_boilerplate  # noqa: E402
 from ingest.decode import decode_html  # noqa: E402
+from ingest.discover import discover  # noqa: E402
 from ingest.parse import Page, Section, parse_page  # noqa: E402
 from ingest.tables import row_sentences  # noqa: E402
 
@@ -32,10 +34,21 @@ def norm(text: str) -> str:
     return " ".join(text.lower().split())
 
 
+_BOILERPLATE: dict[Path, dict[str, frozenset[str]]] = {}
+
+
+def boilerplate_of(root: Path, path: str) -> frozenset[str]:
+    """The page's boilerplate keys, learnt from the whole manual tree as ingestion does."""
+    if root not in _BOILERPLATE:
+        pages = {rel: decode_html(p.read_bytes(), p.name)[0] for p, rel in discover([root], root).files}
+        _BOILERPLATE[root] = corpus_boilerplate(pages)
+    return _BOILERPLATE[root].get(path, frozenset())
+
+
 def load_page(root: Path, path: str) -> Page:
     raw = (root / path).read_bytes()
     html, _ = decode_html(raw, path)
-    return parse_page(html, path)
+    return parse_page(html, path, boilerplate_of(root, path))
 
 
 def section_text(section: Section) -> str:

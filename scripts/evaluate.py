@@ -1,12 +1,15 @@
 """`make eval`: retrieval and answer quality on question sets the project owns.
 
-For each dataset (the sample manuals always; the httpd manual when ../shared has it) it
+For each dataset (the sample manuals always; httpd-manual, gimp-help-en and debian-faq-ko
+when ../shared/corpora has them and data/eval holds their question set) it
 ingests the manuals (incrementally, into storage/eval/), asks every question through the
 same Engine the CLI uses (no LLM), and measures per language and per category:
 page hit@k, section (path#anchor) hit@k, MRR (section level), the share of extractive
 answers containing the expected fact, and retrieval latency p50/p95. In the same run it
 builds the vanilla LlamaIndex baseline (page text -> SentenceSplitter -> VectorStoreIndex,
-same embedding model) and scores it the same way. Writes reports/eval.md and eval.png.
+same embedding model) and scores it the same way. Groups: language, category, style (when
+the question set has one: fragment / concise / spoken) and table-only. A first table puts
+every corpus side by side. Writes reports/eval.md and eval.png.
 """
 
 from __future__ import annotations
@@ -34,7 +37,13 @@ from query.engine import Engine  # noqa: E402
 from query.retrieve import Filters  # noqa: E402
 
 K = 5
-CATEGORIES = ("process", "fact", "table", "condition", "comparison")
+CATEGORIES = ("process", "fact", "table", "recommendation", "condition", "comparison")
+STYLES = ("fragment", "concise", "spoken")
+DATASETS = (  # (name, corpus folder under --corpora, question file under data/eval)
+    ("httpd", "httpd-manual", "httpd_questions.jsonl"),
+    ("gimp", "gimp-help-en", "gimp_questions.jsonl"),
+    ("debian", "debian-faq-ko", "debian_questions.jsonl"),
+)
 
 
 def norm(text: str) -> str:
@@ -70,7 +79,8 @@ def run_ours(engine: Engine, questions: list[dict], filters: Filters | None = No
         top_text = "\n".join(hit.node.get_content() for s in sections for hit in s.chunks)
         row = score(q, urls, paths, result["answer"], top_text)
         row.update(id=q["id"], lang=q["lang"], category=q["category"], table_only=q.get("table_only", False),
-                   retrieve_ms=result["latency"]["retrieve_ms"], top=urls[:K], answer=result["answer"])
+                   style=q.get("style", ""), retrieve_ms=result["latency"]["retrieve_ms"], top=urls[:K],
+                   answer=result["answer"])
         rows.append(row)
     return rows
 
@@ -110,7 +120,7 @@ def run_baseline(index: VectorStoreIndex, questions: list[dict]) -> list[dict]:
         first = hits[0].node.get_content()[:300] if hits else ""
         row = score(q, paths, paths, first, top_text)
         row.update(id=q["id"], lang=q["lang"], category=q["category"], table_only=q.get("table_only", False),
-                   retrieve_ms=elapsed, top=paths, answer=first)
+                   style=q.get("style", ""), retrieve_ms=elapsed, top=paths, answer=first)
         rows.append(row)
     return rows
 
@@ -138,8 +148,12 @@ def groups(rows: list[dict]) -> list[tuple[str, list[dict]]]:
     out = [("all", rows)]
     for lang in ("en", "ko"):
         out.append((f"lang={lang}", [r for r in rows if r["lang"] == lang]))
-    for category in CATEGORIES:
+    categories = list(CATEGORIES) + sorted({r["category"] for r in rows} - set(CATEGORIES))
+    for category in categories:
         out.append((f"cat={category}", [r for r in rows if r["category"] == category]))
+    styles = list(STYLES) + sorted({r.get("style", "") for r in rows} - set(STYLES) - {""})
+    for style in styles:
+        out.append((f"style={style}", [r for r in rows if r.get("style") == style]))
     out.append(("table-only", [r for r in rows if r["table_only"]]))
     return [(name, g) for name, g in out if g]
 
@@ -155,6 +169,18 @@ def table(title: str, rows_by_system: dict[str, list[dict]]) -> list[str]:
             s = summarize(group)
             cells = [str(s["n"])] + [f"{s[c]:.2f}" if "ms" not in c else f"{s[c]:.0f}" for c in COLUMNS[1:]]
             lines.append(f"| {system} | {name} | " + " | ".join(cells) + " |")
+    return lines + [""]
+
+
+def overview(results: dict[str, dict[str, list[dict]]]) -> list[str]:
+    """Every corpus side by side: the `all` row of each system."""
+    lines = ["### All corpora side by side", "", "| corpus | system | " + " | ".join(COLUMNS) + " |",
+             "|---|---|" + "---:|" * len(COLUMNS)]
+    for dataset, systems in results.items():
+        for system, rows in systems.items():
+            s = summarize(rows)
+            cells = [str(s["n"])] + [f"{s[c]:.2f}" if "ms" not in c else f"{s[c]:.0f}" for c in COLUMNS[1:]]
+            lines.append(f"| {dataset} | {system} | " + " | ".join(cells) + " |")
     return lines + [""]
 
 
@@ -190,18 +216,27 @@ def misses(rows: list[dict], limit: int = 15) -> list[str]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--corpus", type=Path, default=ROOT.parent / "shared" / "corpora" / "httpd-manual")
+    parser.add_argument("--corpora", type=Path, default=ROOT.parent / "shared" / "corpora",
+                        help="folder holding httpd-manual, gimp-help-en, debian-faq-ko")
+    parser.add_argument("--corpus", type=Path, help="the httpd manual, when not under --corpora")
     parser.add_argument("--storage", type=Path, default=ROOT / "storage" / "eval")
     parser.add_argument("--no-baseline", action="store_true")
-    parser.add_argument("--only", choices=("sample", "httpd"), help="evaluate one dataset")
+    names = ("sample",) + tuple(d[0] for d in DATASETS)
+    parser.add_argument("--only", help=f"comma-separated datasets to evaluate ({', '.join(names)})")
     args = parser.parse_args()
     datasets = [("sample", ROOT / "data" / "manuals", ROOT / "data" / "eval" / "sample_questions.jsonl")]
-    if args.corpus.is_dir():
-        datasets.append(("httpd", args.corpus, ROOT / "data" / "eval" / "httpd_questions.jsonl"))
-    else:
-        print(f"{args.corpus} not found: evaluating the sample manuals only", file=sys.stderr)
+    for name, folder, qname in DATASETS:
+        corpus = args.corpus if name == "httpd" and args.corpus else args.corpora / folder
+        if corpus.is_dir():
+            datasets.append((name, corpus, ROOT / "data" / "eval" / qname))
+        else:
+            print(f"[{name}] {corpus} not found: skipped", file=sys.stderr)
     if args.only:
-        datasets = [d for d in datasets if d[0] == args.only]
+        wanted = {w.strip() for w in args.only.split(",") if w.strip()}
+        unknown = wanted - set(names)
+        if unknown:
+            parser.error(f"unknown dataset(s) {', '.join(sorted(unknown))}; choose from {', '.join(names)}")
+        datasets = [d for d in datasets if d[0] in wanted]
     for name, _, qfile in [d for d in datasets if not d[2].exists()]:
         print(f"[{name}] no question set at {qfile}: skipped", file=sys.stderr)
     datasets = [d for d in datasets if d[2].exists()]
@@ -248,6 +283,7 @@ def main() -> int:
         raw[name] = {system: rows for system, rows in systems.items()}
     out_dir = ROOT / "reports"
     out_dir.mkdir(exist_ok=True)
+    report[2:2] = overview(results)
     (out_dir / "eval.md").write_text("\n".join(report) + "\n![chart](eval.png)\n", encoding="utf-8")
     (out_dir / "eval_rows.json").write_text(json.dumps(raw, ensure_ascii=False, indent=1), encoding="utf-8")
     chart(results, out_dir / "eval.png")

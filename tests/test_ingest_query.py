@@ -130,3 +130,17 @@ def test_cli_exit_status_and_summary(manuals, settings, capsys):
     assert report["files"]["added"] == 4
     saved = json.loads((settings.storage_dir / "last_ingest.json").read_text(encoding="utf-8"))
     assert saved["files"] == report["files"]
+
+
+def test_which_key_question_is_answered_by_the_table_row(engine):
+    """A two-column shortcut table (no header cells) is read as key -> effect."""
+    result = engine.ask("Which key pauses live TV?", use_llm=False)
+    assert result["answer"].split("\n")[0].startswith("Ctrl + P: Pause live TV")
+    assert result["sources"][0]["url"].endswith("en/guide.html.en#remote")
+
+
+def test_how_do_i_question_keeps_the_ordered_steps_together(engine):
+    result = engine.ask("인터넷 해지는 어떻게 하나요?", use_llm=False)
+    lines = result["answer"].split("\n")
+    steps = [line for line in lines if line[:2] in ("1.", "2.", "3.")]
+    assert [s[:2] for s in steps] == ["1.", "2.", "3."], result["answer"]

@@ -1,0 +1,56 @@
+"""Page chrome found from the corpus: repeated blocks, navigation bars, button headings."""
+
+from pathlib import Path
+
+from bs4 import BeautifulSoup
+
+from ingest.boilerplate import BLOCK_TAGS, corpus_boilerplate, element_key, page_keys
+from ingest.decode import decode_html
+from ingest.discover import discover
+from ingest.parse import parse_page
+
+FIXTURES = Path(__file__).parent / "fixtures" / "manuals"
+
+
+def _corpus() -> dict[str, str]:
+    return {rel: decode_html(path.read_bytes(), path.name)[0] for path, rel in discover([FIXTURES], FIXTURES).files}
+
+
+def _texts(page) -> str:
+    return "\n".join([*(b for s in page.sections for b in s.blocks), *(" ".join(s.heading_path) for s in page.sections)])
+
+
+def test_blocks_repeated_across_pages_are_dropped_and_content_stays():
+    pages = _corpus()
+    boilerplate = corpus_boilerplate(pages)
+    for rel in ("plans.html", "billing/cancel.html", "en/guide.html.en"):
+        page = parse_page(pages[rel], rel, boilerplate[rel])
+        text = _texts(page)
+        assert "DEBUG render" not in text and "상단 메뉴" not in text
+        assert "다음" not in text  # the repeated button heading makes no section
+    guide = parse_page(pages["en/guide.html.en"], "en/guide.html.en", boilerplate["en/guide.html.en"])
+    assert "Daily pass" not in [s.heading_path[-1] for s in guide.sections if not s.tables and not s.blocks]
+    assert any("daily pass starts at midnight" in b for s in guide.sections for b in s.blocks)
+    # alone, a page keeps its debug block: nothing says it repeats
+    alone = parse_page(pages["plans.html"], "plans.html")
+    assert "DEBUG render" in _texts(alone)
+
+
+def test_navigation_tables_naming_linked_pages_are_dropped():
+    html = """<html><head><title>4.4. Crop</title><link rel="up" href="t.html" title="4. Transform Tools">
+    </head><body><div><table><tr><th colspan="3">4.4. Crop</th></tr><tr><td><a href="m.html">Prev</a></td>
+    <th>4. Transform Tools</th><td><a href="r.html">Next</a></td></tr></table></div>
+    <h1>4.4. Crop</h1><p>The Crop Tool is used to crop an image.</p>
+    <ol><li><p>Select the area.</p></li><li><p>Press Enter.</p></li></ol></body></html>"""
+    page = parse_page(html, "crop.html")
+    text = _texts(page)
+    assert "Transform Tools" not in text and "Prev" not in text
+    assert "1. Select the area." in page.sections[0].blocks and "2. Press Enter." in page.sections[0].blocks
+
+
+def test_fast_scan_and_parser_agree_on_block_keys():
+    for html in _corpus().values():
+        soup = BeautifulSoup(html, "lxml")
+        body = soup.find("body")
+        parsed = {element_key(t) for t in body.find_all(True) if t.name in BLOCK_TAGS or t.name[:1] == "h" and t.name[1:].isdigit()}
+        assert page_keys(html) == parsed - {None}
