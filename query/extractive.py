@@ -86,6 +86,33 @@ _ASKED_FIELD = [
 ]
 
 
+# "How do I ..." is answered by a procedure's ordered steps, shown together (English and
+# Korean wording; other languages fall back to plain scoring).
+_PROCESS = re.compile(r"\bhow (do|can|to|should|would)\b|\bsteps?\b|\bprocedure\b|방법|어떻게|하려면|절차|순서", re.I)
+_STEP = re.compile(r"^\d+\.\s")
+MAX_STEPS = 8
+
+
+def _with_steps(found: list[Unit]) -> list[Unit]:
+    """Ordered steps ("1. ...", "2. ...") shown together: a step alone answers no "how do I"."""
+    out = list(found)
+    i = 0
+    while i < len(found):
+        if not _STEP.match(found[i].text):
+            i += 1
+            continue
+        j = i
+        while j < len(found) and _STEP.match(found[j].text):
+            j += 1
+        run = found[i:j][:MAX_STEPS]
+        if len(run) > 1:
+            shown = "\n".join(u.shown for u in run)
+            for k in range(i, i + len(run)):
+                out[k] = Unit(found[k].text, shown)
+        i = j
+    return out
+
+
 @lru_cache(maxsize=50_000)
 def _terms(text: str) -> frozenset[str]:
     """A candidate's BM25 terms. Kiwi's analysis of the candidates was half of a warm
@@ -98,12 +125,14 @@ def extractive_answer(
 ) -> str:
     if not sections:
         return ""
+    process = bool(_PROCESS.search(question))
     candidates: list[tuple[int, Unit, str]] = []  # (source number, unit, unit text with its section heading)
     for number, section in enumerate(sections, start=1):
         seen: set[str] = set()
         heading = section.metadata.get("heading", "")
         for hit in section.chunks[:4]:
-            for unit in units(hit.node.get_content()):
+            found = units(hit.node.get_content())
+            for unit in _with_steps(found) if process else found:
                 if unit.text not in seen and len(seen) < MAX_UNITS_PER_SOURCE:
                     seen.add(unit.text)
                     candidates.append((number, unit, f"{heading}: {unit.text}"))
@@ -140,6 +169,8 @@ def extractive_answer(
     per_source: dict[int, int] = {}
     for i in order:
         number, unit, _ = candidates[i]
+        if any(n == number and shown == unit.shown for n, shown in picked):
+            continue  # a step of a list already shown whole
         if any(n == number and unit.shown in shown.split("\n") for n, shown in picked):
             continue  # an example line already shown with the sentence that introduces it
         inside = [k for k, (n, shown) in enumerate(picked) if n == number and shown in unit.shown.split("\n")]
