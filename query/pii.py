@@ -159,6 +159,8 @@ def _phone_spans(text: str) -> list[Span]:
             out.append(Span("PHONE", m.start(), m.end(), m.group(0)))
     for region in ("KR", "US"):
         for match in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID):
+            if region == "US" and match.raw_string.isdigit():
+                continue  # a bare run of 10 digits is a code or a date stamp far more often (2026031512)
             if phonenumbers.number_type(match.number) in _phone_types():
                 out.append(Span("PHONE", match.start, match.end, match.raw_string))
     return out
