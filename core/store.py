@@ -6,6 +6,7 @@
       index-.../manifest.sqlite         manuals, hashes, chunk tokens (ingest's bookkeeping)
       index-.../lexical/                BM25 index rebuilt from the manifest
       cache/                            table prose and LLM answers (survive a reingest)
+      querylog.sqlite                   query log and feedback (query.querylog; PII redacted)
       last_ingest.json                  the last run's report
       .ingest.lock                      held while an ingestion writes
 
@@ -50,6 +51,11 @@ class Storage:
     @property
     def cache_dir(self) -> Path:
         return self.root / "cache"
+
+    @property
+    def log_db(self) -> Path:
+        """SQLite query log and feedback (when DATABASE_URL is not set); survives a reingest."""
+        return self.root / "querylog.sqlite"
 
     @property
     def lock_path(self) -> Path:

@@ -119,6 +119,8 @@ class Engine:
         sections = retrieval.sections
         result["sources"] = source_dicts(sections, self.settings, self.root)
         result["latency"]["retrieve_ms"] = round(retrieval.seconds * 1000, 1)
+        if retrieval.dense_top is not None:
+            result["similarity"] = round(retrieval.dense_top, 4)  # read by the query log's low-confidence flag
         if retrieval.notice:
             result["notice"] = retrieval.notice
         generate_started = time.perf_counter()
