@@ -16,6 +16,7 @@ from openai import OpenAI
 from core.lexical import HANGUL
 from core.llm import Usage, chat, chat_stream
 from core.settings import Settings
+from query.pii import redact
 from query.retrieve import Section
 
 PROMPT_VERSION = "answer-v1"
@@ -50,7 +51,9 @@ def build_messages(question: str, sections: list[Section]) -> list[dict]:
         blocks.append(
             f'<source id="{number}" title="{meta.get("title", "")}" section="{meta.get("heading", "")}">\n{text}\n</source>'
         )
-    user = "Sources:\n" + "\n\n".join(blocks) + f"\n\nQuestion: {question}\nAnswer with [n] citations:"
+    # Personal data in the question (a caller's phone or registration number) never leaves
+    # the company: the endpoint gets typed placeholders; retrieval used the raw text in memory.
+    user = "Sources:\n" + "\n\n".join(blocks) + f"\n\nQuestion: {redact(question)}\nAnswer with [n] citations:"
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
 

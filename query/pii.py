@@ -159,8 +159,12 @@ def _phone_spans(text: str) -> list[Span]:
             out.append(Span("PHONE", m.start(), m.end(), m.group(0)))
     for region in ("KR", "US"):
         for match in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID):
-            if region == "US" and match.raw_string.isdigit():
-                continue  # a bare run of 10 digits is a code or a date stamp far more often (2026031512)
+            groups = [len(g) for g in re.findall(r"\d+", match.raw_string)]
+            if region == "US" and not match.raw_string.startswith("+") and groups[-2:] != [3, 4]:
+                continue  # North American numbers are written ...-555-0132; a bare 2026031512 or
+                # a 220-81-62518 (a business number failing its checksum) is a code, not a phone
+            if region == "KR" and not match.raw_string.lstrip("(").startswith(("0", "+")):
+                continue  # Korean numbers are written with the trunk 0 or +82; 220-81-62518 is not a phone
             if phonenumbers.number_type(match.number) in _phone_types():
                 out.append(Span("PHONE", match.start, match.end, match.raw_string))
     return out
