@@ -98,3 +98,28 @@ def test_key_commands(capsys):
 
     made = json.loads(out)
     assert made["api_keys_line"] == f"{hash_key(made['key'])} agent9"
+
+
+def test_feedback_endpoint_records_the_user(tmp_path):
+    from query.feedback_api import feedback_router
+    from query.querylog import QueryLog
+
+    log = QueryLog(f"sqlite:///{tmp_path / 'log.sqlite'}")
+    log.record_exchange({"question": "q", "answer": "a", "sources": []}, exchange_id="ex1", user="kim")
+    app = FastAPI()
+    app.include_router(feedback_router(lambda: log))
+    app.add_middleware(AccessControl, settings=make_settings(tmp_path, auth_user_header="X-Forwarded-User"))
+    c = TestClient(app)
+    who = {"X-Forwarded-User": "kim"}
+    assert c.get("/api/feedback/reasons", headers=who).json()["reasons"][:2] == ["wrong", "outdated"]
+    made = c.post("/api/feedback", headers=who, json={"exchange_id": "ex1", "rating": "down",
+                                                       "reasons": ["wrong_source"], "comment": "call 010-2345-6789"})
+    assert made.status_code == 201
+    assert c.post("/api/feedback", json={"exchange_id": "ex1", "rating": "up"}).status_code == 401
+    missing = c.post("/api/feedback", headers=who, json={"exchange_id": "nope", "rating": "up"})
+    assert missing.status_code == 404 and "no logged exchange" in missing.json()["error"]["message"]
+    assert c.post("/api/feedback", headers=who, json={"exchange_id": "ex1", "rating": "up",
+                                                      "reasons": ["rude"]}).status_code == 400
+    (stored,) = log.get("ex1").feedback
+    assert (stored.user, stored.rating, stored.reasons, stored.comment) == ("kim", -1, "wrong_source", "call <PHONE>")
+    log.close()
