@@ -29,8 +29,8 @@ def logged(built_store, tmp_path_factory):
     base = tmp_path_factory.mktemp("report")
     shutil.copytree(built.storage_dir, base / "storage", symlinks=True)
     settings = make_settings(base / "storage")
-    counts = _demo_module().generate(settings, None, n=14, days=3, seed=3)
-    assert counts["asked"] == 14 and not counts["errors"]
+    counts = _demo_module().generate(settings, None, n=8, days=3, seed=3)
+    assert counts["asked"] == 8 and not counts["errors"]
     from query.engine import Engine
 
     log = open_log(settings)
@@ -46,7 +46,7 @@ def test_markdown_and_charts(logged, capsys):
     assert run(settings, None, timedelta(days=7), False, base / "reports") == 0
     text = (base / "reports" / "gap-report.md").read_text(encoding="utf-8")
     assert text == capsys.readouterr().out.rstrip("\n") + "\n"
-    assert "15 questions" in text
+    assert "9 questions" in text
     assert "5G 요금제 위성방송 결합 해지 절차는?" in text and "outdated" in text and "요금표가 작년 것" in text
     assert "010-2345-6789" not in text and "<전화번호>" in text
     for name in ("gap-questions-per-day.png", "gap-cost-latency.png"):
@@ -58,7 +58,7 @@ def test_json_for_tools(logged, capsys):
     settings, base = logged
     assert run(settings, None, None, True, base / "unused") == 0
     report = json.loads(capsys.readouterr().out)
-    assert report["exchanges"] == 15 and sum(report["status_totals"].values()) == 15
+    assert report["exchanges"] == 9 and sum(report["status_totals"].values()) == 9
     assert sum(c["count"] for c in report["uncovered_clusters"]) == \
         report["status_totals"].get("no_match", 0) + report["status_totals"].get("low_confidence", 0)
     down = [n for n in report["negative_feedback"] if n["user"] == "browser-agent"]
