@@ -5,6 +5,11 @@ standalone question retrieval used, the answer and the full answer contract. A r
 loses nothing. One connection serves every request: SQLite calls are short (a row or
 two), so a lock around them is cheaper than a connection per thread and keeps writes
 ordered; it is never held across retrieval or an LLM call.
+
+Turns are stored with personal data redacted (query.pii): the question, the rewritten
+question, the answer and the text fields of the stored answer contract. The history a
+follow-up is rewritten against (and that an LLM may see) comes from here, so a caller's
+number pasted in one turn never travels on with the conversation.
 """
 
 from __future__ import annotations
@@ -16,11 +21,22 @@ import threading
 import time
 from pathlib import Path
 
+from query.pii import redact
+
 TITLE_CHARS = 60
 
 
 class UnknownSession(KeyError):
     pass
+
+
+def redact_result(result: dict) -> dict:
+    """A copy of an answer contract with its free-text fields redacted (sources are manual text)."""
+    out = dict(result)
+    for key in ("question", "standalone_question", "answer", "notice"):
+        if isinstance(out.get(key), str):
+            out[key] = redact(out[key])
+    return out
 
 
 class SessionStore:
@@ -67,7 +83,10 @@ class SessionStore:
         ]
 
     def add_turn(self, session_id: str, exchange_id: str, question: str, rewritten: str, result: dict) -> None:
+        """Store one turn, redacted (`result` is copied, the caller's dict is not changed)."""
         now = time.time()
+        question, rewritten = redact(question) or "", redact(rewritten) or ""
+        result = redact_result(result)
         with self._lock, self.db:
             row = self.db.execute("SELECT COALESCE(MAX(n), 0), (SELECT title FROM sessions WHERE id = ?) "
                                   "FROM turns WHERE session_id = ?", (session_id, session_id)).fetchone()
