@@ -177,7 +177,7 @@ def create_app(engine: Engine, sessions: SessionStore | None = None, querylog: Q
         if session_id is None:
             return sessions.create(user or None), []
         try:
-            turns = sessions.turns(session_id)
+            turns = sessions.turns(session_id, user or None)
         except UnknownSession:
             raise ApiError(404, f"unknown session {session_id!r}: start a new one without session_id") from None
         return session_id, [{"question": t["question"], "rewritten": t["rewritten"], "answer": t["answer"]}
@@ -267,25 +267,26 @@ def create_app(engine: Engine, sessions: SessionStore | None = None, querylog: Q
 
     # sessions ---------------------------------------------------------------------------
     @app.get("/api/sessions")
-    def list_sessions() -> dict[str, list[SessionSummary]]:
-        return {"sessions": [SessionSummary(**s) for s in sessions.list()]}
+    def list_sessions(request: Request) -> dict[str, list[SessionSummary]]:
+        """The caller's conversations when access control names users; all of them otherwise."""
+        return {"sessions": [SessionSummary(**s) for s in sessions.list(user=current_user(request) or None)]}
 
     @app.post("/api/sessions", status_code=201)
-    def new_session() -> dict:
-        return {"session_id": sessions.create()}
+    def new_session(request: Request) -> dict:
+        return {"session_id": sessions.create(current_user(request) or None)}
 
     @app.get("/api/sessions/{session_id}")
-    def get_session(session_id: str) -> dict:
+    def get_session(session_id: str, request: Request) -> dict:
         try:
-            turns = sessions.turns(session_id)
+            turns = sessions.turns(session_id, current_user(request) or None)
         except UnknownSession:
             raise ApiError(404, f"unknown session {session_id!r}") from None
         return {"session_id": session_id, "turns": [{**t, "result": _href(t["result"])} for t in turns]}
 
     @app.delete("/api/sessions/{session_id}")
-    def delete_session(session_id: str) -> dict:
+    def delete_session(session_id: str, request: Request) -> dict:
         try:
-            sessions.delete(session_id)
+            sessions.delete(session_id, current_user(request) or None)
         except UnknownSession:
             raise ApiError(404, f"unknown session {session_id!r}") from None
         return {"deleted": session_id}

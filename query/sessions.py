@@ -68,11 +68,19 @@ class SessionStore:
         with self._lock:
             return self.db.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone() is not None
 
-    def turns(self, session_id: str) -> list[dict]:
-        """The session's turns, oldest first; UnknownSession when there is no such session."""
+    def _check(self, session_id: str, user: str | None) -> None:
+        """UnknownSession when there is no such session, or it belongs to another user: with
+        access control on, one agent neither sees nor continues another's conversations
+        (a session made anonymously, user NULL, stays open to all). Call holding the lock."""
+        row = self.db.execute("SELECT user FROM sessions WHERE id = ?", (session_id,)).fetchone()
+        if row is None or (user and row[0] and row[0] != user):
+            raise UnknownSession(session_id)
+
+    def turns(self, session_id: str, user: str | None = None) -> list[dict]:
+        """The session's turns, oldest first; UnknownSession when there is no such session
+        (or it is another user's)."""
         with self._lock:
-            if self.db.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone() is None:
-                raise UnknownSession(session_id)
+            self._check(session_id, user)
             rows = self.db.execute(
                 "SELECT n, exchange_id, question, rewritten, answer, result, created FROM turns "
                 "WHERE session_id = ? ORDER BY n", (session_id,)).fetchall()
@@ -100,17 +108,20 @@ class SessionStore:
             title = row[1] or question.strip()[:TITLE_CHARS]
             self.db.execute("UPDATE sessions SET updated = ?, title = ? WHERE id = ?", (now, title, session_id))
 
-    def list(self, limit: int = 100) -> list[dict]:
+    def list(self, limit: int = 100, user: str | None = None) -> list[dict]:
+        """The newest sessions; only `user`'s own when a user is given (access control on)."""
+        where, args = ("WHERE s.user = ? ", (user,)) if user else ("", ())
         with self._lock:
             rows = self.db.execute(
                 "SELECT s.id, s.title, s.created, s.updated, COUNT(t.n) FROM sessions s "
-                "LEFT JOIN turns t ON t.session_id = s.id GROUP BY s.id ORDER BY s.updated DESC LIMIT ?",
-                (limit,)).fetchall()
+                "LEFT JOIN turns t ON t.session_id = s.id " + where +
+                "GROUP BY s.id ORDER BY s.updated DESC LIMIT ?", (*args, limit)).fetchall()
         return [{"session_id": sid, "title": title, "created": created, "updated": updated, "turns": count}
                 for sid, title, created, updated, count in rows]
 
-    def delete(self, session_id: str) -> None:
+    def delete(self, session_id: str, user: str | None = None) -> None:
         with self._lock, self.db:
+            self._check(session_id, user)
             self.db.execute("DELETE FROM turns WHERE session_id = ?", (session_id,))
             deleted = self.db.execute("DELETE FROM sessions WHERE id = ?", (session_id,)).rowcount
         if not deleted:

@@ -32,10 +32,10 @@ def _engine_with(engine, **overrides):
 
 @pytest.fixture(scope="module")
 def guarded(engine, tmp_path_factory):
-    """API keys (one named agent7), the trusted proxy header, 3 requests per user per minute."""
+    """API keys (one named agent7), the trusted proxy header, 4 requests per user per minute."""
     base = tmp_path_factory.mktemp("guarded")
     guarded_engine = _engine_with(engine, api_keys=f"{hash_key(KEY)}:agent7", auth_user_header="X-Forwarded-User",
-                                  rate_limit_per_minute=3)
+                                  rate_limit_per_minute=4)
     log = open_log(guarded_engine.settings, base)
     app = create_app(guarded_engine, SessionStore(base / "sessions.sqlite"), log)
     with serve(app) as url:
@@ -79,13 +79,21 @@ def test_keys_users_and_rate_limit(guarded):
     assert given.status_code == 201
     assert [(f.user, f.reasons) for f in log.get(proxied.json()["exchange_id"]).feedback] == [("lee.agent", "incomplete")]
 
-    # agent7's 3rd request passes, the 4th within the minute is refused with Retry-After
-    assert httpx.get(url + "/api/sessions", headers=bearer, timeout=10).status_code == 200
+    # each agent sees only their own conversations (agent7's 3rd, lee's 3rd and 4th request)
+    mine = asked.json()["session_id"]
+    assert [s["session_id"] for s in httpx.get(url + "/api/sessions", headers=bearer, timeout=10).json()["sessions"]] \
+        == [mine]
+    lee = {"X-Forwarded-User": "lee.agent"}
+    assert mine not in str(httpx.get(url + "/api/sessions", headers=lee, timeout=10).json())
+    assert httpx.get(url + f"/api/sessions/{mine}", headers=lee, timeout=10).status_code == 404
+
+    # agent7's 4th request passes, the 5th within the minute is refused with Retry-After
+    assert httpx.get(url + f"/api/sessions/{mine}", headers=bearer, timeout=10).status_code == 200
     limited = httpx.post(url + "/api/ask", json={"question": QUESTION}, headers=bearer, timeout=10)
-    assert limited.status_code == 429 and "3 requests per minute" in limited.json()["error"]["message"]
+    assert limited.status_code == 429 and "4 requests per minute" in limited.json()["error"]["message"]
     assert 0 < int(limited.headers["Retry-After"]) <= 60
-    # ...per user: lee still gets through
-    assert httpx.get(url + "/api/health", headers={"X-Forwarded-User": "lee.agent"}, timeout=10).status_code == 200
+    # ...per user: someone else still gets through
+    assert httpx.get(url + "/api/health", headers={"X-Forwarded-User": "kim.agent"}, timeout=10).status_code == 200
 
 
 def test_unreadable_api_keys_fail_at_start_up(engine):
