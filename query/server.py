@@ -330,8 +330,14 @@ def main(argv: list[str] | None = None) -> int:
     except (StoreError, AuthConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    keys = load_keys(settings.api_keys)
+    access = ", ".join(filter(None, [f"{len(keys)} API key(s)" if keys else "",
+                                     f"proxy header {settings.auth_user_header}" if settings.auth_user_header else "",
+                                     f"{settings.rate_limit_per_minute}/min per user"
+                                     if settings.rate_limit_per_minute else ""])) or "open (no API_KEYS)"
+    log = app.state.querylog.url if app.state.querylog is not None else "off"
     print(f"manual-qa on http://{args.host}:{args.port}/ (API docs at /docs; storage "
-          f"{get_storage(settings, args.storage).root})", flush=True)
+          f"{get_storage(settings, args.storage).root}; access: {access}; query log: {log})", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0
 
