@@ -5,11 +5,12 @@ PY     := $(VENV)/bin/python
 DATA   ?= data/manuals
 STORAGE ?= storage
 CORPUS ?= ../shared/corpora/httpd-manual
+SINCE  ?= 7d
 Q      ?= 인터넷 이전 설치비는 얼마인가요?
 STAMP  := $(VENV)/.installed
 WORKERS ?= 1
 
-.PHONY: install ingest reingest status ask demo test bench bench-ingest bench-serve bench-scale eval serve clean rollback
+.PHONY: install ingest reingest status ask demo test bench bench-ingest bench-serve bench-scale eval serve clean rollback report demo-log pii-eval
 
 install: $(STAMP)
 
@@ -60,6 +61,15 @@ bench: bench-ingest
 eval: install
 	$(PY) scripts/evaluate.py
 	$(PY) scripts/eval_followups.py --corpus $(CORPUS)
+
+report: install
+	$(PY) -m query.report --storage $(STORAGE) --since $(SINCE)
+
+demo-log: install
+	$(PY) scripts/make_demo_log.py --storage $(STORAGE)
+
+pii-eval: install
+	$(PY) -m query.pii --eval data/eval/pii_cases.jsonl
 
 serve: install
 	$(PY) -m query.server --storage $(STORAGE) --workers $(WORKERS)

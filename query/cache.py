@@ -5,6 +5,7 @@ Key: the normalised question plus the retrieved chunks and their manuals' conten
 every cached answer that used it misses from then on: no stale answer survives an update.
 The semantic layer reuses an answer when a new question's embedding is within
 `CACHE_SIMILARITY` of a cached one *and* retrieval returned the same sources.
+Questions are stored and keyed with personal data redacted (query.pii).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from query.pii import redact
 from query.retrieve import Section
 
 
@@ -50,7 +52,10 @@ class AnswerCache:
 
     @staticmethod
     def _key(question: str, signature: str) -> str:
-        return hashlib.sha256(f"{normalise(question)}\x1f{signature}".encode("utf-8")).hexdigest()
+        # Keyed on the redacted question: the LLM only ever sees that one (query.generate), so
+        # two questions differing in a caller's phone number have the same answer, and a hash
+        # of a question with a registration number in it could be brute-forced back.
+        return hashlib.sha256(f"{normalise(redact(question) or '')}\x1f{signature}".encode("utf-8")).hexdigest()
 
     def get(self, question: str, signature: str, vector: list[float] | None) -> tuple[str, str] | None:
         """Return (answer, "exact"|"semantic") or None."""
@@ -78,7 +83,7 @@ class AnswerCache:
         with self._lock, self.db:
             self.db.execute(
                 "INSERT OR REPLACE INTO answers (key, signature, question, vector, answer, created) VALUES (?, ?, ?, ?, ?, ?)",
-                (self._key(question, signature), signature, question, blob, answer, time.time()),
+                (self._key(question, signature), signature, redact(question), blob, answer, time.time()),
             )
 
     def stats(self) -> dict:

@@ -17,6 +17,7 @@ import re
 
 from core.lexical import _STOP, _kiwi
 from core.tokens import count_tokens
+from query.pii import redact
 
 # Openers that say "same topic, new detail". Korean ones are whole first words.
 _KO_MARKERS = ("그럼", "그러면", "그렇다면", "그건", "그거", "그것", "그게", "이거", "이건", "이것",
@@ -79,8 +80,10 @@ CONDENSE_SYSTEM = (
 
 
 def condense_messages(history: list[dict], question: str) -> list[dict]:
-    lines = [f"{'User' if m['role'] == 'user' else 'Assistant'}: {m['content']}" for m in history]
-    user = "Conversation:\n" + "\n".join(lines) + f"\n\nLast message: {question}\nStandalone question:"
+    """The condense request. Everything in it goes to the LLM endpoint, so all of it is
+    redacted here: history from /v1 comes straight from the client, not the session store."""
+    lines = [f"{'User' if m['role'] == 'user' else 'Assistant'}: {redact(m['content'])}" for m in history]
+    user = "Conversation:\n" + "\n".join(lines) + f"\n\nLast message: {redact(question)}\nStandalone question:"
     return [{"role": "system", "content": CONDENSE_SYSTEM}, {"role": "user", "content": user}]
 
 

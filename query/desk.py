@@ -1,8 +1,9 @@
 """One exchange (question -> sources -> tokens -> done), for every endpoint of the server.
 
 `/api/ask`, `/api/ask/stream` and `/v1/chat/completions` all run `Desk.exchange`, and
-every finished exchange goes through `Desk.on_exchange`, the one place that records it
-(today: the session's turn; later also the query log).
+every finished exchange goes through `Desk.on_exchange`, the one place that records it:
+the session's turn and the query log, both redacted (query.pii) with the user the access
+control named. The answer the agent sees is never redacted; only what is stored or sent out.
 
 Concurrency: the CPU parts (rewrite rule, retrieval, extractive answer) run in worker
 threads via `anyio.to_thread`; the LLM calls are awaited on the event loop with the async
@@ -22,6 +23,7 @@ import anyio
 from core.llm import Usage, achat, achat_stream, make_async_client
 from query.conversation import condense_messages, history_messages, rule_rewrite
 from query.engine import Engine
+from query.querylog import QueryLog
 from query.retrieve import Filters
 from query.sessions import SessionStore
 
@@ -37,10 +39,11 @@ class Stats:
 
 
 class Desk:
-    def __init__(self, engine: Engine, sessions: SessionStore) -> None:
+    def __init__(self, engine: Engine, sessions: SessionStore, querylog: QueryLog | None = None) -> None:
         self.engine = engine
         self.settings = engine.settings
         self.sessions = sessions
+        self.querylog = querylog
         self.aclient = make_async_client(self.settings) if self.settings.llm_configured else None
         self.stats = Stats()
 
@@ -112,7 +115,11 @@ class Desk:
     def on_exchange(self, result: dict, *, session_id: str | None, user: str | None, rewritten: str) -> None:
         """Every finished exchange passes here once, whichever endpoint served it.
 
-        Today it stores the session's turn; the query log and feedback hook in here.
+        The session store and the query log redact what they write; `result` itself (what
+        the agent is shown) is left as it is. The log write is a queue put (its own thread).
         """
         if session_id is not None:
             self.sessions.add_turn(session_id, result["exchange_id"], result["question"], rewritten, result)
+        if self.querylog is not None:
+            self.querylog.record_exchange(result, user=user or "", session_id=session_id or "",
+                                          rewritten=rewritten, exchange_id=result["exchange_id"])

@@ -169,6 +169,8 @@ class Engine:
         self.embed.remember_query(question, retrieval.query_embedding)
         result["sources"] = source_dicts(retrieval.sections, self.settings, root)
         result["latency"]["retrieve_ms"] = round(retrieval.seconds * 1000, 1)
+        if retrieval.dense_top is not None:
+            result["similarity"] = round(retrieval.dense_top, 4)  # read by the query log's low-confidence flag
         if retrieval.notice:
             result["notice"] = retrieval.notice
         result["mode"] = "extractive"

@@ -16,6 +16,7 @@ from openai import OpenAI
 from core.lexical import HANGUL
 from core.llm import Usage, chat, chat_stream
 from core.settings import Settings
+from query.pii import redact
 from query.retrieve import Section
 
 PROMPT_VERSION = "answer-v1"
@@ -52,8 +53,10 @@ def build_messages(question: str, sections: list[Section], history: list[dict] |
         blocks.append(
             f'<source id="{number}" title="{meta.get("title", "")}" section="{meta.get("heading", "")}">\n{text}\n</source>'
         )
-    user = "Sources:\n" + "\n\n".join(blocks) + f"\n\nQuestion: {question}\nAnswer with [n] citations:"
-    turns = [{"role": m["role"], "content": m["content"]} for m in history or [] if m.get("role") in ("user", "assistant")]
+    # Personal data in the question (a caller's phone or registration number) never leaves
+    # the company: the endpoint gets typed placeholders; retrieval used the raw text in memory.
+    user = "Sources:\n" + "\n\n".join(blocks) + f"\n\nQuestion: {redact(question)}\nAnswer with [n] citations:"
+    turns = [{"role": m["role"], "content": redact(m["content"])} for m in history or [] if m.get("role") in ("user", "assistant")]
     return [{"role": "system", "content": system}, *turns, {"role": "user", "content": user}]
 
 

@@ -93,8 +93,11 @@ def models() -> dict:
 
 @router.post("/chat/completions")
 async def chat_completions(body: ChatRequest, request: Request) -> Any:
+    from query.auth import current_user
     from query.server import check_length
 
+    # The authenticated user when access control is on; else what the client says it is.
+    user = current_user(request) or (body.user or "")
     desk = request.app.state.desk
     question, turns = conversation(body.messages)
     check_length(question, desk.settings)
@@ -103,7 +106,7 @@ async def chat_completions(body: ChatRequest, request: Request) -> Any:
     events = desk.exchange(question, turns=turns)
 
     def finish(result: dict) -> list[dict]:
-        desk.on_exchange(result, session_id=None, user=body.user,
+        desk.on_exchange(result, session_id=None, user=user,
                          rewritten=result.get("standalone_question", question))
         sources = absolute_sources(result, base)
         result["sources"] = sources

@@ -84,6 +84,7 @@ class Retrieval:
     seconds: float
     query_embedding: list[float] | None = None
     notice: str | None = None
+    dense_top: float | None = None  # cosine of the best dense hit: how well the manuals cover the question
 
 
 class HybridRetriever:
@@ -181,7 +182,8 @@ class HybridRetriever:
             sections, notice = rerank(self.rerank_client, self.settings.rerank, question,
                                       sections[: self.settings.rerank_candidates], top_k)
         return Retrieval(sections=sections[:top_k], seconds=time.perf_counter() - started,
-                         query_embedding=query.embedding, notice=notice)
+                         query_embedding=query.embedding, notice=notice,
+                         dense_top=dense[0].score if dense and dense[0].score is not None else None)
 
 
 _TIE = 1e-5

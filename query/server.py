@@ -5,9 +5,16 @@
     POST /api/ask/stream        same body -> server-sent events: sources, token..., done (or error)
     GET/POST /api/sessions      list / create conversations; GET/DELETE /api/sessions/{id}
     POST /v1/chat/completions   OpenAI-compatible (plain and stream); GET /v1/models
+    POST /api/feedback          thumbs up/down with reasons and a comment on an exchange_id
+    GET  /api/feedback/reasons  the reason chips
     GET  /api/health            {"ok", "chunks", exchanges in flight, done, cancelled}
     GET  /manuals/PATH          the manual itself, so `#anchor` links open the section
     GET  /docs                  OpenAPI documentation
+
+Access control (query.auth, off by default): API_KEYS / AUTH_USER_HEADER guard /api/* and
+/v1/* (401; 429 past RATE_LIMIT_PER_MINUTE); the user it names travels with every exchange
+into the session and the query log (query.querylog, on unless QUERY_LOG=false), which is
+opened when the app is made and closed on shutdown.
 
 FastAPI + uvicorn, one process, one event loop. Nothing serialises answers: retrieval and
 extractive answers run in worker threads, LLM calls are awaited (see `query.desk`).
@@ -33,6 +40,7 @@ import mimetypes
 import os
 import sys
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -47,9 +55,12 @@ from core.settings import Settings, get_settings
 from core.store import StoreError, get_storage
 from ingest.decode import DecodeError, decode_html
 from ingest.discover import is_html_name
+from query.auth import AccessControl, AuthConfigError, current_user, load_keys
 from query.desk import Desk
 from query.engine import Engine
+from query.feedback_api import feedback_router
 from query.openai_api import router as openai_router
+from query.querylog import QueryLog, open_log
 from query.retrieve import Filters
 from query.sessions import SessionStore, UnknownSession
 
@@ -105,17 +116,36 @@ def _href(result: dict) -> dict:
     return result
 
 
-def create_app(engine: Engine, sessions: SessionStore | None = None) -> FastAPI:
-    """The app around an already loaded engine (models and indexes load before serving)."""
+def create_app(engine: Engine, sessions: SessionStore | None = None, querylog: QueryLog | None = None) -> FastAPI:
+    """The app around an already loaded engine (models and indexes load before serving).
+
+    `querylog`: the log to record into; None opens the one the settings name (DATABASE_URL
+    or storage/querylog.sqlite) when QUERY_LOG is on. It is closed on shutdown (lifespan);
+    tests that serve with lifespan off close `app.state.querylog` themselves.
+    Raises AuthConfigError when API_KEYS cannot be read: better at start-up than on the
+    first agent's request.
+    """
     settings = engine.settings
+    load_keys(settings.api_keys)  # fail fast; AccessControl loads them again when the stack is built
     sessions = sessions or SessionStore(engine.storage.sessions_db)
-    desk = Desk(engine, sessions)
+    if querylog is None and settings.query_log:
+        querylog = open_log(settings, engine.storage.root)
+    desk = Desk(engine, sessions, querylog)
     root = Path(engine.root).resolve() if engine.root else None
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if desk.querylog is not None:
+            desk.querylog.close()  # writes what is queued, then stops the writer thread
+
     # FastAPI's /docs page loads Swagger UI from a CDN; fastapi-offline serves the same
     # assets from its wheel, so the docs work on an offline intranet too.
-    app = FastAPIOffline(title="manual-qa", version="0.2.0",
+    app = FastAPIOffline(title="manual-qa", version="0.2.0", lifespan=lifespan,
                          description="Answers from the manuals with anchored sources; sessions; OpenAI-compatible chat.")
     app.state.desk = desk
+    app.state.querylog = querylog
+    app.add_middleware(AccessControl, settings=settings)
 
     # errors: always JSON {"error": "..."} (OpenAI-style under /v1) -----------------------
     def _error(request: Request, status: int, message: str) -> JSONResponse:
@@ -151,11 +181,11 @@ def create_app(engine: Engine, sessions: SessionStore | None = None) -> FastAPI:
     def check_question(question: str) -> str:
         return check_length(question, settings)
 
-    def open_session(session_id: str | None) -> tuple[str, list[dict]]:
+    def open_session(session_id: str | None, user: str) -> tuple[str, list[dict]]:
         if session_id is None:
-            return sessions.create(), []
+            return sessions.create(user or None), []
         try:
-            turns = sessions.turns(session_id)
+            turns = sessions.turns(session_id, user or None)
         except UnknownSession:
             raise ApiError(404, f"unknown session {session_id!r}: start a new one without session_id") from None
         return session_id, [{"question": t["question"], "rewritten": t["rewritten"], "answer": t["answer"]}
@@ -201,29 +231,31 @@ def create_app(engine: Engine, sessions: SessionStore | None = None) -> FastAPI:
                 "in_flight": stats.in_flight, "done": stats.done, "cancelled": stats.cancelled}
 
     @app.post("/api/ask")
-    async def ask(body: AskRequest) -> dict:
+    async def ask(body: AskRequest, request: Request) -> dict:
         """The whole answer at once: today's JSON contract plus `session_id` and `exchange_id`."""
+        user = current_user(request)
         question = check_question(body.question)
-        session_id, turns = open_session(body.session_id)
+        session_id, turns = open_session(body.session_id, user)
         final: dict = {}
         async for kind, data in desk.exchange(question, turns=turns, top_k=body.top_k, filters=filters_of(body),
                                               use_llm=body.use_llm, qid=body.id):
             if kind == "done":
                 final = data
         final["session_id"] = session_id
-        desk.on_exchange(final, session_id=session_id, user=None,
+        desk.on_exchange(final, session_id=session_id, user=user,
                          rewritten=final.get("standalone_question", question))
         return _href(final)
 
     @app.post("/api/ask/stream", response_class=StreamingResponse,
               responses={200: {"content": {"text/event-stream": {}}, "description": "sources, token..., done | error"}})
-    async def ask_stream(body: AskRequest) -> StreamingResponse:
+    async def ask_stream(body: AskRequest, request: Request) -> StreamingResponse:
         """Server-sent events: `sources` (within retrieval time), `token`*, then `done` with the
         full contract; `error` if something fails. Disconnecting cancels the LLM request.
 
         Validated before the stream starts, so bad input still gets a plain 4xx JSON error."""
+        user = current_user(request)
         question = check_question(body.question)
-        session_id, turns = open_session(body.session_id)
+        session_id, turns = open_session(body.session_id, user)
 
         async def events() -> AsyncIterator[str]:
             try:
@@ -233,7 +265,7 @@ def create_app(engine: Engine, sessions: SessionStore | None = None) -> FastAPI:
                         data["session_id"] = session_id
                         _href(data)
                     if kind == "done":
-                        desk.on_exchange(data, session_id=session_id, user=None,
+                        desk.on_exchange(data, session_id=session_id, user=user,
                                          rewritten=data.get("standalone_question", question))
                     yield sse(kind, data)
             except Exception as exc:  # noqa: BLE001 - the stream has started: report in-band
@@ -243,30 +275,32 @@ def create_app(engine: Engine, sessions: SessionStore | None = None) -> FastAPI:
 
     # sessions ---------------------------------------------------------------------------
     @app.get("/api/sessions")
-    def list_sessions() -> dict[str, list[SessionSummary]]:
-        return {"sessions": [SessionSummary(**s) for s in sessions.list()]}
+    def list_sessions(request: Request) -> dict[str, list[SessionSummary]]:
+        """The caller's conversations when access control names users; all of them otherwise."""
+        return {"sessions": [SessionSummary(**s) for s in sessions.list(user=current_user(request) or None)]}
 
     @app.post("/api/sessions", status_code=201)
-    def new_session() -> dict:
-        return {"session_id": sessions.create()}
+    def new_session(request: Request) -> dict:
+        return {"session_id": sessions.create(current_user(request) or None)}
 
     @app.get("/api/sessions/{session_id}")
-    def get_session(session_id: str) -> dict:
+    def get_session(session_id: str, request: Request) -> dict:
         try:
-            turns = sessions.turns(session_id)
+            turns = sessions.turns(session_id, current_user(request) or None)
         except UnknownSession:
             raise ApiError(404, f"unknown session {session_id!r}") from None
         return {"session_id": session_id, "turns": [{**t, "result": _href(t["result"])} for t in turns]}
 
     @app.delete("/api/sessions/{session_id}")
-    def delete_session(session_id: str) -> dict:
+    def delete_session(session_id: str, request: Request) -> dict:
         try:
-            sessions.delete(session_id)
+            sessions.delete(session_id, current_user(request) or None)
         except UnknownSession:
             raise ApiError(404, f"unknown session {session_id!r}") from None
         return {"deleted": session_id}
 
     app.include_router(openai_router)
+    app.include_router(feedback_router(lambda: app.state.querylog))
     return app
 
 
@@ -326,12 +360,20 @@ def main(argv: list[str] | None = None) -> int:
                     workers=args.workers, log_level="warning", timeout_worker_healthcheck=120)
         return 0
     try:
+        load_keys(settings.api_keys)  # a broken API_KEYS fails before the models load
         engine = load(settings, args.storage)
-    except StoreError as exc:
+        app = create_app(engine)
+    except (StoreError, AuthConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    app = create_app(engine)
-    print(f"manual-qa on http://{args.host}:{args.port}/ (API docs at /docs; storage {root})", flush=True)
+    keys = load_keys(settings.api_keys)
+    access = ", ".join(filter(None, [f"{len(keys)} API key(s)" if keys else "",
+                                     f"proxy header {settings.auth_user_header}" if settings.auth_user_header else "",
+                                     f"{settings.rate_limit_per_minute}/min per user"
+                                     if settings.rate_limit_per_minute else ""])) or "open (no API_KEYS)"
+    log = app.state.querylog.url if app.state.querylog is not None else "off"
+    print(f"manual-qa on http://{args.host}:{args.port}/ (API docs at /docs; storage "
+          f"{root}; access: {access}; query log: {log})", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0
 

@@ -5,6 +5,11 @@ standalone question retrieval used, the answer and the full answer contract. A r
 loses nothing. One connection serves every request: SQLite calls are short (a row or
 two), so a lock around them is cheaper than a connection per thread and keeps writes
 ordered; it is never held across retrieval or an LLM call.
+
+Turns are stored with personal data redacted (query.pii): the question, the rewritten
+question, the answer and the text fields of the stored answer contract. The history a
+follow-up is rewritten against (and that an LLM may see) comes from here, so a caller's
+number pasted in one turn never travels on with the conversation.
 """
 
 from __future__ import annotations
@@ -16,11 +21,22 @@ import threading
 import time
 from pathlib import Path
 
+from query.pii import redact
+
 TITLE_CHARS = 60
 
 
 class UnknownSession(KeyError):
     pass
+
+
+def redact_result(result: dict) -> dict:
+    """A copy of an answer contract with its free-text fields redacted (sources are manual text)."""
+    out = dict(result)
+    for key in ("question", "standalone_question", "answer", "notice"):
+        if isinstance(out.get(key), str):
+            out[key] = redact(out[key])
+    return out
 
 
 class SessionStore:
@@ -52,11 +68,19 @@ class SessionStore:
         with self._lock:
             return self.db.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone() is not None
 
-    def turns(self, session_id: str) -> list[dict]:
-        """The session's turns, oldest first; UnknownSession when there is no such session."""
+    def _check(self, session_id: str, user: str | None) -> None:
+        """UnknownSession when there is no such session, or it belongs to another user: with
+        access control on, one agent neither sees nor continues another's conversations
+        (a session made anonymously, user NULL, stays open to all). Call holding the lock."""
+        row = self.db.execute("SELECT user FROM sessions WHERE id = ?", (session_id,)).fetchone()
+        if row is None or (user and row[0] and row[0] != user):
+            raise UnknownSession(session_id)
+
+    def turns(self, session_id: str, user: str | None = None) -> list[dict]:
+        """The session's turns, oldest first; UnknownSession when there is no such session
+        (or it is another user's)."""
         with self._lock:
-            if self.db.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone() is None:
-                raise UnknownSession(session_id)
+            self._check(session_id, user)
             rows = self.db.execute(
                 "SELECT n, exchange_id, question, rewritten, answer, result, created FROM turns "
                 "WHERE session_id = ? ORDER BY n", (session_id,)).fetchall()
@@ -67,7 +91,10 @@ class SessionStore:
         ]
 
     def add_turn(self, session_id: str, exchange_id: str, question: str, rewritten: str, result: dict) -> None:
+        """Store one turn, redacted (`result` is copied, the caller's dict is not changed)."""
         now = time.time()
+        question, rewritten = redact(question) or "", redact(rewritten) or ""
+        result = redact_result(result)
         with self._lock, self.db:
             row = self.db.execute("SELECT COALESCE(MAX(n), 0), (SELECT title FROM sessions WHERE id = ?) "
                                   "FROM turns WHERE session_id = ?", (session_id, session_id)).fetchone()
@@ -81,17 +108,20 @@ class SessionStore:
             title = row[1] or question.strip()[:TITLE_CHARS]
             self.db.execute("UPDATE sessions SET updated = ?, title = ? WHERE id = ?", (now, title, session_id))
 
-    def list(self, limit: int = 100) -> list[dict]:
+    def list(self, limit: int = 100, user: str | None = None) -> list[dict]:
+        """The newest sessions; only `user`'s own when a user is given (access control on)."""
+        where, args = ("WHERE s.user = ? ", (user,)) if user else ("", ())
         with self._lock:
             rows = self.db.execute(
                 "SELECT s.id, s.title, s.created, s.updated, COUNT(t.n) FROM sessions s "
-                "LEFT JOIN turns t ON t.session_id = s.id GROUP BY s.id ORDER BY s.updated DESC LIMIT ?",
-                (limit,)).fetchall()
+                "LEFT JOIN turns t ON t.session_id = s.id " + where +
+                "GROUP BY s.id ORDER BY s.updated DESC LIMIT ?", (*args, limit)).fetchall()
         return [{"session_id": sid, "title": title, "created": created, "updated": updated, "turns": count}
                 for sid, title, created, updated, count in rows]
 
-    def delete(self, session_id: str) -> None:
+    def delete(self, session_id: str, user: str | None = None) -> None:
         with self._lock, self.db:
+            self._check(session_id, user)
             self.db.execute("DELETE FROM turns WHERE session_id = ?", (session_id,))
             deleted = self.db.execute("DELETE FROM sessions WHERE id = ?", (session_id,)).rowcount
         if not deleted:

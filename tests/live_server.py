@@ -11,14 +11,16 @@ from collections.abc import Iterator
 
 @contextlib.contextmanager
 def serve(app) -> Iterator[str]:
-    """Yield the base URL while uvicorn serves `app`; stop it (and wait) on exit."""
+    """Yield the base URL while uvicorn serves `app`; stop it (and wait) on exit.
+
+    Lifespan on, as in production: shutdown closes the app's query log (flushing it)."""
     import uvicorn
 
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

@@ -6,12 +6,15 @@ own browser download is not used (these machines cannot reach it).
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
 
 import pytest
 
+from query.querylog import open_log
+from query.report import run as report_run
 from query.server import create_app, load
 from query.sessions import SessionStore
 from tests.conftest import ROOT, make_settings
@@ -22,6 +25,7 @@ CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/c
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 SCREENSHOT = ROOT / "reports" / "web_page.png"
+FEEDBACK_SCREENSHOT = ROOT / "reports" / "web_feedback.png"
 STANDALONE = "인터넷 해지 위약금은 2년 넘게 사용하면 얼마인가요?"
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="pip install -e '.[test]' installs playwright")
@@ -49,9 +53,11 @@ def site(built_store, tmp_path_factory):
                                  llm_max_retries=0)
         engine = load(settings, None)  # models loaded and warmed, as the server does
         engine.cache = None
-        sessions = SessionStore(tmp_path_factory.mktemp("web-sessions") / "sessions.sqlite")
-        with serve(create_app(engine, sessions)) as url:
-            yield url, stub
+        private = tmp_path_factory.mktemp("web-sessions")
+        sessions = SessionStore(private / "sessions.sqlite")
+        log = open_log(settings, private)  # the report test reads it back from `private`
+        with serve(create_app(engine, sessions, log)) as url:
+            yield url, stub, private
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +69,7 @@ def browser():
 
 
 def test_conversation_in_the_page(site, browser):
-    url, stub = site
+    url, stub, _ = site
     context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="ko-KR")
     context.set_default_timeout(30_000)
     page = context.new_page()
@@ -126,7 +132,7 @@ def test_conversation_in_the_page(site, browser):
 
 
 def test_copy_with_references(site, browser):
-    url, _ = site
+    url, _, _ = site
     context = browser.new_context(permissions=["clipboard-read", "clipboard-write"], locale="ko-KR")
     page = context.new_page()
     page.goto(url + "/")
@@ -140,3 +146,42 @@ def test_copy_with_references(site, browser):
     assert "[1]" in answer
     assert refs.startswith("[1] ") and f"{url}/manuals/en/guide.html.en#" in refs
     context.close()
+
+
+def test_thumbs_down_with_a_reason_reaches_the_gap_report(site, browser, capsys):
+    url, _, private = site
+    context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="ko-KR")
+    page = context.new_page()
+    page.goto(url + "/")
+    expect = sync_api.expect
+    page.click("#new")
+    page.fill("#q", "인터넷 해지 위약금은 얼마인가요?")
+    page.keyboard.press("Enter")
+    turn = page.locator("section.turn").last
+    expect(turn.locator(".footer")).to_contain_text("llm", timeout=20_000)  # generous: 2 busy cores
+    exchange_id = turn.locator(".feedback").get_attribute("data-exchange-id")
+    assert exchange_id
+
+    turn.locator("button.thumb.down").click()
+    panel = turn.locator(".fbpanel")
+    expect(panel.locator("button.chip")).to_have_count(5)
+    expect(panel.locator("button.chip").nth(1)).to_have_text("오래된 정보")  # labels from the page's language
+    panel.locator("button.chip[data-reason='outdated']").click()
+    panel.locator("textarea.comment").fill("요금표가 작년 것입니다")
+    expect(panel.locator("button.chip.on")).to_have_count(1)
+    FEEDBACK_SCREENSHOT.parent.mkdir(exist_ok=True)
+    page.screenshot(path=str(FEEDBACK_SCREENSHOT))
+    panel.locator("button.send").click()
+    expect(turn.locator(".feedback .thanks")).to_have_text("의견 고맙습니다", timeout=15_000)
+    expect(turn.locator(".fbpanel")).to_have_count(0)
+    context.close()
+
+    capsys.readouterr()
+    assert report_run(make_settings(private), private, None, True, private / "reports") == 0
+    report = json.loads(capsys.readouterr().out)
+    negative = [n for n in report["negative_feedback"] if n["exchange_id"] == exchange_id]
+    assert negative, report["negative_feedback"]
+    assert negative[0]["question"] == "인터넷 해지 위약금은 얼마인가요?"
+    assert negative[0]["reasons"] == ["outdated"] and negative[0]["comments"] == ["요금표가 작년 것입니다"]
+    assert negative[0]["cited"] and negative[0]["cited"][0].startswith("billing/cancel.html#")
+    assert report["sections_cited_by_negative_answers"][0]["section"] == negative[0]["cited"][0]

@@ -1,0 +1,345 @@
+"""The query log and feedback: one small repository layer over SQLAlchemy 2.
+
+Every exchange (question as asked and as rewritten, answer, sources, latency, usage, cache
+hit, notice, user, session) and every judgement (thumbs up/down, reason chips, comment)
+is stored with personal data redacted (query.pii) — the answer the agent saw is not
+changed, only what is written here.
+
+Database: SQLite at `Storage.log_db` by default; PostgreSQL when DATABASE_URL is set, so
+several query replicas share one log. The schema is created and upgraded by Alembic on
+open (the migration scripts ship inside the package: query/migrations).
+
+Writes go through one background thread: answering never waits for the database
+(measured on SQLite: see `python -m query.querylog --bench`). `flush()` waits for pending
+writes; `record_feedback` flushes first so feedback on an answer just given finds it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import queue
+import sys
+import threading
+import time
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+from sqlalchemy import (Boolean, DateTime, Float, ForeignKey, Integer, SmallInteger, String, Text, create_engine,
+                        event, false, select)
+from sqlalchemy.engine import Engine as DbEngine
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
+
+from core.settings import Settings
+from core.store import get_storage
+from query.pii import redact
+
+REASONS = ("wrong", "outdated", "incomplete", "wrong_source", "other")
+STATUSES = ("answered", "no_match", "low_confidence", "smalltalk")
+# The answers that say "not found" (extractive with no section; the LLM's instructed reply)
+NO_MATCH_ANSWERS = ("No manual section matches this question.", "매뉴얼에서 이 내용을 찾을 수 없습니다",
+                    "The manuals do not cover this")
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Exchange(Base):
+    __tablename__ = "exchanges"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    exchange_id: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    user: Mapped[str] = mapped_column(String(200), default="")
+    session_id: Mapped[str] = mapped_column(String(200), default="")
+    question: Mapped[str] = mapped_column(Text)
+    rewritten: Mapped[str | None] = mapped_column(Text, nullable=True)
+    mode: Mapped[str] = mapped_column(String(20), default="")
+    intent: Mapped[str] = mapped_column(String(40), default="")
+    answer: Mapped[str] = mapped_column(Text, default="")
+    notice: Mapped[str | None] = mapped_column(Text, nullable=True)
+    cached: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    cache_kind: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    retrieve_ms: Mapped[float | None] = mapped_column(Float, nullable=True)
+    generate_ms: Mapped[float | None] = mapped_column(Float, nullable=True)
+    latency_ms: Mapped[float | None] = mapped_column(Float, nullable=True)
+    llm_requests: Mapped[int] = mapped_column(Integer, default=0)
+    input_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    output_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    cost_usd: Mapped[float] = mapped_column(Float, default=0.0)
+    top_score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    status: Mapped[str] = mapped_column(String(20), default="answered", index=True)
+    sources: Mapped[list[ExchangeSource]] = relationship(order_by="ExchangeSource.rank", lazy="selectin",
+                                                         cascade="all, delete-orphan")
+    feedback: Mapped[list[Feedback]] = relationship(lazy="selectin", cascade="all, delete-orphan")
+
+
+class ExchangeSource(Base):
+    __tablename__ = "exchange_sources"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    exchange_id: Mapped[str] = mapped_column(String(64), ForeignKey("exchanges.exchange_id", ondelete="CASCADE"),
+                                             index=True)
+    rank: Mapped[int] = mapped_column(Integer)
+    path: Mapped[str] = mapped_column(Text)
+    anchor: Mapped[str | None] = mapped_column(Text, nullable=True)
+    title: Mapped[str] = mapped_column(Text, default="")
+    heading: Mapped[str] = mapped_column(Text, default="")
+    score: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class Feedback(Base):
+    __tablename__ = "feedback"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    exchange_id: Mapped[str] = mapped_column(String(64), ForeignKey("exchanges.exchange_id", ondelete="CASCADE"),
+                                             index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    user: Mapped[str] = mapped_column(String(200), default="")
+    rating: Mapped[int] = mapped_column(SmallInteger)
+    reasons: Mapped[str] = mapped_column(Text, default="")  # comma-separated REASONS
+    comment: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class FeedbackError(ValueError):
+    """Feedback that cannot be stored; the message says why (unknown exchange, bad reason)."""
+
+
+def classify(result: dict, low_confidence_similarity: float) -> str:
+    """answered | no_match | low_confidence | smalltalk.
+
+    no_match: no source, or the answer says the manuals do not cover the question.
+    low_confidence: the best dense hit's cosine (`result["similarity"]`) is below
+    LOW_CONFIDENCE_SIMILARITY: retrieval returned its nearest sections, but none is close.
+    """
+    if result.get("intent") == "smalltalk":
+        return "smalltalk"
+    answer = (result.get("answer") or "").strip()
+    if not result.get("sources") or any(answer.startswith(text) for text in NO_MATCH_ANSWERS):
+        return "no_match"
+    similarity = result.get("similarity")
+    if similarity is not None and similarity < low_confidence_similarity:
+        return "low_confidence"
+    return "answered"
+
+
+def database_url(settings: Settings, storage_dir: Path | str | None = None) -> str:
+    """DATABASE_URL (postgresql:// made to use psycopg 3), or the SQLite file under storage."""
+    url = settings.database_url.strip()
+    if not url:
+        path = get_storage(settings, storage_dir).log_db
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{path}"
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+def migrate(engine: DbEngine) -> None:
+    """Bring the schema to the newest revision (idempotent; safe with several replicas
+    starting at once on PostgreSQL thanks to Alembic's version table in one transaction)."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+class QueryLog:
+    def __init__(self, url: str, low_confidence_similarity: float = 0.5, background: bool = True) -> None:
+        self.url = url
+        self.low_confidence_similarity = low_confidence_similarity
+        self.engine = create_engine(url, pool_pre_ping=True)
+        if url.startswith("sqlite"):
+            @event.listens_for(self.engine, "connect")
+            def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001
+                cursor = dbapi_connection.cursor()
+                cursor.execute("PRAGMA journal_mode=WAL")  # readers (the report) never block the writer
+                cursor.execute("PRAGMA foreign_keys=ON")
+                cursor.execute("PRAGMA busy_timeout=30000")
+                cursor.close()
+        migrate(self.engine)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._queue: queue.Queue = queue.Queue()
+        self._errors: list[str] = []
+        self._thread: threading.Thread | None = None
+        if background:
+            self._thread = threading.Thread(target=self._writer, name="querylog-writer", daemon=True)
+            self._thread.start()
+
+    # ---- writing ------------------------------------------------------------------------
+    def record_exchange(self, result: dict, *, user: str = "", session_id: str = "", rewritten: str | None = None,
+                        exchange_id: str | None = None, created_at: datetime | None = None) -> str:
+        """Queue one exchange (Engine result dict) for writing; return its exchange_id.
+
+        Redaction happens in the writer thread, so the caller only pays for a queue put."""
+        exchange_id = exchange_id or result.get("exchange_id") or uuid.uuid4().hex
+        job = (dict(result), user or "", session_id or "", rewritten, exchange_id,
+               created_at or datetime.now(timezone.utc))
+        if self._thread is None:
+            self._write_exchange(*job)
+        else:
+            self._queue.put(job)
+        return exchange_id
+
+    def _row(self, result: dict, user: str, session_id: str, rewritten: str | None, exchange_id: str,
+             created_at: datetime) -> Exchange:
+        usage = result.get("usage") or {}
+        latency = result.get("latency") or {}
+        sources = result.get("sources") or []
+        row = Exchange(
+            exchange_id=exchange_id, created_at=created_at, user=user, session_id=session_id,
+            question=redact(result.get("question") or "") or "",
+            rewritten=redact(rewritten) if rewritten and rewritten != result.get("question") else None,
+            mode=result.get("mode") or "", intent=result.get("intent") or "",
+            answer=redact(result.get("answer") or "") or "", notice=redact(result.get("notice")),
+            cached=bool(result.get("cached")), cache_kind=result.get("cache"),
+            retrieve_ms=latency.get("retrieve_ms"), generate_ms=latency.get("generate_ms"),
+            latency_ms=result.get("latency_ms"),
+            llm_requests=int(usage.get("llm_requests") or 0), input_tokens=int(usage.get("input_tokens") or 0),
+            output_tokens=int(usage.get("output_tokens") or 0), cost_usd=float(usage.get("cost_usd") or 0.0),
+            top_score=result.get("similarity"),
+            status=classify(result, self.low_confidence_similarity),
+        )
+        row.sources = [ExchangeSource(rank=int(s.get("rank") or i), path=s.get("path") or "", anchor=s.get("anchor"),
+                                      title=s.get("title") or "", heading=s.get("heading") or "",
+                                      score=s.get("score"))
+                       for i, s in enumerate(sources, start=1)]
+        return row
+
+    def _write_exchange(self, *job) -> None:
+        with self.sessions.begin() as session:
+            session.add(self._row(*job))
+
+    def _writer(self) -> None:
+        while True:
+            job = self._queue.get()
+            try:
+                if job is None:
+                    return
+                self._write_exchange(*job)
+            except Exception as exc:  # a failing database must never take answering down
+                self._errors.append(f"{type(exc).__name__}: {exc}")
+                print(f"query log: could not write an exchange ({type(exc).__name__}: {exc})", file=sys.stderr)
+            finally:
+                self._queue.task_done()
+
+    def flush(self) -> list[str]:
+        """Wait until every queued exchange is written; return (and clear) write errors."""
+        if self._thread is not None:
+            self._queue.join()
+        errors, self._errors = self._errors, []
+        return errors
+
+    def record_feedback(self, exchange_id: str, rating: int | str, reasons: list[str] | tuple[str, ...] = (),
+                        comment: str | None = None, *, user: str = "") -> int:
+        """Store a thumbs up (+1, "up") or down (-1, "down") with reason chips and a comment.
+
+        Raises FeedbackError for an unknown exchange, rating or reason."""
+        value = {"up": 1, "down": -1, "1": 1, "-1": -1, "+1": 1}.get(str(rating).strip().lower())
+        if value is None:
+            raise FeedbackError(f"rating must be up/down or 1/-1, got {rating!r}")
+        bad = [r for r in reasons if r not in REASONS]
+        if bad:
+            raise FeedbackError(f"unknown reason(s) {bad}; choose from {', '.join(REASONS)}")
+        self.flush()
+        with self.sessions.begin() as session:
+            if session.scalar(select(Exchange.id).where(Exchange.exchange_id == exchange_id)) is None:
+                raise FeedbackError(f"no logged exchange with id {exchange_id!r}")
+            row = Feedback(exchange_id=exchange_id, created_at=datetime.now(timezone.utc), user=user or "",
+                           rating=value, reasons=",".join(dict.fromkeys(reasons)), comment=redact(comment) or None)
+            session.add(row)
+            session.flush()
+            return row.id
+
+    # ---- reading ------------------------------------------------------------------------
+    def exchanges(self, since: datetime | None = None) -> list[Exchange]:
+        """Exchanges (with sources and feedback loaded) from `since` on, oldest first."""
+        self.flush()
+        query = select(Exchange).order_by(Exchange.created_at, Exchange.id)
+        if since is not None:
+            query = query.where(Exchange.created_at >= since)
+        with self.sessions() as session:
+            return list(session.scalars(query).all())
+
+    def get(self, exchange_id: str) -> Exchange | None:
+        self.flush()
+        with self.sessions() as session:
+            return session.scalar(select(Exchange).where(Exchange.exchange_id == exchange_id))
+
+    def close(self) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join(timeout=30)
+            self._thread = None
+        self.engine.dispose()
+
+
+def open_log(settings: Settings, storage_dir: Path | str | None = None, background: bool = True) -> QueryLog:
+    """The query log the settings name (DATABASE_URL or storage/querylog.sqlite), migrated."""
+    return QueryLog(database_url(settings, storage_dir), settings.low_confidence_similarity, background)
+
+
+def _bench(argv_storage: Path | None, n: int) -> None:
+    """Median cost of record_exchange for the caller (queue put) and of a full write."""
+    import statistics
+    import tempfile
+
+    from core.settings import get_settings
+
+    settings = get_settings()
+    directory = Path(argv_storage or tempfile.mkdtemp(prefix="querylog-bench-"))
+    result = {"question": "주민번호 900101-1234568 고객 이사할 때 인터넷 이전 설치비는 얼마인가요?",
+              "answer": "이전 설치비는 22,000원입니다 [1]. 문의 010-1234-5678", "mode": "extractive",
+              "sources": [{"rank": i, "path": "procedures/moving.html", "anchor": "fees", "score": 0.03}
+                          for i in range(1, 6)],
+              "usage": {"llm_requests": 0, "input_tokens": 0, "output_tokens": 0, "cost_usd": 0.0},
+              "latency": {"retrieve_ms": 40.0, "generate_ms": 5.0}, "latency_ms": 45.0, "similarity": 0.6}
+    for background in (True, False):
+        log = QueryLog(database_url(settings, directory), background=background)
+        times = []
+        for _ in range(n):
+            started = time.perf_counter()
+            log.record_exchange(result, user="bench", session_id="s")
+            times.append((time.perf_counter() - started) * 1000)
+        log.flush()
+        log.close()
+        label = "caller (background writer)" if background else "synchronous write incl. redaction"
+        print(f"{label}: median {statistics.median(times):.3f} ms, p95 "
+              f"{sorted(times)[int(0.95 * len(times)) - 1]:.3f} ms over {n} exchanges ({directory})")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m query.querylog", description="Query log maintenance.")
+    parser.add_argument("--storage", type=Path)
+    parser.add_argument("--bench", type=int, metavar="N", help="time N writes")
+    parser.add_argument("--show", type=int, metavar="N", help="print the last N exchanges as JSON lines")
+    args = parser.parse_args(argv)
+    if args.bench:
+        _bench(args.storage, args.bench)
+        return 0
+    from core.settings import get_settings
+
+    log = open_log(get_settings(), args.storage)
+    try:
+        if args.show:
+            for row in log.exchanges()[-args.show:]:
+                print(json.dumps({"exchange_id": row.exchange_id, "time": row.created_at.isoformat(),
+                                  "user": row.user, "question": row.question, "status": row.status,
+                                  "feedback": [f.rating for f in row.feedback]}, ensure_ascii=False))
+        else:
+            print(f"query log at {log.url}: migrated, {len(log.exchanges())} exchanges")
+    finally:
+        log.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
+
+
+__all__ = ["QueryLog", "open_log", "classify", "database_url", "FeedbackError", "REASONS"]
