@@ -44,51 +44,57 @@ def price(settings: Settings, model: str, input_tokens: int, output_tokens: int)
     return (input_tokens * rates[0] + output_tokens * rates[1]) / 1_000_000
 
 
-def make_client(settings: Settings) -> OpenAI:
+def _client_options(settings: Settings) -> dict:
     # Local servers (vLLM, Ollama) accept any key, but the client insists on one.
-    return OpenAI(
-        api_key=settings.openai_api_key or "not-needed",
-        base_url=settings.openai_base_url or None,
-        timeout=settings.llm_timeout,
-        max_retries=settings.llm_max_retries,
-    )
+    return {"api_key": settings.openai_api_key or "not-needed", "base_url": settings.openai_base_url or None,
+            "timeout": settings.llm_timeout, "max_retries": settings.llm_max_retries}
+
+
+def _request(settings: Settings, messages: list[dict], max_tokens: int | None = None, stream: bool = False) -> dict:
+    """The completion request, the same for the sync and the async client."""
+    request = {"model": settings.llm_model, "messages": messages, "temperature": settings.llm_temperature,
+               "max_tokens": max_tokens or settings.llm_max_tokens}
+    if stream:
+        request.update(stream=True, stream_options={"include_usage": True})
+    return request
+
+
+def _count(settings: Settings, usage: Usage, reported) -> None:
+    """One request counted, with its tokens when the server reported them."""
+    if reported is not None:
+        usage.add(settings, settings.llm_model, reported.prompt_tokens, reported.completion_tokens)
+    else:  # servers that report no usage still served one request
+        usage.add(settings, settings.llm_model, 0, 0)
+
+
+def _content(response) -> str:
+    return (response.choices[0].message.content or "") if response.choices else ""
+
+
+def _deltas(chunk) -> Iterator[str]:
+    for choice in chunk.choices or []:
+        if choice.delta and choice.delta.content:
+            yield choice.delta.content
+
+
+def make_client(settings: Settings) -> OpenAI:
+    return OpenAI(**_client_options(settings))
 
 
 def chat(client: OpenAI, settings: Settings, messages: list[dict], usage: Usage) -> str:
     """One non-streaming completion; usage is counted even when the content is empty."""
-    response = client.chat.completions.create(
-        model=settings.llm_model,
-        messages=messages,
-        temperature=settings.llm_temperature,
-        max_tokens=settings.llm_max_tokens,
-    )
-    if response.usage is not None:
-        usage.add(settings, settings.llm_model, response.usage.prompt_tokens, response.usage.completion_tokens)
-    else:
-        usage.add(settings, settings.llm_model, 0, 0)
-    return (response.choices[0].message.content or "") if response.choices else ""
+    response = client.chat.completions.create(**_request(settings, messages))
+    _count(settings, usage, response.usage)
+    return _content(response)
 
 
 def chat_stream(client: OpenAI, settings: Settings, messages: list[dict], usage: Usage) -> Iterator[str]:
     """Yield content deltas as they arrive; usage comes in the final chunk (include_usage)."""
-    stream = client.chat.completions.create(
-        model=settings.llm_model,
-        messages=messages,
-        temperature=settings.llm_temperature,
-        max_tokens=settings.llm_max_tokens,
-        stream=True,
-        stream_options={"include_usage": True},
-    )
-    counted = False
-    for chunk in stream:
-        if chunk.usage is not None:
-            usage.add(settings, settings.llm_model, chunk.usage.prompt_tokens, chunk.usage.completion_tokens)
-            counted = True
-        for choice in chunk.choices or []:
-            if choice.delta and choice.delta.content:
-                yield choice.delta.content
-    if not counted:  # servers that ignore include_usage still made one request
-        usage.add(settings, settings.llm_model, 0, 0)
+    reported = None
+    for chunk in client.chat.completions.create(**_request(settings, messages, stream=True)):
+        reported = chunk.usage or reported
+        yield from _deltas(chunk)
+    _count(settings, usage, reported)
 
 
 # Async twins for the API server: an answer awaited on the event loop holds no thread
@@ -98,50 +104,26 @@ def chat_stream(client: OpenAI, settings: Settings, messages: list[dict], usage:
 
 
 def make_async_client(settings: Settings) -> AsyncOpenAI:
-    return AsyncOpenAI(
-        api_key=settings.openai_api_key or "not-needed",
-        base_url=settings.openai_base_url or None,
-        timeout=settings.llm_timeout,
-        max_retries=settings.llm_max_retries,
-    )
+    return AsyncOpenAI(**_client_options(settings))
 
 
 async def achat(client: AsyncOpenAI, settings: Settings, messages: list[dict], usage: Usage,
                 max_tokens: int | None = None) -> str:
-    response = await client.chat.completions.create(
-        model=settings.llm_model,
-        messages=messages,
-        temperature=settings.llm_temperature,
-        max_tokens=max_tokens or settings.llm_max_tokens,
-    )
-    if response.usage is not None:
-        usage.add(settings, settings.llm_model, response.usage.prompt_tokens, response.usage.completion_tokens)
-    else:
-        usage.add(settings, settings.llm_model, 0, 0)
-    return (response.choices[0].message.content or "") if response.choices else ""
+    response = await client.chat.completions.create(**_request(settings, messages, max_tokens))
+    _count(settings, usage, response.usage)
+    return _content(response)
 
 
 async def achat_stream(
     client: AsyncOpenAI, settings: Settings, messages: list[dict], usage: Usage
 ) -> AsyncIterator[str]:
-    stream = await client.chat.completions.create(
-        model=settings.llm_model,
-        messages=messages,
-        temperature=settings.llm_temperature,
-        max_tokens=settings.llm_max_tokens,
-        stream=True,
-        stream_options={"include_usage": True},
-    )
-    counted = False
+    stream = await client.chat.completions.create(**_request(settings, messages, stream=True))
+    reported = None
     try:
         async for chunk in stream:
-            if chunk.usage is not None:
-                usage.add(settings, settings.llm_model, chunk.usage.prompt_tokens, chunk.usage.completion_tokens)
-                counted = True
-            for choice in chunk.choices or []:
-                if choice.delta and choice.delta.content:
-                    yield choice.delta.content
+            reported = chunk.usage or reported
+            for delta in _deltas(chunk):
+                yield delta
     finally:
         await stream.close()  # on cancellation too: the endpoint sees the connection close
-        if not counted:
-            usage.add(settings, settings.llm_model, 0, 0)
+        _count(settings, usage, reported)
