@@ -9,13 +9,8 @@ that point outside the source list are removed and reported.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-
-from openai import OpenAI
 
 from core.lexical import HANGUL
-from core.llm import Usage, chat, chat_stream
-from core.settings import Settings
 from query.pii import redact
 from query.retrieve import Section
 
@@ -77,13 +72,3 @@ def validate_citations(answer: str, n_sources: int) -> tuple[str, list[int]]:
 
 def cited(answer: str) -> list[int]:
     return sorted({int(n) for n in _CITATION.findall(answer)})
-
-
-def generate(client: OpenAI, settings: Settings, question: str, sections: list[Section], usage: Usage) -> str:
-    return chat(client, settings, build_messages(question, sections), usage)
-
-
-def generate_stream(
-    client: OpenAI, settings: Settings, question: str, sections: list[Section], usage: Usage
-) -> Iterator[str]:
-    yield from chat_stream(client, settings, build_messages(question, sections), usage)

@@ -165,7 +165,7 @@ class HybridRetriever:
         dense = self.dense(query, k, filters) if mode != "lexical" else []
         lexical = self.lexical_hits(question, k, filters) if mode != "dense" else []
 
-        fused, _ = fuse(dense, lexical, self.settings)
+        fused = fuse(dense, lexical, self.settings)
         # Every fused chunk is read back from Chroma's records, the dense ones too: an
         # HNSW index (or a BM25 snapshot) can name a chunk an ingestion deleted since it
         # was loaded, and Chroma then returns the id with no metadata - a "ghost" source
@@ -191,8 +191,9 @@ _TIE = 1e-5
 
 def fuse(
     dense: list[NodeWithScore], lexical: list[tuple[str, float]], settings: Settings
-) -> tuple[dict[str, float], dict[str, TextNode]]:
-    """Chunk id -> fused score (reciprocal rank fusion), and the dense side's nodes.
+) -> dict[str, float]:
+    """Chunk id -> fused score (reciprocal rank fusion). The nodes themselves are read back
+    from Chroma by the caller (see `HybridRetriever.retrieve`).
 
     Ranks (1, 3) and (3, 1) tie exactly under RRF; a tiny term from the raw scores
     (dense cosine, BM25 relative to its best) breaks such ties in favour of the stronger
@@ -201,16 +202,14 @@ def fuse(
     MRR (+0.04) but cost the sample set's (-0.05).
     """
     fused: dict[str, float] = {}
-    nodes: dict[str, TextNode] = {}
     rrf_k = settings.rrf_k
     for rank, hit in enumerate(dense):
         chunk_id = hit.node.node_id
         fused[chunk_id] = fused.get(chunk_id, 0.0) + 1.0 / (rrf_k + rank + 1) + _TIE * (hit.score or 0.0)
-        nodes[chunk_id] = hit.node  # type: ignore[assignment]
     best_lexical = lexical[0][1] if lexical else 1.0
     for rank, (chunk_id, score) in enumerate(lexical):
         fused[chunk_id] = fused.get(chunk_id, 0.0) + 1.0 / (rrf_k + rank + 1) + _TIE * score / best_lexical
-    return fused, nodes
+    return fused
 
 
 def group_sections(ranked: list[NodeWithScore], self_bonus: float = 0.0) -> list[Section]:
