@@ -25,12 +25,10 @@ import os
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import time
-import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -40,6 +38,9 @@ RESULTS = ROOT / "reports" / "bench_scale.json"
 PLOT = ROOT / "reports" / "bench_scale.png"
 QUESTIONS = ROOT / "data" / "eval" / "httpd_questions.jsonl"
 EDIT_PAGE = "c00/mod/core.html.en.utf8"
+sys.path.insert(0, str(ROOT))
+from tests.servers import free_port, wait_http  # noqa: E402  (the same start-up the tests use)
+
 MARK = re.compile(rb"<(p|td|li)(\s[^>]*)?>", re.I)
 
 
@@ -80,25 +81,6 @@ def build_corpus(source: Path, target: Path, copies: int) -> int:
 
 def du(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_http(url: str, proc: subprocess.Popen, timeout: float) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{' '.join(map(str, proc.args))} exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=5):
-                return
-        except (urllib.error.URLError, OSError):
-            time.sleep(0.5)
-    raise RuntimeError(f"{url} did not answer within {timeout:.0f}s")
 
 
 class Proc:

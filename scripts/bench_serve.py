@@ -22,8 +22,6 @@ import asyncio
 import json
 import os
 import shutil
-import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -36,18 +34,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.openai_stub import StubOpenAI  # noqa: E402
+from tests.servers import free_port  # noqa: E402
 
 QUESTIONS = ROOT / "data" / "eval" / "sample_questions.jsonl"
 
 
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def offline_env(**extra: str) -> dict:

@@ -14,10 +14,11 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 from pathlib import Path
+
+from tests.servers import free_port
 
 INSTALL_HINT = "install it with `apt-get install -y postgresql` (bash .ci/run does)"
 
@@ -28,12 +29,6 @@ def _bin(name: str) -> str | None:
         return found
     candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
     return candidates[-1] if candidates else None
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Postgres:
@@ -60,7 +55,7 @@ class Postgres:
             os.chmod(self.dir, 0o700)
             self._prefix = ["runuser", "-u", "postgres", "--"]
         data = self.dir / "data"
-        self.port = _free_port()
+        self.port = free_port()
         self._run([initdb, "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"])
         options = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off"
         self._run([pg_ctl, "-D", str(data), "-l", str(self.dir / "log"), "-o", options, "-w", "-t", "30", "start"])

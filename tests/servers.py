@@ -80,7 +80,7 @@ def ingest(manuals: Path, storage: Path, *flags: str, extra_env: dict | None = N
     return result
 
 
-def _wait_http(url: str, proc: subprocess.Popen, timeout: float) -> None:
+def wait_http(url: str, proc: subprocess.Popen, timeout: float) -> None:
     deadline = time.time() + timeout
     while time.time() < deadline:
         if proc.poll() is not None:
@@ -118,7 +118,7 @@ def query_servers(storage: Path, count: int = 1, extra_env: dict | None = None) 
                 cwd=ROOT, env=replica_env, stdout=logs[-1], stderr=subprocess.STDOUT))
             urls.append(f"http://127.0.0.1:{port}")
         for url, proc in zip(urls, procs):
-            _wait_http(url + "/api/health", proc, 120)
+            wait_http(url + "/api/health", proc, 120)
         yield urls
     finally:
         for proc in procs:
@@ -141,7 +141,7 @@ def chroma_server(path: Path) -> Iterator[tuple[str, int]]:
     proc = subprocess.Popen([str(VENV_BIN / "chroma"), "run", "--path", str(path), "--port", str(port)],
                             cwd=ROOT, env=env(ANONYMIZED_TELEMETRY="False"), stdout=log, stderr=subprocess.STDOUT)
     try:
-        _wait_http(f"http://127.0.0.1:{port}/api/v2/heartbeat", proc, 60)
+        wait_http(f"http://127.0.0.1:{port}/api/v2/heartbeat", proc, 60)
         yield "127.0.0.1", port
     finally:
         _stop(proc)
