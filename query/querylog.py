@@ -17,19 +17,22 @@ writes; `record_feedback` flushes first so feedback on an answer just given find
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import queue
 import sys
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
 from sqlalchemy import (Boolean, DateTime, Float, ForeignKey, Integer, SmallInteger, String, Text, create_engine,
                         event, false, select)
 from sqlalchemy.engine import Engine as DbEngine
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, sessionmaker
 
 from core.settings import Settings
 from core.store import get_storage
@@ -136,15 +139,36 @@ def database_url(settings: Settings, storage_dir: Path | str | None = None) -> s
     return url
 
 
+@contextmanager
+def _one_migrator(engine: DbEngine) -> Iterator[None]:
+    """Replicas that start together migrate one at a time.
+
+    Why: both read "no alembic_version table" and both create it; the second then failed
+    with "table alembic_version already exists" and its server exited (seen with two
+    query replicas on one storage; 1 of 36 processes in a three-at-once reproduction).
+    SQLite: an exclusive lock on a file beside the database; PostgreSQL: a
+    transaction-scoped advisory lock, taken in `migrate` (it holds across hosts).
+    """
+    path = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not path or path == ":memory:":
+        yield
+        return
+    with open(f"{path}.migrate-lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file closes
+        yield
+
+
 def migrate(engine: DbEngine) -> None:
-    """Bring the schema to the newest revision (idempotent; safe with several replicas
-    starting at once on PostgreSQL thanks to Alembic's version table in one transaction)."""
+    """Bring the schema to the newest revision (idempotent; replicas starting at once
+    migrate one after the other, see `_one_migrator`)."""
     from alembic import command
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
-    with engine.begin() as connection:
+    with _one_migrator(engine), engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.exec_driver_sql("SELECT pg_advisory_xact_lock(7243501)")
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 
