@@ -21,6 +21,8 @@ from pathlib import Path
 import bm25s
 import numpy as np
 
+from core.vocab import Vocabulary
+
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 _HANGUL_RUN = re.compile(r"[\uac00-\ud7a3]+")
 BIGRAM = "~"
@@ -149,6 +151,27 @@ def query_tokens(question: str) -> list[str]:
     return terms + [HEADING + t for t in terms] + [DESCRIPTION + t for t in terms]
 
 
+# Terms the corpus vocabulary adds (core.vocab) count this much of the question's own: they
+# are guesses, and must not outrank a page that matches what the user typed.
+EXPANSION_WEIGHT = 0.5
+_NOUN_TAGS = ("NNG", "NNP", "XR")
+
+
+def hangul_nouns(text: str) -> list[str]:
+    """The question's Hangul nouns, and each word's run of nouns taken whole ("아이피" +
+    "티비" -> "아이피티비"): a transliteration Kiwi does not know is often cut in pieces."""
+    nouns: list[str] = []
+    spans: dict[int, list[int]] = {}
+    for token in _kiwi().tokenize(text):
+        if token.tag not in _NOUN_TAGS or not HANGUL.search(token.form):
+            continue
+        nouns.append(token.form)
+        span = spans.setdefault(token.word_position, [token.start, token.start + token.len])
+        span[0], span[1] = min(span[0], token.start), max(span[1], token.start + token.len)
+    whole = [text[a:b] for a, b in spans.values()]
+    return list(dict.fromkeys(w for w in whole + nouns if _HANGUL_RUN.fullmatch(w)))
+
+
 @dataclass
 class LexicalHit:
     chunk_id: str
@@ -158,17 +181,20 @@ class LexicalHit:
 class LexicalIndex:
     """bm25s over pre-tokenized chunks, plus the per-chunk fields filters need."""
 
-    def __init__(self, retriever: bm25s.BM25, ids: list[str], fields: dict[str, list[str]]) -> None:
+    def __init__(self, retriever: bm25s.BM25, ids: list[str], fields: dict[str, list[str]],
+                 vocab: Vocabulary | None = None) -> None:
         self.retriever = retriever
         self.ids = ids
         self.fields = {name: np.asarray(values, dtype=object) for name, values in fields.items()}
+        self.vocab = vocab
 
     @classmethod
-    def build(cls, ids: list[str], tokens: list[list[str]], fields: dict[str, list[str]]) -> "LexicalIndex":
+    def build(cls, ids: list[str], tokens: list[list[str]], fields: dict[str, list[str]],
+              vocab: Vocabulary | None = None) -> "LexicalIndex":
         retriever = bm25s.BM25(k1=1.2, b=0.75)
         if ids:
             retriever.index(tokens, show_progress=False)
-        return cls(retriever, ids, fields)
+        return cls(retriever, ids, fields, vocab)
 
     def save(self, directory: Path) -> None:
         """Write to a sibling temp dir and rename, so readers never see half an index."""
@@ -177,6 +203,8 @@ class LexicalIndex:
         tmp.mkdir(parents=True)
         if self.ids:
             self.retriever.save(str(tmp / "bm25"))
+        if self.vocab is not None:
+            self.vocab.save(tmp)
         (tmp / "chunks.json").write_text(
             json.dumps({"ids": self.ids, "fields": {k: v.tolist() for k, v in self.fields.items()}}),
             encoding="utf-8",
@@ -192,16 +220,56 @@ class LexicalIndex:
     def load(cls, directory: Path) -> "LexicalIndex":
         meta = json.loads((directory / "chunks.json").read_text(encoding="utf-8"))
         retriever = bm25s.BM25.load(str(directory / "bm25")) if meta["ids"] else bm25s.BM25()
-        return cls(retriever, meta["ids"], meta["fields"])
+        return cls(retriever, meta["ids"], meta["fields"], Vocabulary.load(directory))
 
-    def search(self, query_tokens: list[str], k: int, allowed: np.ndarray | None = None) -> list[LexicalHit]:
+    def chunk_frequency(self, token: str) -> int:
+        """How many chunks hold `token` (bm25s keeps one sparse column per term)."""
+        tid = self.retriever.vocab_dict.get(token)
+        if tid is None:
+            return 0
+        indptr = self.retriever.scores["indptr"]
+        return int(indptr[tid + 1] - indptr[tid])
+
+    def term_frequency(self, term: str) -> int:
+        """About how many chunks hold a word or phrase: a Hangul run as a morpheme or else
+        by its rarest syllable bigram, a Latin phrase by its rarest word."""
+        counts = []
+        for run in _HANGUL_RUN.findall(term):
+            if run in self.retriever.vocab_dict or len(run) < 2:
+                counts.append(self.chunk_frequency(run))
+            else:
+                counts.append(min(self.chunk_frequency(BIGRAM + run[i : i + 2]) for i in range(len(run) - 1)))
+        counts += [self.chunk_frequency(t) for t in _latin(_LATIN_WORD.findall(term))]
+        return min(counts, default=0)
+
+    def expansion(self, question: str) -> list[str]:
+        """Query terms for what the question names in words the corpus does not use
+        (core.vocab): empty without a vocabulary (a snapshot older than it)."""
+        if self.vocab is None or not self.ids:
+            return []
+        nouns = hangul_nouns(question) if HANGUL.search(question) else []
+        found = self.vocab.expand(question, nouns, self.term_frequency)
+        return query_tokens(" ".join(found.text)) if found.text else []
+
+    def search_question(self, question: str, k: int, allowed: np.ndarray | None = None) -> list[LexicalHit]:
+        """`search` for a question's own terms plus, at `EXPANSION_WEIGHT`, the corpus's
+        names for what it asks about."""
+        own = query_tokens(question)
+        extra = [t for t in dict.fromkeys(self.expansion(question)) if t not in set(own)]
+        return self.search(own, k, allowed, extra)
+
+    def search(self, query_tokens: list[str], k: int, allowed: np.ndarray | None = None,
+               extra_tokens: list[str] = ()) -> list[LexicalHit]:
         if not self.ids:
             return []
         vocab = self.retriever.vocab_dict
         known = [t for t in query_tokens if t in vocab]
-        if not known:
+        extra = [t for t in extra_tokens if t in vocab]
+        if not known and not extra:
             return []
-        scores = self.retriever.get_scores(known)
+        scores = self.retriever.get_scores(known) if known else np.zeros(len(self.ids), dtype=np.float32)
+        if extra:
+            scores = scores + EXPANSION_WEIGHT * self.retriever.get_scores(extra)
         if allowed is not None:
             scores = np.where(allowed, scores, 0.0)
         k = min(k, len(scores))

@@ -28,6 +28,7 @@ CREATE INDEX IF NOT EXISTS chunks_path ON chunks(path);
 CREATE TABLE IF NOT EXISTS pages (path TEXT PRIMARY KEY, raw_hash TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS page_blocks (path TEXT NOT NULL, key TEXT NOT NULL, PRIMARY KEY (path, key));
 CREATE INDEX IF NOT EXISTS page_blocks_key ON page_blocks(key);
+CREATE TABLE IF NOT EXISTS page_terms (path TEXT PRIMARY KEY, terms TEXT NOT NULL);
 """
 
 
@@ -88,9 +89,14 @@ class Manifest:
             "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
         )
 
-    def replace_file(self, record: FileRecord, chunks: list[ChunkRow], updated_at: str) -> None:
-        """One transaction: the manual's row and its chunk rows change together."""
+    def replace_file(self, record: FileRecord, chunks: list[ChunkRow], updated_at: str,
+                     terms: dict | None = None) -> None:
+        """One transaction: the manual's row, its chunk rows and its vocabulary (core.vocab)
+        change together."""
         with self.db:
+            if terms is not None:
+                self.db.execute("INSERT OR REPLACE INTO page_terms (path, terms) VALUES (?, ?)",
+                                (record.path, json.dumps(terms, ensure_ascii=False)))
             self.db.execute("DELETE FROM chunks WHERE path = ?", (record.path,))
             self.db.executemany(
                 "INSERT OR REPLACE INTO chunks (id, path, lang, dirs, tokens) VALUES (?, ?, ?, ?, ?)",
@@ -107,6 +113,7 @@ class Manifest:
     def delete_file(self, path: str) -> None:
         with self.db:
             self.db.execute("DELETE FROM chunks WHERE path = ?", (path,))
+            self.db.execute("DELETE FROM page_terms WHERE path = ?", (path,))
             self.db.execute("DELETE FROM files WHERE path = ?", (path,))
             self._bump()
 
@@ -176,6 +183,13 @@ class Manifest:
         for i in range(1, depth + 1):
             fields[f"dir{i}"] = [d.get(f"dir{i}", "") for d in dir_rows]
         return ids, tokens, fields
+
+    def page_terms(self) -> list[dict]:
+        """Every stored manual's vocabulary terms (core.vocab.page_terms), in path order.
+        Manuals ingested before the vocabulary existed have none until they change (or a
+        `--rebuild`)."""
+        return [json.loads(t) for (t,) in self.db.execute(
+            "SELECT t.terms FROM page_terms t JOIN files f ON f.path = t.path ORDER BY t.path")]
 
     def totals(self) -> dict[str, int]:
         files, chunks, tables, sections = self.db.execute(

@@ -20,6 +20,7 @@ from llama_index.core.schema import MetadataMode, TextNode
 from core.embedding import embeds_in_process, get_embed_model
 from core.lexical import card_tokens, chunk_tokens
 from core.settings import Settings
+from core.vocab import page_terms
 from ingest.chunk import Chunker, breadcrumb, lexical_text, page_nodes, path_dirs
 from ingest.decode import DecodeError, decode_html
 from ingest.manifest import ChunkRow
@@ -46,6 +47,7 @@ class FileResult:
     llm_calls: int = 0
     prose_fallbacks: list[str] = field(default_factory=list)
     usage: dict = field(default_factory=dict)
+    terms: dict | None = None  # the page's vocabulary (core.vocab.page_terms)
     vectors: dict[str, np.ndarray] = field(default_factory=dict)  # chunk id -> vector, when embedded here
     embed_seconds: float = 0.0
 
@@ -113,6 +115,8 @@ def build_file(path: str, raw: bytes, digest: str, stored_ids: frozenset[str] = 
                  card_tokens(n.text) if n.metadata["card"] else chunk_tokens(lexical_text(n), heading_paths[n.metadata["heading"]]))
         for n in nodes
     ]
+    result.terms = page_terms("\n".join([page.title] + [" ".join(s.heading_path) for s in page.sections]
+                                         + [n.text for n in nodes]))
     embedder = _state["embedder"]
     new = [n for n in nodes if n.id_ not in stored_ids]
     if embedder is not None and new:

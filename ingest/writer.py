@@ -17,6 +17,7 @@ from llama_index.core.schema import MetadataMode, TextNode
 
 from core.embedding import get_embed_model
 from core.lexical import LexicalIndex
+from core.vocab import Vocabulary
 from core.settings import Settings
 from core.store import add_nodes, chroma_metadata, open_collection
 from ingest.manifest import FileRecord, Manifest
@@ -121,7 +122,7 @@ class Writer:
                 path=result.path, hash=result.hash, size=result.size, title=result.title, lang=result.lang,
                 sections=result.sections, tables=result.tables, chunks=len(result.nodes),
             )
-            self.manifest.replace_file(record, result.chunk_rows, utc_now())
+            self.manifest.replace_file(record, result.chunk_rows, utc_now(), result.terms)
 
     def _delete_ids(self, ids: list[str]) -> None:
         for i in range(0, len(ids), self.batch):
@@ -152,7 +153,7 @@ class Writer:
 def rebuild_lexical(directory: Path, manifest: Manifest) -> None:
     """Build BM25 from the manifest's chunk rows into `directory` (written whole, then renamed)."""
     ids, tokens, fields = manifest.lexical_rows()
-    LexicalIndex.build(ids, tokens, fields).save(directory)
+    LexicalIndex.build(ids, tokens, fields, Vocabulary.build(manifest.page_terms())).save(directory)
 
 
 def carry_over(old_dir: Path, new_dir: Path, new_manifest: Manifest, paths: list[str], settings: Settings) -> None:
@@ -172,6 +173,10 @@ def carry_over(old_dir: Path, new_dir: Path, new_manifest: Manifest, paths: list
             rows = old_manifest.db.execute("SELECT id, path, lang, dirs, tokens FROM chunks WHERE path = ?", (path,)).fetchall()
             with new_manifest.db:
                 new_manifest.db.executemany("INSERT OR REPLACE INTO chunks VALUES (?, ?, ?, ?, ?)", rows)
+                new_manifest.db.executemany(
+                    "INSERT OR REPLACE INTO page_terms (path, terms) VALUES (?, ?)",
+                    old_manifest.db.execute("SELECT path, terms FROM page_terms WHERE path = ?", (path,)).fetchall(),
+                )
             record = records[path]
             with new_manifest.db:
                 new_manifest.db.execute(

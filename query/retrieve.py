@@ -21,7 +21,7 @@ from llama_index.core.vector_stores import FilterOperator, MetadataFilter, Metad
 from llama_index.core.vector_stores.utils import metadata_dict_to_node
 
 from core.embedding import get_embed_model
-from core.lexical import LexicalIndex, query_tokens
+from core.lexical import LexicalIndex
 from core.settings import Settings
 from core.store import Generation, StoreError, get_storage, open_collection, read_info, reader_client, vector_store
 
@@ -137,7 +137,7 @@ class HybridRetriever:
     def lexical_hits(self, question: str, k: int, filters: Filters) -> list[tuple[str, float]]:
         if self.lexical is None:
             return []
-        hits = self.lexical.search(query_tokens(question), k, filters.for_lexical(self.lexical))
+        hits = self.lexical.search_question(question, k, filters.for_lexical(self.lexical))
         return [(h.chunk_id, h.score) for h in hits]
 
     def _fetch(self, ids: list[str]) -> dict[str, TextNode]:

@@ -1,0 +1,392 @@
+"""The corpus's own vocabulary, to meet questions that name things differently.
+
+Users type product and command names the way they say them: "아파치" for Apache, "김프" for
+GIMP, "아이피티비" for IPTV, "SSL" where the page spells out the expansion, or "ONT" where
+a Korean page writes "광모뎀(ONT)". BM25 only matches what is written, so a question in
+transliteration finds nothing of a page written in Latin letters. Nothing here is a list
+written for one product; everything is learned from the ingested pages:
+
+- `page_terms()` (at ingestion, per page): the Latin words a page uses, the pairs it writes
+  in parentheses ("가상 호스트(virtual host)", "한빛텔레콤(Hanbit Telecom)") and the
+  acronyms it defines ("Secure Sockets Layer (SSL)").
+- `Vocabulary` (built with each BM25 snapshot, saved beside it): page frequencies of those
+  Latin words, indexed by a coarse phonetic key, and the pairs and acronyms.
+- `Vocabulary.expand()` (at query time): for each Hangul noun of the question that the
+  corpus rarely writes, the corpus's Latin words that sound the same (a loanword-aware
+  comparison of consonant classes and vowels) or that the noun spells out letter by letter
+  (아이피티비 -> IPTV); for each side of a learned pair or acronym in the question, the other
+  side. The caller adds the terms at a lower weight than the question's own.
+
+Why not a romanization package (hangul-romanize, korean-romanizer, g2pk): they implement
+the Revised Romanization of native words (ㅓ -> eo, ㅡ -> eu, ㅍ -> p), which is exactly
+what loanword matching must undo (컴퓨터 is "computer", not "keompyuteo"; 프 is "p" or "f"
+with an epenthetic vowel). Decomposing a syllable into jamo is three lines of the Unicode
+standard's arithmetic; the comparison below works on sound classes instead of spellings.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+_LATIN = re.compile(r"[A-Za-z][A-Za-z0-9]*")
+_HANGUL_RUN = re.compile(r"[\uac00-\ud7a3]+")
+# "한글 말(Latin words)" and "Latin words(한글 말)": the parenthesis holds the other script.
+_KO_THEN_LATIN = re.compile(r"((?:[\uac00-\ud7a3]+ ?){1,4})\(\s*([A-Za-z][A-Za-z0-9 .+\-/]{0,40}?)\s*\)")
+_LATIN_THEN_KO = re.compile(r"((?:[A-Za-z][A-Za-z0-9.+\-/]* ?){1,4})\(\s*([\uac00-\ud7a3][\uac00-\ud7a3 ]{0,20}?)\s*\)")
+# "Secure Sockets Layer (SSL)" and "SSL (Secure Sockets Layer)".
+_EXPANSION_THEN_ACRONYM = re.compile(r"((?:[A-Za-z][\w\-]* ){1,8})\(\s*([A-Za-z][A-Za-z0-9]{1,9})\s*\)")
+_ACRONYM_THEN_EXPANSION = re.compile(r"\b([A-Z][A-Za-z0-9]{1,9}) ?\(\s*([A-Za-z][\w\- ]{3,80}?)\s*\)")
+_MINOR = frozenset("of and the for a an to in on with by".split())
+
+
+# ---------------------------------------------------------------- ingestion: one page's terms
+
+def page_terms(text: str) -> dict:
+    """What one page contributes to the vocabulary (stored per page in the manifest, so an
+    incremental run only re-reads the pages that changed)."""
+    latin = sorted({w.lower() for w in _LATIN.findall(text) if 2 <= len(w) <= 30})
+    pairs: set[tuple[str, str]] = set()
+    for ko, la in _KO_THEN_LATIN.findall(text):
+        la = " ".join(la.split())
+        ko = _hangul_name(ko.split(), len(la.split()))
+        if len(ko) >= 2 and not la.isdigit():
+            pairs.add((ko, la))
+    for la, ko in _LATIN_THEN_KO.findall(text):
+        ko = " ".join(ko.split())
+        words = la.split()
+        la = " ".join(words[-max(1, min(len(ko.split()), len(words))):])
+        if len(ko.replace(" ", "")) >= 2 and len(la) >= 2:
+            pairs.add((ko, la))
+    acronyms: set[tuple[str, str]] = set()
+    for phrase, acronym in _EXPANSION_THEN_ACRONYM.findall(text):
+        expansion = _expansion_for(acronym, phrase.split())
+        if expansion:
+            acronyms.add((acronym.lower(), expansion))
+    for acronym, phrase in _ACRONYM_THEN_EXPANSION.findall(text):
+        expansion = _expansion_for(acronym, phrase.split(), leading=True)
+        if expansion:
+            acronyms.add((acronym.lower(), expansion))
+    return {"latin": latin, "pairs": sorted(pairs), "acronyms": sorted(acronyms)}
+
+
+_PARTICLE_END = frozenset("은는이가을를의에로와과도서고며면다요")
+
+
+def _hangul_name(words: list[str], latin_words: int) -> str:
+    """The Hangul words a parenthesis names: the last one, and the ones before it while the
+    Latin side has more words and they carry no particle ("가상 호스트(virtual host)", but
+    only "한빛텔레콤" in "이 매뉴얼은 한빛텔레콤(Hanbit Telecom)")."""
+    taken = [words[-1]]
+    for word in reversed(words[:-1]):
+        if len(taken) >= latin_words or word[-1] in _PARTICLE_END:
+            break
+        taken.insert(0, word)
+    return " ".join(taken)
+
+
+def _expansion_for(acronym: str, words: list[str], leading: bool = False) -> str | None:
+    """The words whose initials spell `acronym` (minor words may be skipped): the last ones
+    before "(ACR)", or the first ones inside "ACR (...)". None when the initials do not fit,
+    which rejects ordinary parentheses ("the default (Off)")."""
+    letters = [c for c in acronym.lower() if c.isalpha()]
+    if len(letters) < 2 or acronym.lower() == acronym and not leading:
+        return None  # "(see below)" is not an acronym; defined acronyms carry capitals
+    seq = words if leading else list(reversed(words))
+    wanted = letters if leading else list(reversed(letters))
+    taken, i = [], 0
+    for word in seq:
+        if i == len(wanted):
+            break
+        initial = word[0].lower()
+        if initial == wanted[i]:
+            taken.append(word)
+            i += 1
+        elif word.lower() in _MINOR and taken:
+            taken.append(word)
+        else:
+            return None
+    if i != len(wanted):
+        return None
+    phrase = taken if leading else list(reversed(taken))
+    return " ".join(phrase).lower()
+
+
+# ---------------------------------------------------------------- sound classes
+
+# Hangul jamo (initials, vowels, finals in Unicode order) -> sound symbols. Consonants are
+# upper case classes (P = p/b/f/v, T = t/d, K = k/g/c/q, S = s/th, J = j/z/soft g,
+# C = ch, L = l/r, N, M, G = ng, H); vowels are lower case, "@" is ㅓ (English's schwa:
+# 서버 server, 컴퓨터 computer) and "~" a vowel Korean inserts to pronounce a consonant
+# cluster or a final consonant (ㅡ in 스, 프, 트; ㅣ in a final 시/지/치: cache, page).
+_INITIAL = ["K", "K", "N", "T", "T", "L", "M", "P", "P", "S", "S", "", "J", "J", "C", "K", "T", "P", "H"]
+_VOWEL = ["a", "e", "ya", "ye", "@", "e", "y@", "ye", "o", "wa", "we", "we", "yo", "u", "w@", "we", "wi", "yu", "~", "i", "i"]
+_FINAL = ["", "K", "K", "K", "N", "N", "N", "T", "L", "L", "M", "L", "L", "L", "P", "L",
+          "M", "P", "P", "T", "T", "G", "T", "T", "K", "T", "P", "T"]
+_VOWELS = frozenset("aeiouyw@~")
+
+
+def hangul_sounds(word: str) -> list[str]:
+    out: list[str] = []
+    syllables = [ord(ch) - 0xAC00 for ch in word if 0 <= ord(ch) - 0xAC00 < 11172]
+    for n, code in enumerate(syllables):
+        initial, vowel, final = code // 588, (code % 588) // 28, code % 28
+        if _INITIAL[initial]:
+            out.append(_INITIAL[initial])
+        if vowel == 20 and not final and _INITIAL[initial] in ("S", "J", "C") and n == len(syllables) - 1:
+            out.append("~")  # 캐시, 페이지, 매치: the final i only voices sh/ge/ch
+        else:
+            out.extend(_VOWEL[vowel])
+        if _FINAL[final]:
+            out.append(_FINAL[final])
+    return _collapse(out)
+
+
+_LATIN_RULES = [  # (spelling, sounds), longest first at each position
+    ("tion", ["S", "@", "N"]), ("sion", ["S", "@", "N"]), ("ture", ["C", "@"]),
+    ("sch", ["S", "K"]), ("tch", ["C"]), ("dge", ["J"]),
+    ("ph", ["P"]), ("th", ["S"]), ("sh", ["S"]), ("ch", ["C"]), ("ck", ["K"]), ("ng", ["G"]),
+    ("qu", ["K", "w"]), ("wh", ["w"]), ("gh", []),
+    ("ce", ["S", "e"]), ("ci", ["S", "i"]), ("cy", ["S", "i"]), ("x", ["K", "S"]),
+]
+_LATIN_LETTER = {"a": "a", "e": "e", "i": "i", "o": "o", "u": "u", "y": "i", "w": "w",
+                 "b": "P", "p": "P", "f": "P", "v": "P", "t": "T", "d": "T", "k": "K", "g": "K",
+                 "c": "K", "q": "K", "s": "S", "z": "J", "j": "J", "m": "M", "n": "N",
+                 "l": "L", "r": "L", "h": "H"}
+
+
+@lru_cache(maxsize=65536)
+def latin_sounds(word: str) -> tuple[str, ...]:
+    word = word.lower()
+    out: list[str] = []
+    i = 0
+    while i < len(word):
+        for spelling, sounds in _LATIN_RULES:
+            if word.startswith(spelling, i):
+                out.extend(sounds)
+                i += len(spelling)
+                break
+        else:
+            if word[i] == "g" and (word.endswith("ge") and i == len(word) - 2):
+                out.append("J")  # page, image: a final -ge is soft
+            else:
+                sound = _LATIN_LETTER.get(word[i])
+                if sound:
+                    out.append(sound)
+            i += 1
+    if len(out) > 1 and out[-1] == "e" and out[-2] not in _VOWELS:
+        out.pop()  # silent final e: "apache", "module"
+    return tuple(_collapse(out))
+
+
+def _collapse(sounds: list[str]) -> list[str]:
+    """Doubled consonants sound once ("select" / 셀렉트 has ㄹ twice, "apple" p twice)."""
+    out: list[str] = []
+    for s in sounds:
+        if out and s == out[-1] and s not in _VOWELS:
+            continue
+        out.append(s)
+    return out
+
+
+# Substitutions between consonant classes that loanwords make: th -> ㅅ/ㄷ, soft g -> ㅈ
+# (digital 디지털), ch -> ㅊ/ㅈ/시 (cache 캐시), final -ng/-n, t written ㅅ (인터넷).
+_NEAR = {frozenset(p): c for p, c in [(("T", "S"), 0.4), (("J", "K"), 0.4), (("C", "J"), 0.3),
+                                     (("C", "T"), 0.5), (("S", "J"), 0.4), (("G", "N"), 0.4),
+                                     (("C", "S"), 0.3)]}
+
+
+def _indel(sound: str, latin_side: bool) -> float:
+    if sound == "~":
+        return 0.1  # Korean's inserted vowel
+    if sound in _VOWELS:
+        return 0.3  # English silent vowels, Korean glides
+    if sound == "H":
+        return 0.2
+    if sound == "L" and latin_side:
+        return 0.25  # r after a vowel is silent in Korean loanwords (server 서버, port 포트)
+    return 1.0
+
+
+def _sub(a: str, b: str) -> float:
+    if a == b:
+        return 0.0
+    a_vowel, b_vowel = a in _VOWELS, b in _VOWELS
+    if a_vowel and b_vowel:
+        return 0.1 if "@" in (a, b) or "~" in (a, b) else 0.2
+    if a_vowel != b_vowel:
+        return 1.3
+    return _NEAR.get(frozenset((a, b)), 1.0)
+
+
+def distance(korean: list[str], latin: tuple[str, ...]) -> float:
+    """Weighted edit distance between two sound sequences (a plain DP: words are short)."""
+    prev = [0.0]
+    for s in latin:
+        prev.append(prev[-1] + _indel(s, True))
+    for k in korean:
+        row = [prev[0] + _indel(k, False)]
+        for j, s in enumerate(latin, 1):
+            row.append(min(prev[j] + _indel(k, False), row[j - 1] + _indel(s, True), prev[j - 1] + _sub(k, s)))
+        prev = row
+    return prev[-1]
+
+
+_COARSE = {"P": "P", "T": "T", "S": "T", "J": "T", "C": "T", "K": "T", "M": "M", "N": "N", "G": "N"}
+
+
+def sound_key(sounds) -> str:
+    """First two consonants in coarse classes (L and H left out: Korean drops r, keeps h
+    weakly), the bucket a question word looks in."""
+    return "".join(_COARSE[s] for s in sounds if s in _COARSE)[:2]
+
+
+# Letter names as Koreans say them (아이피티비 = IPTV, 에스에스엘 = SSL).
+_LETTER_NAMES = {
+    "a": ["에이"], "b": ["비"], "c": ["씨", "시"], "d": ["디"], "e": ["이"], "f": ["에프"],
+    "g": ["지", "쥐"], "h": ["에이치", "에취"], "i": ["아이"], "j": ["제이"], "k": ["케이"],
+    "l": ["엘"], "m": ["엠"], "n": ["엔"], "o": ["오"], "p": ["피"], "q": ["큐"], "r": ["알"],
+    "s": ["에스"], "t": ["티"], "u": ["유"], "v": ["브이", "뷔", "비"], "w": ["더블유", "더블류"],
+    "x": ["엑스"], "y": ["와이"], "z": ["제트", "지"],
+}
+_NAME_TO_LETTER = [(name, letter) for letter, names in _LETTER_NAMES.items() for name in names]
+
+
+def spelled_letters(word: str) -> set[str]:
+    """Every way `word` reads as a run of letter names (at most a few: names barely overlap)."""
+    results: set[str] = set()
+
+    def walk(i: int, acc: str) -> None:
+        if len(results) > 8:
+            return
+        if i == len(word):
+            results.add(acc)
+            return
+        for name, letter in _NAME_TO_LETTER:
+            if word.startswith(name, i):
+                walk(i + len(name), acc + letter)
+
+    walk(0, "")
+    return {r for r in results if len(r) >= 2}
+
+
+# ---------------------------------------------------------------- the corpus vocabulary
+
+VOCAB_FILE = "vocab.json"
+
+
+@dataclass
+class Expansion:
+    """Terms to add to a question, and why (for `--explain`-style debugging and tests)."""
+
+    text: list[str] = field(default_factory=list)  # phrases, tokenized by the caller
+    reasons: list[tuple[str, str]] = field(default_factory=list)  # (question word, corpus term)
+
+
+@dataclass
+class Vocabulary:
+    latin: dict[str, int] = field(default_factory=dict)  # Latin word -> pages using it
+    pairs: list[tuple[str, str]] = field(default_factory=list)  # (Hangul, Latin) written together
+    acronyms: list[tuple[str, str]] = field(default_factory=list)  # (acronym, expansion)
+    pages: int = 0
+    _buckets: dict[str, list[str]] | None = field(default=None, repr=False)
+
+    @classmethod
+    def build(cls, terms: list[dict]) -> "Vocabulary":
+        latin: Counter[str] = Counter()
+        pairs: Counter[tuple[str, str]] = Counter()
+        acronyms: Counter[tuple[str, str]] = Counter()
+        for page in terms:
+            latin.update(page.get("latin", ()))
+            pairs.update(tuple(p) for p in page.get("pairs", ()))
+            acronyms.update(tuple(a) for a in page.get("acronyms", ()))
+        return cls(dict(latin), sorted(pairs), sorted(acronyms), len(terms))
+
+    def save(self, directory: Path) -> None:
+        data = {"pages": self.pages, "latin": self.latin, "pairs": self.pairs, "acronyms": self.acronyms}
+        (directory / VOCAB_FILE).write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+
+    @classmethod
+    def load(cls, directory: Path) -> "Vocabulary | None":
+        path = directory / VOCAB_FILE
+        if not path.exists():
+            return None  # a snapshot written before the vocabulary existed: no expansion
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return cls(data["latin"], [tuple(p) for p in data["pairs"]],
+                   [tuple(a) for a in data["acronyms"]], data["pages"])
+
+    def _bucket(self, key: str) -> list[str]:
+        if self._buckets is None:  # built on the first question, not at load (servers start fast)
+            buckets: dict[str, list[str]] = {}
+            for word in self.latin:
+                if word.isalpha() and len(word) >= 3:
+                    buckets.setdefault(sound_key(latin_sounds(word)), []).append(word)
+            self._buckets = buckets
+        return self._buckets.get(key, [])
+
+    def transliterations(self, word: str, limit: int = 2) -> list[str]:
+        """Corpus Latin words that `word` (a Hangul noun) sounds like or spells out."""
+        found = [w for w in spelled_letters(word) if w in self.latin]
+        if found or len(word) < 2:
+            return found
+        sounds = hangul_sounds(word)
+        consonants = sum(1 for s in sounds if s.isupper())
+        if consonants < 2:
+            return []  # one consonant ("웹", "뷰") matches too much by sound alone
+        # Calibrated on Korean loanwords against the httpd and GIMP vocabularies: true
+        # pairs cost 0-0.8 (컨피규레이션/configuration 1.2), and a longer word may differ more.
+        allowed = 0.15 * consonants + 0.25
+        scored = [(distance(sounds, latin_sounds(c)), c) for c in self._bucket(sound_key(sounds))]
+        scored = [(cost, c) for cost, c in scored if cost <= allowed]
+        if not scored:
+            return []
+        best = min(cost for cost, _ in scored)
+        # Near-ties (파일: file, fail, bail) go to the word the corpus uses most.
+        close = sorted((c for cost, c in scored if cost <= best + 0.15), key=lambda c: (-self.latin[c], c))
+        return close[:limit]
+
+    def expand(self, question: str, hangul_nouns: list[str], frequency) -> Expansion:
+        """Terms the corpus uses for what the question names. `hangul_nouns`: the question's
+        Hangul nouns (whole words and their parts); `frequency(term)`: how many chunks of
+        the corpus hold a word or phrase.
+
+        A term is added only when the corpus writes it more often than the question's word:
+        the expansion leads toward the corpus's preferred name (아파치 -> Apache in a manual
+        that writes Apache; nothing in one that writes 아파치, or "SSL" -> its expansion in
+        a manual that says SSL everywhere).
+        """
+        out = Expansion()
+
+        def add(source: str, target: str) -> None:
+            if target not in out.text and frequency(target) > frequency(source):
+                out.text.append(target)
+                out.reasons.append((source, target))
+
+        lowered = " ".join(question.lower().split())
+        words = {w.lower() for w in _LATIN.findall(question)}
+        squeezed = re.sub(r"\s+", "", question)
+        for word in dict.fromkeys(hangul_nouns):
+            for latin in self.transliterations(word):
+                add(word, latin)
+        for ko, la in self.pairs:
+            if ko.replace(" ", "") in squeezed and la.lower() not in lowered:
+                add(ko, la)
+            elif _has_words(words, lowered, la.lower()) and ko.replace(" ", "") not in squeezed:
+                add(la, ko)
+        for acronym, expansion in self.acronyms:
+            if acronym in words and expansion not in lowered:
+                add(acronym, expansion)
+            elif expansion in lowered and acronym not in words:
+                add(expansion, acronym)
+        return out
+
+
+def _has_words(words: set[str], text: str, phrase: str) -> bool:
+    """`phrase` in `text` as whole words ("ont" is not in "front"); a set test first, as
+    there may be thousands of pairs."""
+    parts = _LATIN.findall(phrase)
+    return bool(parts) and all(p in words for p in parts) and phrase in text
