@@ -151,8 +151,9 @@ def query_tokens(question: str) -> list[str]:
     return terms + [HEADING + t for t in terms] + [DESCRIPTION + t for t in terms]
 
 
-# Terms the corpus vocabulary adds (core.vocab) count this much of the question's own: they
-# are guesses, and must not outrank a page that matches what the user typed.
+# Terms the corpus vocabulary adds (core.vocab) beside a question word the corpus also
+# writes count this much of the question's own: they must not outrank a page that matches
+# what the user typed.
 EXPANSION_WEIGHT = 0.5
 _NOUN_TAGS = ("NNG", "NNP", "XR")
 
@@ -242,21 +243,31 @@ class LexicalIndex:
         counts += [self.chunk_frequency(t) for t in _latin(_LATIN_WORD.findall(term))]
         return min(counts, default=0)
 
-    def expansion(self, question: str) -> list[str]:
+    def expansion(self, question: str) -> tuple[list[str], list[str]]:
         """Query terms for what the question names in words the corpus does not use
-        (core.vocab): empty without a vocabulary (a snapshot older than it)."""
+        (core.vocab): (terms that stand for a question word the corpus never writes,
+        terms beside a word it does). Empty without a vocabulary (an older snapshot)."""
         if self.vocab is None or not self.ids:
-            return []
+            return [], []
         nouns = hangul_nouns(question) if HANGUL.search(question) else []
         found = self.vocab.expand(question, nouns, self.term_frequency)
-        return query_tokens(" ".join(found.text)) if found.text else []
+        replacing = " ".join(t for t, r in zip(found.text, found.replaces) if r)
+        beside = " ".join(t for t, r in zip(found.text, found.replaces) if not r)
+        return (query_tokens(replacing) if replacing else []), (query_tokens(beside) if beside else [])
 
-    def search_question(self, question: str, k: int, allowed: np.ndarray | None = None) -> list[LexicalHit]:
-        """`search` for a question's own terms plus, at `EXPANSION_WEIGHT`, the corpus's
-        names for what it asks about."""
+    def search_question(self, question: str, k: int, allowed: np.ndarray | None = None,
+                        expand: bool = True) -> list[LexicalHit]:
+        """`search` for a question's own terms plus the corpus's names for what it asks
+        about: in place of a word the corpus never writes at full weight, beside one it
+        does at `EXPANSION_WEIGHT`."""
         own = query_tokens(question)
-        extra = [t for t in dict.fromkeys(self.expansion(question)) if t not in set(own)]
-        return self.search(own, k, allowed, extra)
+        if not expand:
+            return self.search(own, k, allowed)
+        replacing, beside = self.expansion(question)
+        known = set(own)
+        own += [t for t in dict.fromkeys(replacing) if t not in known]
+        known = set(own)
+        return self.search(own, k, allowed, [t for t in dict.fromkeys(beside) if t not in known])
 
     def search(self, query_tokens: list[str], k: int, allowed: np.ndarray | None = None,
                extra_tokens: list[str] = ()) -> list[LexicalHit]:

@@ -60,6 +60,8 @@ class Settings(BaseSettings):
     # manuals were ingested in (an incrementally updated store answered one question
     # differently from a fresh one). At 500 recall@40 is 0.998 for +2 ms a question.
     hnsw_ef_search: int = Field(500, ge=10, description="Chroma HNSW search breadth (applied when a store is opened)")
+    query_expansion: bool = Field(True, description="Add the corpus's own names for what a question names "
+                                  "(transliterations, parenthesised pairs, acronyms; core.vocab) to the BM25 query")
     sibling_bonus: float = Field(0.0, ge=0, description="Weight of a section's second-best chunk")
     rerank: str = Field("", description="'' (off) or a cross-encoder served at OPENAI_BASE_URL/rerank")
     rerank_candidates: int = Field(20, ge=2, description="Fused sections sent to the reranker")

@@ -146,38 +146,32 @@ def hangul_sounds(word: str) -> list[str]:
     return _collapse(out)
 
 
-_LATIN_RULES = [  # (spelling, sounds), longest first at each position
-    ("tion", ["S", "@", "N"]), ("sion", ["S", "@", "N"]), ("ture", ["C", "@"]),
-    ("sch", ["S", "K"]), ("tch", ["C"]), ("dge", ["J"]),
-    ("ph", ["P"]), ("th", ["S"]), ("sh", ["S"]), ("ch", ["C"]), ("ck", ["K"]), ("ng", ["G"]),
-    ("qu", ["K", "w"]), ("wh", ["w"]), ("gh", []),
-    ("ce", ["S", "e"]), ("ci", ["S", "i"]), ("cy", ["S", "i"]), ("x", ["K", "S"]),
-]
+_LATIN_RULES = {  # spelling -> sounds, matched longest first
+    "tion": ["S", "@", "N"], "sion": ["S", "@", "N"], "ture": ["C", "@"],
+    "sch": ["S", "K"], "tch": ["C"], "dge": ["J"],
+    "ph": ["P"], "th": ["S"], "sh": ["S"], "ch": ["C"], "ck": ["K"], "ng": ["G"],
+    "qu": ["K", "w"], "wh": ["w"], "gh": [], "ce": ["S", "e"], "ci": ["S", "i"], "cy": ["S", "i"],
+    "x": ["K", "S"],
+}
 _LATIN_LETTER = {"a": "a", "e": "e", "i": "i", "o": "o", "u": "u", "y": "i", "w": "w",
                  "b": "P", "p": "P", "f": "P", "v": "P", "t": "T", "d": "T", "k": "K", "g": "K",
                  "c": "K", "q": "K", "s": "S", "z": "J", "j": "J", "m": "M", "n": "N",
                  "l": "L", "r": "L", "h": "H"}
+_SPELLING = re.compile("|".join(sorted(_LATIN_RULES, key=len, reverse=True)) + "|.")
 
 
 @lru_cache(maxsize=65536)
 def latin_sounds(word: str) -> tuple[str, ...]:
     word = word.lower()
     out: list[str] = []
-    i = 0
-    while i < len(word):
-        for spelling, sounds in _LATIN_RULES:
-            if word.startswith(spelling, i):
-                out.extend(sounds)
-                i += len(spelling)
-                break
-        else:
-            if word[i] == "g" and (word.endswith("ge") and i == len(word) - 2):
-                out.append("J")  # page, image: a final -ge is soft
-            else:
-                sound = _LATIN_LETTER.get(word[i])
-                if sound:
-                    out.append(sound)
-            i += 1
+    for match in _SPELLING.finditer(word):
+        piece = match.group()
+        if piece in _LATIN_RULES:
+            out.extend(_LATIN_RULES[piece])
+        elif piece == "g" and match.start() == len(word) - 2 and word.endswith("ge"):
+            out.append("J")  # page, image: a final -ge is soft
+        elif piece in _LATIN_LETTER:
+            out.append(_LATIN_LETTER[piece])
     if len(out) > 1 and out[-1] == "e" and out[-2] not in _VOWELS:
         out.pop()  # silent final e: "apache", "module"
     return tuple(_collapse(out))
@@ -223,26 +217,57 @@ def _sub(a: str, b: str) -> float:
     return _NEAR.get(frozenset((a, b)), 1.0)
 
 
-def distance(korean: list[str], latin: tuple[str, ...]) -> float:
-    """Weighted edit distance between two sound sequences (a plain DP: words are short)."""
+_SOUNDS = tuple("PTKSJCLNMGH") + tuple(_VOWELS)
+_SUB = {(a, b): _sub(a, b) for a in _SOUNDS for b in _SOUNDS}
+_INDEL_KOREAN = {a: _indel(a, False) for a in _SOUNDS}
+_INDEL_LATIN = {a: _indel(a, True) for a in _SOUNDS}
+
+
+def distance(korean: list[str], latin: tuple[str, ...], limit: float = float("inf")) -> float:
+    """Weighted edit distance between two sound sequences (a plain DP: words are short);
+    stops as soon as every alignment costs more than `limit` (most candidates part early)."""
+    latin_indel = [_INDEL_LATIN[s] for s in latin]
     prev = [0.0]
-    for s in latin:
-        prev.append(prev[-1] + _indel(s, True))
+    for cost in latin_indel:
+        prev.append(prev[-1] + cost)
     for k in korean:
-        row = [prev[0] + _indel(k, False)]
-        for j, s in enumerate(latin, 1):
-            row.append(min(prev[j] + _indel(k, False), row[j - 1] + _indel(s, True), prev[j - 1] + _sub(k, s)))
+        k_cost = _INDEL_KOREAN[k]
+        left = prev[0] + k_cost
+        row = [left]
+        best = left
+        for j, s in enumerate(latin):
+            left = min(prev[j + 1] + k_cost, left + latin_indel[j], prev[j] + _SUB[k, s])
+            row.append(left)
+            if left < best:
+                best = left
+        if best > limit:
+            return float("inf")
         prev = row
     return prev[-1]
 
 
-_COARSE = {"P": "P", "T": "T", "S": "T", "J": "T", "C": "T", "K": "T", "M": "M", "N": "N", "G": "N"}
+# Key classes: the consonant skeleton without L (Korean drops r) and H, with the classes
+# loanwords confuse merged (s/j/ch: cache 캐시, zip 집; ng/n).
+_KEY_CLASS = {"P": "P", "T": "T", "K": "K", "S": "S", "J": "S", "C": "S", "M": "M", "N": "N", "G": "N"}
 
 
 def sound_key(sounds) -> str:
-    """First two consonants in coarse classes (L and H left out: Korean drops r, keeps h
-    weakly), the bucket a question word looks in."""
-    return "".join(_COARSE[s] for s in sounds if s in _COARSE)[:2]
+    """The consonant skeleton a word is filed under: words that can sound alike share it."""
+    out = ""
+    for s in sounds:
+        c = _KEY_CLASS.get(s)
+        if c and not out.endswith(c):
+            out += c
+    return out
+
+
+def latin_keys(word: str) -> set[str]:
+    """A Latin word's key, and its key with a soft g (digital 디지털, engine 엔진)."""
+    key = sound_key(latin_sounds(word))
+    keys = {key}
+    if re.search(r"g[eiy]", word):
+        keys.add(sound_key(latin_sounds(re.sub(r"g(?=[eiy])", "j", word))))
+    return keys
 
 
 # Letter names as Koreans say them (아이피티비 = IPTV, 에스에스엘 = SSL).
@@ -285,6 +310,10 @@ class Expansion:
 
     text: list[str] = field(default_factory=list)  # phrases, tokenized by the caller
     reasons: list[tuple[str, str]] = field(default_factory=list)  # (question word, corpus term)
+    # Whether each phrase stands for a question word the corpus never writes: it then takes
+    # that word's place at full weight (it is the user's word, written the corpus's way);
+    # otherwise it is a second name beside one the corpus knows, and counts less.
+    replaces: list[bool] = field(default_factory=list)
 
 
 @dataclass
@@ -293,7 +322,7 @@ class Vocabulary:
     pairs: list[tuple[str, str]] = field(default_factory=list)  # (Hangul, Latin) written together
     acronyms: list[tuple[str, str]] = field(default_factory=list)  # (acronym, expansion)
     pages: int = 0
-    _buckets: dict[str, list[str]] | None = field(default=None, repr=False)
+    keys: dict[str, list[str]] = field(default_factory=dict)  # sound key -> Latin words
 
     @classmethod
     def build(cls, terms: list[dict]) -> "Vocabulary":
@@ -304,10 +333,17 @@ class Vocabulary:
             latin.update(page.get("latin", ()))
             pairs.update(tuple(p) for p in page.get("pairs", ()))
             acronyms.update(tuple(a) for a in page.get("acronyms", ()))
-        return cls(dict(latin), sorted(pairs), sorted(acronyms), len(terms))
+        keys: dict[str, list[str]] = {}
+        for word in sorted(latin):
+            if word.isalpha() and len(word) >= 3:
+                for key in latin_keys(word):
+                    if len(key) >= 2:
+                        keys.setdefault(key, []).append(word)
+        return cls(dict(latin), sorted(pairs), sorted(acronyms), len(terms), keys)
 
     def save(self, directory: Path) -> None:
-        data = {"pages": self.pages, "latin": self.latin, "pairs": self.pairs, "acronyms": self.acronyms}
+        data = {"pages": self.pages, "latin": self.latin, "pairs": self.pairs, "acronyms": self.acronyms,
+                "keys": self.keys}
         (directory / VOCAB_FILE).write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
 
     @classmethod
@@ -317,16 +353,7 @@ class Vocabulary:
             return None  # a snapshot written before the vocabulary existed: no expansion
         data = json.loads(path.read_text(encoding="utf-8"))
         return cls(data["latin"], [tuple(p) for p in data["pairs"]],
-                   [tuple(a) for a in data["acronyms"]], data["pages"])
-
-    def _bucket(self, key: str) -> list[str]:
-        if self._buckets is None:  # built on the first question, not at load (servers start fast)
-            buckets: dict[str, list[str]] = {}
-            for word in self.latin:
-                if word.isalpha() and len(word) >= 3:
-                    buckets.setdefault(sound_key(latin_sounds(word)), []).append(word)
-            self._buckets = buckets
-        return self._buckets.get(key, [])
+                   [tuple(a) for a in data["acronyms"]], data["pages"], data["keys"])
 
     def transliterations(self, word: str, limit: int = 2) -> list[str]:
         """Corpus Latin words that `word` (a Hangul noun) sounds like or spells out."""
@@ -334,13 +361,23 @@ class Vocabulary:
         if found or len(word) < 2:
             return found
         sounds = hangul_sounds(word)
-        consonants = sum(1 for s in sounds if s.isupper())
+        consonants = sum(1 for s in sounds if s not in _VOWELS)
         if consonants < 2:
             return []  # one consonant ("웹", "뷰") matches too much by sound alone
         # Calibrated on Korean loanwords against the httpd and GIMP vocabularies: true
         # pairs cost 0-0.8 (컨피규레이션/configuration 1.2), and a longer word may differ more.
         allowed = 0.15 * consonants + 0.25
-        scored = [(distance(sounds, latin_sounds(c)), c) for c in self._bucket(sound_key(sounds))]
+        starts_with_vowel = sounds[0] in _VOWELS
+        has_l = "L" in sounds
+        scored = []
+        for candidate in self.keys.get(sound_key(sounds), ()):
+            latin = latin_sounds(candidate)
+            # Cheap tests first: true pairs differ by a few silent letters, start alike (a
+            # vowel or a consonant), and Korean writes no ㄹ the Latin word lacks.
+            if (abs(len(latin) - len(sounds)) > 3 or (latin[0] in _VOWELS) != starts_with_vowel
+                    or has_l and "L" not in latin):
+                continue
+            scored.append((distance(sounds, latin, allowed), candidate))
         scored = [(cost, c) for cost, c in scored if cost <= allowed]
         if not scored:
             return []
@@ -362,16 +399,21 @@ class Vocabulary:
         out = Expansion()
 
         def add(source: str, target: str) -> None:
-            if target not in out.text and frequency(target) > frequency(source):
+            if target in out.text:
+                return
+            source_count = frequency(source)
+            if frequency(target) > source_count:
                 out.text.append(target)
                 out.reasons.append((source, target))
+                out.replaces.append(source_count == 0)
 
         lowered = " ".join(question.lower().split())
         words = {w.lower() for w in _LATIN.findall(question)}
         squeezed = re.sub(r"\s+", "", question)
         for word in dict.fromkeys(hangul_nouns):
-            for latin in self.transliterations(word):
-                add(word, latin)
+            if frequency(word) < 3:  # a word the corpus uses is not looked up (and costs nothing)
+                for latin in self.transliterations(word):
+                    add(word, latin)
         for ko, la in self.pairs:
             if ko.replace(" ", "") in squeezed and la.lower() not in lowered:
                 add(ko, la)

@@ -137,7 +137,7 @@ class HybridRetriever:
     def lexical_hits(self, question: str, k: int, filters: Filters) -> list[tuple[str, float]]:
         if self.lexical is None:
             return []
-        hits = self.lexical.search_question(question, k, filters.for_lexical(self.lexical))
+        hits = self.lexical.search_question(question, k, filters.for_lexical(self.lexical), self.settings.query_expansion)
         return [(h.chunk_id, h.score) for h in hits]
 
     def _fetch(self, ids: list[str]) -> dict[str, TextNode]:

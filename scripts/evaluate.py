@@ -43,6 +43,9 @@ DATASETS = (  # (name, corpus folder under --corpora, question file under data/e
     ("httpd", "httpd-manual", "httpd_questions.jsonl"),
     ("gimp", "gimp-help-en", "gimp_questions.jsonl"),
     ("debian", "debian-faq-ko", "debian_questions.jsonl"),
+    # Questions naming things the way users say them (transliterations, letter names), over
+    # the same store as their corpus (core.vocab); QUERY_EXPANSION=false measures without.
+    ("vocab-debian", "debian-faq-ko", "vocab_debian_questions.jsonl"),
 )
 
 
@@ -221,10 +224,11 @@ def main() -> int:
     parser.add_argument("--corpus", type=Path, help="the httpd manual, when not under --corpora")
     parser.add_argument("--storage", type=Path, default=ROOT / "storage" / "eval")
     parser.add_argument("--no-baseline", action="store_true")
-    names = ("sample",) + tuple(d[0] for d in DATASETS)
+    names = ("sample", "vocab-sample") + tuple(d[0] for d in DATASETS)
     parser.add_argument("--only", help=f"comma-separated datasets to evaluate ({', '.join(names)})")
     args = parser.parse_args()
-    datasets = [("sample", ROOT / "data" / "manuals", ROOT / "data" / "eval" / "sample_questions.jsonl")]
+    datasets = [("sample", ROOT / "data" / "manuals", ROOT / "data" / "eval" / "sample_questions.jsonl"),
+                ("vocab-sample", ROOT / "data" / "manuals", ROOT / "data" / "eval" / "vocab_sample_questions.jsonl")]
     for name, folder, qname in DATASETS:
         corpus = args.corpus if name == "httpd" and args.corpus else args.corpora / folder
         if corpus.is_dir():
@@ -247,7 +251,8 @@ def main() -> int:
     raw: dict[str, dict] = {}
     for name, root, qfile in datasets:
         questions = load_questions(qfile)
-        settings = base.model_copy(update={"storage_dir": args.storage / name})
+        store = name.removeprefix("vocab-")  # a question set over another's corpus shares its store
+        settings = base.model_copy(update={"storage_dir": args.storage / store})
         print(f"[{name}] ingesting {root} ...", file=sys.stderr)
         ingest([root], settings, progress=True)
         engine = Engine(settings)
@@ -257,7 +262,7 @@ def main() -> int:
         systems = {"manual-qa": run_ours(engine, questions)}
         if not args.no_baseline:
             print(f"[{name}] vanilla baseline ...", file=sys.stderr)
-            index = baseline_index(root, args.storage / f"{name}-baseline", settings)
+            index = baseline_index(root, args.storage / f"{store}-baseline", settings)
             systems["vanilla"] = run_baseline(index, questions)
         results[name] = systems
         report += table(f"{name}: {len(questions)} questions over {root.name}", systems)
