@@ -35,6 +35,7 @@ from pathlib import Path
 
 _LATIN = re.compile(r"[A-Za-z][A-Za-z0-9]*")
 _HANGUL_RUN = re.compile(r"[\uac00-\ud7a3]+")
+_HYPHENATED = re.compile(r"\b[A-Za-z]+(?:-[A-Za-z]+)+\b")
 # "한글 말(Latin words)" and "Latin words(한글 말)": the parenthesis holds the other script.
 _KO_THEN_LATIN = re.compile(r"((?:[\uac00-\ud7a3]+ ?){1,4})\(\s*([A-Za-z][A-Za-z0-9 .+\-/]{0,40}?)\s*\)")
 _LATIN_THEN_KO = re.compile(r"((?:[A-Za-z][A-Za-z0-9.+\-/]* ?){1,4})\(\s*([\uac00-\ud7a3][\uac00-\ud7a3 ]{0,20}?)\s*\)")
@@ -49,7 +50,8 @@ _MINOR = frozenset("of and the for a an to in on with by".split())
 def page_terms(text: str) -> dict:
     """What one page contributes to the vocabulary (stored per page in the manifest, so an
     incremental run only re-reads the pages that changed)."""
-    latin = sorted({w.lower() for w in _LATIN.findall(text) if 2 <= len(w) <= 30})
+    # Hyphenated names count whole too ("Wi-Fi" is said 와이파이, not 와이 파이).
+    latin = sorted({w.lower() for w in _LATIN.findall(text) + _HYPHENATED.findall(text) if 2 <= len(w) <= 30})
     pairs: set[tuple[str, str]] = set()
     for ko, la in _KO_THEN_LATIN.findall(text):
         la = " ".join(la.split())
@@ -124,10 +126,10 @@ def _expansion_for(acronym: str, words: list[str], leading: bool = False) -> str
 # 서버 server, 컴퓨터 computer) and "~" a vowel Korean inserts to pronounce a consonant
 # cluster or a final consonant (ㅡ in 스, 프, 트; ㅣ in a final 시/지/치: cache, page).
 _INITIAL = ["K", "K", "N", "T", "T", "L", "M", "P", "P", "S", "S", "", "J", "J", "C", "K", "T", "P", "H"]
-_VOWEL = ["a", "e", "ya", "ye", "@", "e", "y@", "ye", "o", "wa", "we", "we", "yo", "u", "w@", "we", "wi", "yu", "~", "i", "i"]
+_VOWEL = ["a", "ä", "ya", "ye", "@", "e", "y@", "ye", "o", "wa", "we", "we", "yo", "u", "w@", "we", "wi", "yu", "~", "i", "i"]
 _FINAL = ["", "K", "K", "K", "N", "N", "N", "T", "L", "L", "M", "L", "L", "L", "P", "L",
           "M", "P", "P", "T", "T", "G", "T", "T", "K", "T", "P", "T"]
-_VOWELS = frozenset("aeiouyw@~")
+_VOWELS = frozenset("aeiouyw@~äIE")  # ä: ㅐ, the English /æ/ (태스크 task, 캐시 cache, 앱 app)
 
 
 def hangul_sounds(word: str) -> list[str]:
@@ -143,7 +145,19 @@ def hangul_sounds(word: str) -> list[str]:
             out.extend(_VOWEL[vowel])
         if _FINAL[final]:
             out.append(_FINAL[final])
-    return _collapse(out)
+    return _collapse(_diphthongs(out))
+
+
+def _diphthongs(sounds: list[str]) -> list[str]:
+    """아이 and 에이 are how Korean writes English's long i and long a (라이브러리 library,
+    와이파이 Wi-Fi, 테이블 table, 업데이트 update): one sound each, "I" and "E"."""
+    out: list[str] = []
+    for s in sounds:
+        if s == "i" and out and out[-1] in ("a", "e"):
+            out[-1] = "I" if out[-1] == "a" else "E"
+        else:
+            out.append(s)
+    return out
 
 
 _LATIN_RULES = {  # spelling -> sounds, matched longest first
@@ -202,7 +216,7 @@ def _indel(sound: str, latin_side: bool) -> float:
     if sound == "H":
         return 0.2
     if sound == "L" and latin_side:
-        return 0.25  # r after a vowel is silent in Korean loanwords (server 서버, port 포트)
+        return 0.15  # r after a vowel is silent in Korean loanwords (server 서버, port 포트); see distance()
     return 1.0
 
 
@@ -211,6 +225,12 @@ def _sub(a: str, b: str) -> float:
         return 0.0
     a_vowel, b_vowel = a in _VOWELS, b in _VOWELS
     if a_vowel and b_vowel:
+        if "I" in (a, b):
+            return 0.05 if "i" in (a, b) else 0.2
+        if "E" in (a, b):
+            return 0.05 if "a" in (a, b) else 0.1 if "e" in (a, b) else 0.2
+        if "ä" in (a, b):
+            return 0.05 if "a" in (a, b) else 0.1 if "e" in (a, b) else 0.2
         return 0.1 if "@" in (a, b) or "~" in (a, b) else 0.2
     if a_vowel != b_vowel:
         return 1.3
@@ -218,6 +238,7 @@ def _sub(a: str, b: str) -> float:
 
 
 _SOUNDS = tuple("PTKSJCLNMGH") + tuple(_VOWELS)
+_LATIN_CLUSTER_L = 1.0  # an l/r after a consonant is heard (크롬 chrome, 플랜 plan)
 _SUB = {(a, b): _sub(a, b) for a in _SOUNDS for b in _SOUNDS}
 _INDEL_KOREAN = {a: _indel(a, False) for a in _SOUNDS}
 _INDEL_LATIN = {a: _indel(a, True) for a in _SOUNDS}
@@ -226,7 +247,8 @@ _INDEL_LATIN = {a: _indel(a, True) for a in _SOUNDS}
 def distance(korean: list[str], latin: tuple[str, ...], limit: float = float("inf")) -> float:
     """Weighted edit distance between two sound sequences (a plain DP: words are short);
     stops as soon as every alignment costs more than `limit` (most candidates part early)."""
-    latin_indel = [_INDEL_LATIN[s] for s in latin]
+    latin_indel = [_LATIN_CLUSTER_L if s == "L" and j and latin[j - 1] not in _VOWELS else _INDEL_LATIN[s]
+                   for j, s in enumerate(latin)]
     prev = [0.0]
     for cost in latin_indel:
         prev.append(prev[-1] + cost)
@@ -244,6 +266,13 @@ def distance(korean: list[str], latin: tuple[str, ...], limit: float = float("in
             return float("inf")
         prev = row
     return prev[-1]
+
+
+def _same_onset(first: str, latin: tuple[str, ...]) -> bool:
+    """A word's first consonant is heard best and kept closest: 처음 is not "sim". Only
+    the soft/hard g (지프 gif) may differ."""
+    other = next((s for s in latin if s not in _VOWELS), "")
+    return first == other or {first, other} == {"J", "K"}
 
 
 # Key classes: the consonant skeleton without L (Korean drops r) and H, with the classes
@@ -335,9 +364,9 @@ class Vocabulary:
             acronyms.update(tuple(a) for a in page.get("acronyms", ()))
         keys: dict[str, list[str]] = {}
         for word in sorted(latin):
-            if word.isalpha() and len(word) >= 3:
+            if word.replace("-", "").isalpha() and len(word) >= 3:
                 for key in latin_keys(word):
-                    if len(key) >= 2:
+                    if key:
                         keys.setdefault(key, []).append(word)
         return cls(dict(latin), sorted(pairs), sorted(acronyms), len(terms), keys)
 
@@ -352,8 +381,11 @@ class Vocabulary:
         if not path.exists():
             return None  # a snapshot written before the vocabulary existed: no expansion
         data = json.loads(path.read_text(encoding="utf-8"))
-        return cls(data["latin"], [tuple(p) for p in data["pairs"]],
-                   [tuple(a) for a in data["acronyms"]], data["pages"], data["keys"])
+        vocab = cls(data["latin"], [tuple(p) for p in data["pairs"]],
+                    [tuple(a) for a in data["acronyms"]], data["pages"], data.get("keys") or {})
+        if "keys" not in data:  # written by an earlier version
+            vocab.keys = cls.build([{"latin": list(vocab.latin)}]).keys
+        return vocab
 
     def transliterations(self, word: str, limit: int = 2) -> list[str]:
         """Corpus Latin words that `word` (a Hangul noun) sounds like or spells out."""
@@ -362,12 +394,13 @@ class Vocabulary:
             return found
         sounds = hangul_sounds(word)
         consonants = sum(1 for s in sounds if s not in _VOWELS)
-        if consonants < 2:
-            return []  # one consonant ("웹", "뷰") matches too much by sound alone
+        if consonants < 2 and len(word) < 3:
+            return []  # one consonant in a short word ("웹", "뷰") matches too much by sound alone
         # Calibrated on Korean loanwords against the httpd and GIMP vocabularies: true
         # pairs cost 0-0.8 (컨피규레이션/configuration 1.2), and a longer word may differ more.
         allowed = 0.15 * consonants + 0.25
         starts_with_vowel = sounds[0] in _VOWELS
+        first = next((s for s in sounds if s not in _VOWELS), "")
         has_l = "L" in sounds
         scored = []
         for candidate in self.keys.get(sound_key(sounds), ()):
@@ -375,7 +408,7 @@ class Vocabulary:
             # Cheap tests first: true pairs differ by a few silent letters, start alike (a
             # vowel or a consonant), and Korean writes no ㄹ the Latin word lacks.
             if (abs(len(latin) - len(sounds)) > 3 or (latin[0] in _VOWELS) != starts_with_vowel
-                    or has_l and "L" not in latin):
+                    or has_l and "L" not in latin or not _same_onset(first, latin)):
                 continue
             scored.append((distance(sounds, latin, allowed), candidate))
         scored = [(cost, c) for cost, c in scored if cost <= allowed]
@@ -383,8 +416,8 @@ class Vocabulary:
             return []
         best = min(cost for cost, _ in scored)
         # Near-ties (파일: file, fail, bail) go to the word the corpus uses most.
-        close = sorted((c for cost, c in scored if cost <= best + 0.15), key=lambda c: (-self.latin[c], c))
-        return close[:limit]
+        close = sorted(((round(cost * 20), -self.latin[c], c) for cost, c in scored if cost <= best + 0.1))
+        return [c for _, _, c in close[:limit]]
 
     def expand(self, question: str, hangul_nouns: list[str], frequency) -> Expansion:
         """Terms the corpus uses for what the question names. `hangul_nouns`: the question's

@@ -28,7 +28,7 @@ def test_page_terms_learn_pairs_and_acronyms_from_the_text():
 def test_transliterations_match_the_corpus_words_they_sound_like():
     vocab = Vocabulary.build([page_terms(
         "Apache Tomcat GIMP Debian synaptic directory proxy configuration upgrade IPTV SSL "
-        "patch party setting solution package")])
+        "patch party setting solution package Wi-Fi task disk library chrome")])
     assert vocab.transliterations("아파치") == ["apache"]
     assert vocab.transliterations("톰캣") == ["tomcat"]
     assert vocab.transliterations("김프") == ["gimp"]
@@ -37,8 +37,11 @@ def test_transliterations_match_the_corpus_words_they_sound_like():
     assert vocab.transliterations("업그레이드") == ["upgrade"]
     assert vocab.transliterations("아이피티비") == ["iptv"]  # letter names
     assert vocab.transliterations("에스에스엘") == ["ssl"]
+    assert vocab.transliterations("와이파이") == ["wi-fi"]  # a hyphenated name, said as one word
+    assert vocab.transliterations("태스크") == ["task"]  # ㅐ is English's /æ/, not "disk"
+    assert vocab.transliterations("라이브러리") == ["library"]
     # Native Korean words do not sound like the corpus's Latin words.
-    for word in ("설정", "방법", "인증서", "변경", "사용자"):
+    for word in ("설정", "방법", "인증서", "변경", "사용자", "처음"):
         assert vocab.transliterations(word) == [], word
 
 
