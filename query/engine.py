@@ -148,9 +148,11 @@ class Engine:
     def prepare(
         self, question: str, qid: str | int | None = None, top_k: int | None = None,
         filters: Filters | None = None, use_llm: bool = True, usage: Usage | None = None,
-        history: list[dict] | None = None, started: float | None = None,
+        history: list[dict] | None = None, started: float | None = None, embedding: list[float] | None = None,
     ) -> Prepared:
-        """Small talk, retrieval, sources and the cache lookup: everything before the LLM."""
+        """Small talk, retrieval, sources and the cache lookup: everything before the LLM.
+
+        `embedding`: the question's vector if already computed (see `query.desk`)."""
         started = time.perf_counter() if started is None else started
         result: dict = {"id": qid, "question": question, "sources": [], "latency": {"retrieve_ms": 0.0}}
         prepared = Prepared(question, result, usage or Usage(), started, history=list(history or []))
@@ -162,7 +164,7 @@ class Engine:
         # Retrieval runs on one index generation; what the rest of the answer needs (the
         # sections' texts, the sources) is read here, so a swap afterwards changes nothing.
         with self.live.use() as retriever:
-            retrieval = retriever.retrieve(question, top_k, filters)
+            retrieval = retriever.retrieve(question, top_k, filters, embedding)
             root = retriever.info.get("root")
         prepared.sections = retrieval.sections
         prepared.query_embedding = retrieval.query_embedding
