@@ -24,6 +24,7 @@ from core.store import get_storage
 from query.cache import AnswerCache, sources_signature
 from query.embed_cache import CachedEmbedding
 from query.extractive import extractive_answer
+from query.fields import load_profile
 from query.generate import PROMPT_VERSION, build_messages, validate_citations
 from query.live import LiveIndex
 from query.retrieve import Filters, HybridRetriever, Section
@@ -109,6 +110,7 @@ class Engine:
         # One process-wide model whatever the generation (core.embedding caches it).
         self.embed = CachedEmbedding(self.live.retriever.embed_model)
         self.client = make_client(settings) if settings.llm_configured else None
+        load_profile(settings.field_profile)  # a broken FIELD_PROFILE stops start-up, not a question
         storage = get_storage(settings, storage_dir)
         self.storage = storage
         self.cache = (
@@ -223,7 +225,8 @@ class Engine:
 
     def extractive(self, prepared: Prepared) -> str:
         if prepared.sections:
-            return extractive_answer(prepared.question, prepared.sections, self.embed)
+            return extractive_answer(prepared.question, prepared.sections, self.embed,
+                                     profile=load_profile(self.settings.field_profile))
         return "No manual section matches this question."
 
     def _events(

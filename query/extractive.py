@@ -17,6 +17,7 @@ import numpy as np
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
 from core.lexical import HANGUL, tokenize
+from query.fields import AskedFields, Field, load_profile
 from query.retrieve import Section
 
 _SENTENCE_END = re.compile(r"(?<=[.!?。])\s+(?=[\"'(\[A-Z가-힣0-9•])")
@@ -75,15 +76,6 @@ _QUANTITY = re.compile(
 )
 _HAS_NUMBER = re.compile(r"\d")
 _ROW_KEY = re.compile(r"^([^:]{1,30}):\s")
-# Questions that ask for one field of a key-value table ("What is the default ...?",
-# "어느 설정 위치에서 ...?") are answered by the row with that key, whatever else the
-# row's words share with the question. (question pattern, row key pattern)
-_ASKED_FIELD = [
-    (re.compile(r"default|기본", re.I), re.compile(r"^(default|기본값)$", re.I)),
-    (re.compile(r"context|where can|allowed in|사용장소|위치|어디", re.I), re.compile(r"^(context|사용장소)$", re.I)),
-    (re.compile(r"which module|what module|모듈", re.I), re.compile(r"^(module|모듈)$", re.I)),
-    (re.compile(r"syntax|문법", re.I), re.compile(r"^(syntax|문법)$", re.I)),
-]
 
 
 # "How do I ..." is answered by a procedure's ordered steps, shown together (English and
@@ -121,8 +113,10 @@ def _terms(text: str) -> frozenset[str]:
 
 
 def extractive_answer(
-    question: str, sections: list[Section], embed_model: BaseEmbedding, max_units: int = 3
+    question: str, sections: list[Section], embed_model: BaseEmbedding, max_units: int = 3,
+    profile: tuple[Field, ...] | None = None,
 ) -> str:
+    """`profile`: the field profile (query.fields); the bundled default when None."""
     if not sections:
         return ""
     process = bool(_PROCESS.search(question))
@@ -145,7 +139,7 @@ def extractive_answer(
     similarity = vectors @ query_vec / (np.linalg.norm(vectors, axis=1) * np.linalg.norm(query_vec) + 1e-9)
     query_terms = set(tokenize(question))
     wants_quantity = bool(_QUANTITY.search(question))
-    asked_keys = [key for pattern, key in _ASKED_FIELD if pattern.search(question)]
+    asked = AskedFields(question, load_profile() if profile is None else profile)
     scores = np.zeros(len(candidates))
     asked_rows = []
     for i, ((number, unit, with_heading), sim) in enumerate(zip(candidates, similarity)):
@@ -154,7 +148,7 @@ def extractive_answer(
         bonus = 0.1 if wants_quantity and _HAS_NUMBER.search(unit.text) else 0.0
         scores[i] = float(sim) + 0.6 * overlap + bonus + 0.08 / number
         row_key = _ROW_KEY.match(unit.text)
-        if row_key and any(key.match(row_key.group(1).strip()) for key in asked_keys):
+        if row_key and asked.asks_for(row_key.group(1)):
             scores[i] += 0.5
             asked_rows.append(i)
     # The asked field's row ("Default: ListenBackLog 511.") is the answer, but shares few
