@@ -21,8 +21,9 @@ from pathlib import Path
 import bm25s
 import numpy as np
 
-HANGUL = re.compile(r"[\uac00-\ud7a3]")
-_HANGUL_RUN = re.compile(r"[\uac00-\ud7a3]+")
+from core.chunk_record import HANGUL, HANGUL_FIRST, HANGUL_LAST
+
+_HANGUL_RUN = re.compile(f"[{HANGUL_FIRST}-{HANGUL_LAST}]+")
 BIGRAM = "~"
 _LATIN_WORD = re.compile(r"[a-z0-9][a-z0-9_]*(?:[.,][0-9]+)*", re.I)
 # Kiwi tags kept: nouns, verb/adjective stems, roots, foreign words, numbers, Hanja.

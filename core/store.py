@@ -33,6 +33,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from core.chunk_record import FILTER_KEYS
 from core.settings import Settings
 
 if TYPE_CHECKING:
@@ -248,7 +249,7 @@ def open_collection(index_dir: Path, settings: Settings, embed_name: str, create
 # Chroma indexes every metadata value it stores: our full chunk metadata made `add` 17%
 # slower. Filters and deletes need only these keys flat; the rest travels inside
 # LlamaIndex's `_node_content`, from which `ChromaVectorStore` rebuilds the node.
-FLAT_KEYS = frozenset({"path", "lang", "dir1", "dir2", "dir3", "dir4", "document_id", "doc_id", "ref_doc_id"})
+FLAT_KEYS = frozenset({*FILTER_KEYS, "document_id", "doc_id", "ref_doc_id"})  # the last three: LlamaIndex's
 
 
 def chroma_metadata(node: BaseNode) -> dict:

@@ -24,7 +24,7 @@ from core.settings import Settings
 from core.generations import publish
 from core.store import Storage, get_storage, write_info
 from ingest.boilerplate import page_keys, threshold
-from ingest.decode import DecodeError, decode_html
+from core.htmlfile import DecodeError, decode_html
 from ingest.discover import discover
 from ingest.manifest import Manifest
 from ingest.report import Report, utc_now

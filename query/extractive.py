@@ -16,8 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
-from core.lexical import HANGUL, tokenize
-from query.retrieve import Section
+from core.chunk_record import EXTRACTIVE_CHUNKS, HANGUL, HEADING, chunk_body
+from core.lexical import tokenize
+from query.sections import Section
 
 _SENTENCE_END = re.compile(r"(?<=[.!?。])\s+(?=[\"'(\[A-Z가-힣0-9•])")
 MAX_UNITS_PER_SOURCE = 12
@@ -51,7 +52,7 @@ def _is_example(line: str) -> bool:
 
 def units(text: str) -> list[Unit]:
     """Sentences of prose and whole table rows; the breadcrumb line is skipped."""
-    lines = [line.strip() for line in text.split("\n")[1:] if line.strip()]
+    lines = [line.strip() for line in chunk_body(text).split("\n") if line.strip()]
     out: list[Unit] = []
     for i, line in enumerate(lines):
         sentences = [s.strip() for s in _SENTENCE_END.split(line) if s.strip()]
@@ -129,8 +130,8 @@ def extractive_answer(
     candidates: list[tuple[int, Unit, str]] = []  # (source number, unit, unit text with its section heading)
     for number, section in enumerate(sections, start=1):
         seen: set[str] = set()
-        heading = section.metadata.get("heading", "")
-        for hit in section.chunks[:4]:
+        heading = section.metadata.get(HEADING, "")
+        for hit in section.chunks[:EXTRACTIVE_CHUNKS]:
             found = units(hit.node.get_content())
             for unit in _with_steps(found) if process else found:
                 if unit.text not in seen and len(seen) < MAX_UNITS_PER_SOURCE:

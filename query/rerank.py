@@ -13,16 +13,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from query.sections import Section
+
 if TYPE_CHECKING:
     from openai import OpenAI
-
-    from query.retrieve import Section
 
 MAX_CHARS = 2000  # per section: cross-encoders read ~512 tokens
 
 
 def section_text(section: Section) -> str:
-    return "\n".join(hit.node.get_content() for hit in section.chunks[:3])[:MAX_CHARS]
+    return section.context_text()[:MAX_CHARS]
 
 
 def rerank(
