@@ -19,7 +19,7 @@ from core.chunk_record import PATH
 from core.embedding import get_embed_model
 from core.lexical import LexicalIndex
 from core.settings import Settings
-from core.store import add_nodes, chroma_metadata, open_collection
+from core.store import Storage, add_nodes, chroma_metadata, open_collection
 from ingest.manifest import FileRecord, Manifest
 from ingest.report import Report, utc_now
 from ingest.worker import FileResult
@@ -158,7 +158,7 @@ def rebuild_lexical(directory: Path, manifest: Manifest) -> None:
 
 def carry_over(old_dir: Path, new_dir: Path, new_manifest: Manifest, paths: list[str], settings: Settings) -> None:
     """A rebuild must not lose a manual that fails now but was good before: copy its chunks."""
-    old_manifest = Manifest(old_dir / "manifest.sqlite")
+    old_manifest = Manifest(Storage.manifest_db(old_dir))
     try:
         embed_name = get_embed_model(settings).model_name
         _, old = open_collection(old_dir, settings, embed_name, create=False)

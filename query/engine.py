@@ -108,7 +108,7 @@ class Engine:
         storage = get_storage(settings, storage_dir)
         self.storage = storage
         self.cache = (
-            AnswerCache(storage.cache_dir / "answers.sqlite", settings.cache_similarity) if self.client else None
+            AnswerCache(storage.answer_cache_db, settings.cache_similarity) if self.client else None
         )
 
     @property

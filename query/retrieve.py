@@ -24,7 +24,7 @@ from core.chunk_record import LANG, PATH, dir_filter, section_of
 from core.embedding import get_embed_model
 from core.lexical import LexicalIndex, query_tokens
 from core.settings import Settings
-from core.store import Generation, StoreError, get_storage, open_collection, read_info, reader_client, vector_store
+from core.store import Generation, Storage, StoreError, get_storage, open_collection, read_info, reader_client, vector_store
 from query.rerank import rerank
 from query.sections import Section
 
@@ -86,12 +86,12 @@ class HybridRetriever:
         self.index_dir = index_dir
         self.info = read_info(index_dir)
         self.embed_model = get_embed_model(settings)
-        self.client, self._system = reader_client(index_dir / "chroma", settings)
+        self.client, self._system = reader_client(Storage.chroma_dir(index_dir), settings)
         _, self.collection = open_collection(index_dir, settings, self.embed_model.model_name, create=False,
                                              client=self.client)
         self.index = VectorStoreIndex.from_vector_store(vector_store(self.collection), embed_model=self.embed_model)
         lexical_dir = storage.lexical_dir(generation)
-        self.lexical = LexicalIndex.load(lexical_dir) if lexical_dir and (lexical_dir / "chunks.json").exists() else None
+        self.lexical = LexicalIndex.load(lexical_dir) if lexical_dir and Storage.lexical_saved(lexical_dir) else None
         self.rerank_client = None
         if settings.rerank:
             from core.llm import make_client
