@@ -25,8 +25,7 @@ from core.embedding import get_embed_model
 from core.lexical import LexicalIndex, query_tokens
 from core.settings import Settings
 from core.store import Generation, Storage, StoreError, get_storage, open_collection, read_info, reader_client, vector_store
-from query.rerank import rerank
-from query.sections import Section
+from query.sections import Reorder, Section
 
 
 @dataclass
@@ -75,8 +74,10 @@ class HybridRetriever:
     uses it any more.
     """
 
-    def __init__(self, settings: Settings, storage_dir: Path | None = None, generation: Generation | None = None) -> None:
+    def __init__(self, settings: Settings, storage_dir: Path | None = None, generation: Generation | None = None,
+                 reorder: Reorder | None = None) -> None:
         self.settings = settings
+        self.reorder = reorder  # the reranker, when one is configured (query.rerank.reranker)
         storage = get_storage(settings, storage_dir)
         generation = generation or storage.current()
         if generation is None:
@@ -92,11 +93,6 @@ class HybridRetriever:
         self.index = VectorStoreIndex.from_vector_store(vector_store(self.collection), embed_model=self.embed_model)
         lexical_dir = storage.lexical_dir(generation)
         self.lexical = LexicalIndex.load(lexical_dir) if lexical_dir and Storage.lexical_saved(lexical_dir) else None
-        self.rerank_client = None
-        if settings.rerank:
-            from core.llm import make_client
-
-            self.rerank_client = make_client(settings)
 
     def close(self) -> None:
         """Release this generation's Chroma: the embedded System (its HNSW index in memory)
@@ -156,9 +152,8 @@ class HybridRetriever:
             [NodeWithScore(node=nodes[cid], score=fused[cid]) for cid in ranked], self.settings.sibling_bonus
         )
         notice = None
-        if self.rerank_client is not None:
-            sections, notice = rerank(self.rerank_client, self.settings.rerank, question,
-                                      sections[: self.settings.rerank_candidates], top_k)
+        if self.reorder is not None:
+            sections, notice = self.reorder(question, sections, top_k)
         return Retrieval(sections=sections[:top_k], seconds=time.perf_counter() - started,
                          query_embedding=query.embedding, notice=notice,
                          dense_top=dense[0].score if dense and dense[0].score is not None else None)

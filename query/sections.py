@@ -2,11 +2,12 @@
 
 Its own module because retrieval makes sections and everything after it (reranking, the
 cache key, the prompt, the extractive answer, the sources) reads them: none of those
-needs the retriever, and the reranker is called by it.
+needs the retriever, and the retriever runs the reranker without knowing it (`Reorder`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from llama_index.core.schema import NodeWithScore, TextNode
@@ -38,3 +39,9 @@ class Section:
 
     def context_text(self) -> str:
         return "\n".join(hit.node.get_content() for hit in self.context)
+
+
+# A second stage that reorders the fused sections (query.rerank builds one from the
+# settings; query.live hands it to each generation's retriever): (question, candidates,
+# how many to keep) -> (the kept sections, a notice when it could not run).
+Reorder = Callable[[str, list[Section], int], tuple[list[Section], str | None]]
