@@ -21,8 +21,10 @@ from pathlib import Path
 import bm25s
 import numpy as np
 
-HANGUL = re.compile(r"[\uac00-\ud7a3]")
-_HANGUL_RUN = re.compile(r"[\uac00-\ud7a3]+")
+from core.chunk_record import HANGUL, HANGUL_FIRST, HANGUL_LAST
+from core.store import Storage
+
+_HANGUL_RUN = re.compile(f"[{HANGUL_FIRST}-{HANGUL_LAST}]+")
 BIGRAM = "~"
 _LATIN_WORD = re.compile(r"[a-z0-9][a-z0-9_]*(?:[.,][0-9]+)*", re.I)
 # Kiwi tags kept: nouns, verb/adjective stems, roots, foreign words, numbers, Hanja.
@@ -176,8 +178,8 @@ class LexicalIndex:
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
         if self.ids:
-            self.retriever.save(str(tmp / "bm25"))
-        (tmp / "chunks.json").write_text(
+            self.retriever.save(str(Storage.lexical_bm25(tmp)))
+        Storage.lexical_chunks(tmp).write_text(
             json.dumps({"ids": self.ids, "fields": {k: v.tolist() for k, v in self.fields.items()}}),
             encoding="utf-8",
         )
@@ -190,8 +192,8 @@ class LexicalIndex:
 
     @classmethod
     def load(cls, directory: Path) -> "LexicalIndex":
-        meta = json.loads((directory / "chunks.json").read_text(encoding="utf-8"))
-        retriever = bm25s.BM25.load(str(directory / "bm25")) if meta["ids"] else bm25s.BM25()
+        meta = json.loads(Storage.lexical_chunks(directory).read_text(encoding="utf-8"))
+        retriever = bm25s.BM25.load(str(Storage.lexical_bm25(directory))) if meta["ids"] else bm25s.BM25()
         return cls(retriever, meta["ids"], meta["fields"])
 
     def search(self, query_tokens: list[str], k: int, allowed: np.ndarray | None = None) -> list[LexicalHit]:

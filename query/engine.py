@@ -11,13 +11,13 @@ always return the sources the `[n]` markers refer to.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
+from core.chunk_record import ANCHOR, HEADING, KIND, KIND_TEXT, LANG, PATH, TITLE, attachments, chunk_body
 from core.llm import Usage, chat, chat_stream, make_client
 from core.settings import Settings
 from core.store import get_storage
@@ -27,7 +27,8 @@ from query.extractive import extractive_answer
 from query.fields import load_profile
 from query.generate import PROMPT_VERSION, build_messages, validate_citations
 from query.live import LiveIndex
-from query.retrieve import Filters, HybridRetriever, Section
+from query.retrieve import Filters, HybridRetriever
+from query.sections import Section
 from query.smalltalk import smalltalk_reply
 
 SNIPPET_CHARS = 240
@@ -42,8 +43,7 @@ def source_url(path: str, anchor: str, base_url: str, root: str | None) -> str:
 
 
 def _snippet(text: str) -> str:
-    body = text.split("\n", 1)[1] if "\n" in text else text
-    body = " ".join(body.split())
+    body = " ".join(chunk_body(text).split())
     return body if len(body) <= SNIPPET_CHARS else body[: SNIPPET_CHARS - 1] + "…"
 
 
@@ -51,23 +51,19 @@ def source_dicts(sections: list[Section], settings: Settings, root: str | None) 
     out = []
     for rank, section in enumerate(sections, start=1):
         meta = section.metadata
-        anchor = meta.get("anchor") or None
-        links = json.loads(meta.get("links") or "[]")
+        anchor = meta.get(ANCHOR) or None
         out.append({
             "rank": rank,
-            "title": meta.get("title", ""),
-            "heading": meta.get("heading", ""),
-            "path": meta.get("path", ""),
+            "title": meta.get(TITLE, ""),
+            "heading": meta.get(HEADING, ""),
+            "path": meta.get(PATH, ""),
             "anchor": anchor,
-            "url": source_url(meta.get("path", ""), anchor or "", settings.base_url, root),
+            "url": source_url(meta.get(PATH, ""), anchor or "", settings.base_url, root),
             "score": round(section.score, 6),
-            "kind": meta.get("kind", "text"),
-            "lang": meta.get("lang", ""),
+            "kind": meta.get(KIND, KIND_TEXT),
+            "lang": meta.get(LANG, ""),
             "snippet": _snippet(section.best.get_content()),
-            "attachments": [
-                {"text": link["text"], "href": link["href"], "path": link.get("target", "")}
-                for link in links if link.get("kind") == "attachment"
-            ],
+            "attachments": attachments(meta),
         })
     return out
 
@@ -114,7 +110,7 @@ class Engine:
         storage = get_storage(settings, storage_dir)
         self.storage = storage
         self.cache = (
-            AnswerCache(storage.cache_dir / "answers.sqlite", settings.cache_similarity) if self.client else None
+            AnswerCache(storage.answer_cache_db, settings.cache_similarity) if self.client else None
         )
 
     @property

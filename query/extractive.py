@@ -2,7 +2,7 @@
 each marked with its source number.
 
 A chunk's first sentence is rarely the answer ("What is the default X?" is answered by a
-table row "Default: X 5."), so every sentence and row of the retrieved sections is scored
+table row "Monthly fee: KRW 33,000."), so every sentence and row of the retrieved sections is scored
 against the question: embedding similarity plus the share of the question's terms it
 contains, with a small preference for higher-ranked sources.
 """
@@ -16,9 +16,10 @@ from dataclasses import dataclass
 import numpy as np
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
-from core.lexical import HANGUL, tokenize
+from core.chunk_record import EXTRACTIVE_CHUNKS, HANGUL, HEADING, chunk_body
+from core.lexical import tokenize
 from query.fields import AskedFields, Field, load_profile
-from query.retrieve import Section
+from query.sections import Section
 
 _SENTENCE_END = re.compile(r"(?<=[.!?。])\s+(?=[\"'(\[A-Z가-힣0-9•])")
 MAX_UNITS_PER_SOURCE = 12
@@ -52,7 +53,7 @@ def _is_example(line: str) -> bool:
 
 def units(text: str) -> list[Unit]:
     """Sentences of prose and whole table rows; the breadcrumb line is skipped."""
-    lines = [line.strip() for line in text.split("\n")[1:] if line.strip()]
+    lines = [line.strip() for line in chunk_body(text).split("\n") if line.strip()]
     out: list[Unit] = []
     for i, line in enumerate(lines):
         sentences = [s.strip() for s in _SENTENCE_END.split(line) if s.strip()]
@@ -123,8 +124,8 @@ def extractive_answer(
     candidates: list[tuple[int, Unit, str]] = []  # (source number, unit, unit text with its section heading)
     for number, section in enumerate(sections, start=1):
         seen: set[str] = set()
-        heading = section.metadata.get("heading", "")
-        for hit in section.chunks[:4]:
+        heading = section.metadata.get(HEADING, "")
+        for hit in section.chunks[:EXTRACTIVE_CHUNKS]:
             found = units(hit.node.get_content())
             for unit in _with_steps(found) if process else found:
                 if unit.text not in seen and len(seen) < MAX_UNITS_PER_SOURCE:
@@ -132,8 +133,8 @@ def extractive_answer(
                     candidates.append((number, unit, f"{heading}: {unit.text}"))
     if not candidates:
         return ""
-    # Rows and sentences are scored with their heading: "Default: 5" means little alone,
-    # "KeepAliveTimeout Directive: Default: 5" answers "default keep-alive timeout".
+    # Rows and sentences are scored with their heading: "Monthly fee: 33,000" means little
+    # alone, "Basic 5G plan: Monthly fee: 33,000" answers "how much is Basic 5G a month".
     query_vec = np.asarray(embed_model.get_query_embedding(question))
     vectors = np.asarray(embed_model.get_text_embedding_batch([c for _, _, c in candidates]))
     similarity = vectors @ query_vec / (np.linalg.norm(vectors, axis=1) * np.linalg.norm(query_vec) + 1e-9)
@@ -151,10 +152,10 @@ def extractive_answer(
         if row_key and asked.asks_for(row_key.group(1)):
             scores[i] += 0.5
             asked_rows.append(i)
-    # The asked field's row ("Default: ListenBackLog 511.") is the answer, but shares few
-    # words with the question ("default maximum length of the queue of pending
-    # connections"): prose of the same section outscored it and filled the answer. The
-    # best-matching such row (its heading names the directive or product) leads.
+    # The asked field's row ("Monthly fee: KRW 33,000.") is the answer, but shares few
+    # words with the question ("what do I pay each month for the plan for light data
+    # users?"): prose of the same section outscored it and filled the answer. The
+    # best-matching such row (its heading names the product or setting) leads.
     if asked_rows:
         lead = max(asked_rows, key=lambda i: scores[i])
         scores[lead] = scores.max() + 1.0

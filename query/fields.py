@@ -1,6 +1,6 @@
 """Which field of a key-value table a question asks for.
 
-A row such as "Default: KeepAliveTimeout 5" or "월 요금: 33,000원" answers "What is the
+A row such as "Default value: 30 seconds" or "월 요금: 33,000원" answers "What is the
 default ...?" / "요금이 얼마예요?", yet shares few words with it: the extractive answer
 must know the question asks for that row's label. Two ways, neither tied to one corpus:
 
@@ -8,7 +8,7 @@ must know the question asks for that row's label. Two ways, neither tied to one 
   ("which <label>", "what is the <label>", "<label>은 무엇/얼마", "어떤 <label>");
 - a field profile (a data file, `query/profiles/default.json`, replaced with
   FIELD_PROFILE): phrases that ask for a field whose label the question does not name
-  ("where can I use X?" -> "Context"). Corpus-specific wording belongs in such a file,
+  ("where can I use X?" -> "Scope"). Corpus-specific wording belongs in such a file,
   never in code.
 """
 

@@ -52,10 +52,9 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingRes
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from core.htmlfile import DecodeError, decode_html, is_html_name
 from core.settings import Settings, get_settings
 from core.store import StoreError, get_storage
-from ingest.decode import DecodeError, decode_html
-from ingest.discover import is_html_name
 from query.auth import AccessControl, AuthConfigError, current_user, load_keys
 from query.desk import Desk
 from query.engine import Engine

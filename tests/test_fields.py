@@ -13,7 +13,7 @@ from llama_index.core.schema import NodeWithScore, TextNode
 from core.embedding import get_embed_model
 from query.extractive import extractive_answer
 from query.fields import load_profile
-from query.retrieve import Section
+from query.sections import Section
 
 SHEET = """Plans › Basic 5G › Plan sheet
 The Basic 5G plan suits customers who mostly use messaging and maps, and its fee is lower than the Max plan's.
