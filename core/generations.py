@@ -121,8 +121,8 @@ def prune(storage: Storage, settings: Settings) -> list[str]:
             _drop_index(path, settings)
             removed.append(path.name)
             continue
-        for snapshot in path.glob("lexical*"):
-            if snapshot.is_dir() and (path.name, snapshot.name) not in snapshots:
+        for snapshot in Storage.lexical_dirs(path):
+            if (path.name, snapshot.name) not in snapshots:
                 shutil.rmtree(snapshot, ignore_errors=True)
     if removed:
         survivors = [g for g in previous if g.index in kept_indexes]
@@ -133,7 +133,7 @@ def prune(storage: Storage, settings: Settings) -> list[str]:
 def _drop_index(path: Path, settings: Settings) -> None:
     if settings.chroma_host:
         try:
-            chroma_client(path / "chroma", settings).delete_collection(collection_name(path, settings))
+            chroma_client(Storage.chroma_dir(path), settings).delete_collection(collection_name(path, settings))
         except Exception:  # never made (a run killed before its first write) or already gone
             pass
     shutil.rmtree(path, ignore_errors=True)

@@ -21,10 +21,11 @@ from pathlib import Path
 import bm25s
 import numpy as np
 
+from core.chunk_record import HANGUL, HANGUL_FIRST, HANGUL_LAST
+from core.store import Storage
 from core.vocab import Vocabulary
 
-HANGUL = re.compile(r"[\uac00-\ud7a3]")
-_HANGUL_RUN = re.compile(r"[\uac00-\ud7a3]+")
+_HANGUL_RUN = re.compile(f"[{HANGUL_FIRST}-{HANGUL_LAST}]+")
 BIGRAM = "~"
 _LATIN_WORD = re.compile(r"[a-z0-9][a-z0-9_]*(?:[.,][0-9]+)*", re.I)
 # Kiwi tags kept: nouns, verb/adjective stems, roots, foreign words, numbers, Hanja.
@@ -203,10 +204,10 @@ class LexicalIndex:
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
         if self.ids:
-            self.retriever.save(str(tmp / "bm25"))
+            self.retriever.save(str(Storage.lexical_bm25(tmp)))
         if self.vocab is not None:
-            self.vocab.save(tmp)
-        (tmp / "chunks.json").write_text(
+            self.vocab.save(Storage.lexical_vocab(tmp))
+        Storage.lexical_chunks(tmp).write_text(
             json.dumps({"ids": self.ids, "fields": {k: v.tolist() for k, v in self.fields.items()}}),
             encoding="utf-8",
         )
@@ -219,9 +220,9 @@ class LexicalIndex:
 
     @classmethod
     def load(cls, directory: Path) -> "LexicalIndex":
-        meta = json.loads((directory / "chunks.json").read_text(encoding="utf-8"))
-        retriever = bm25s.BM25.load(str(directory / "bm25")) if meta["ids"] else bm25s.BM25()
-        return cls(retriever, meta["ids"], meta["fields"], Vocabulary.load(directory))
+        meta = json.loads(Storage.lexical_chunks(directory).read_text(encoding="utf-8"))
+        retriever = bm25s.BM25.load(str(Storage.lexical_bm25(directory))) if meta["ids"] else bm25s.BM25()
+        return cls(retriever, meta["ids"], meta["fields"], Vocabulary.load(Storage.lexical_vocab(directory)))
 
     def chunk_frequency(self, token: str) -> int:
         """How many chunks hold `token` (bm25s keeps one sparse column per term)."""

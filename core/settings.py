@@ -65,6 +65,8 @@ class Settings(BaseSettings):
     sibling_bonus: float = Field(0.0, ge=0, description="Weight of a section's second-best chunk")
     rerank: str = Field("", description="'' (off) or a cross-encoder served at OPENAI_BASE_URL/rerank")
     rerank_candidates: int = Field(20, ge=2, description="Fused sections sent to the reranker")
+    field_profile: str = Field("", description="JSON file of the table fields questions ask for "
+                               "(query/profiles/default.json when empty; see query.fields)")
 
     # LLM (OpenAI-compatible)
     openai_api_key: str = ""

@@ -7,12 +7,17 @@
         chroma/                         Chroma PersistentClient (embedded mode only)
         manifest.sqlite                 manuals, hashes, chunk tokens (ingest's bookkeeping)
         lexical-000042/                 BM25 snapshot at manifest generation 42
+          chunks.json, bm25/            chunk ids + filter fields, the bm25s index
         info.json                       the manuals' root (for file links)
-      cache/                            table prose and LLM answers (CACHE_DIR overrides)
+      cache/                            table_prose.sqlite, answers.sqlite (CACHE_DIR overrides)
       sessions.sqlite                   the API's conversations and their turns
       querylog.sqlite                   query log and feedback (query.querylog; PII redacted)
       last_ingest.json                  the last run's report
       .ingest.lock                      held while an ingestion writes
+
+Every path below the root is named here and nowhere else: Storage for the root's entries,
+its static methods for what is inside an index directory and a BM25 snapshot (what is
+inside chroma/ is Chroma's business).
 
 A *generation* (core.generations) is one value of current.json: an index directory plus
 one BM25 snapshot in it. With CHROMA_HOST set the vectors live in a `chroma run` server
@@ -33,6 +38,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from core.chunk_record import FILTER_KEYS
 from core.settings import Settings
 
 if TYPE_CHECKING:
@@ -43,6 +49,7 @@ if TYPE_CHECKING:
 # of start-up, and a no-change ingestion or `make status` needs neither.
 
 COLLECTION = "manuals"
+LEGACY_LEXICAL = "lexical"  # the one BM25 directory of a store from before generations
 
 
 class StoreError(RuntimeError):
@@ -88,6 +95,16 @@ class Storage:
         return self.cache_override or self.root / "cache"
 
     @property
+    def answer_cache_db(self) -> Path:
+        """LLM answers (query.cache); survives a reingest."""
+        return self.cache_dir / "answers.sqlite"
+
+    @property
+    def table_prose_db(self) -> Path:
+        """LLM prose of tables (ingest.table_prose): a rebuild does not pay for it again."""
+        return self.cache_dir / "table_prose.sqlite"
+
+    @property
     def sessions_db(self) -> Path:
         """Conversations of the API (outside any index: a reingest keeps them)."""
         return self.root / "sessions.sqlite"
@@ -123,7 +140,7 @@ class Storage:
             return Generation.from_dict(data["current"])
         if self.index_link.exists():  # a store from before generations: serve it as generation 0
             target = self.index_link.resolve()
-            lexical = "lexical" if (target / "lexical" / "chunks.json").exists() else None
+            lexical = LEGACY_LEXICAL if self.lexical_saved(target / LEGACY_LEXICAL) else None
             return Generation(0, target.name, lexical, "legacy")
         return None
 
@@ -141,6 +158,44 @@ class Storage:
 
     def index_path(self, name: str) -> Path:
         return self.root / name
+
+    # inside one index directory ------------------------------------------------------
+    @staticmethod
+    def chroma_dir(index_dir: Path) -> Path:
+        """The embedded Chroma store (absent in server mode: the vectors live in `chroma run`)."""
+        return index_dir / "chroma"
+
+    @staticmethod
+    def manifest_db(index_dir: Path) -> Path:
+        return index_dir / "manifest.sqlite"
+
+    @staticmethod
+    def info_path(index_dir: Path) -> Path:
+        return index_dir / "info.json"
+
+    @staticmethod
+    def lexical_dirs(index_dir: Path) -> list[Path]:
+        """Every BM25 snapshot directory in an index (and the legacy `lexical`)."""
+        return [p for p in index_dir.glob("lexical*") if p.is_dir()]
+
+    # inside one BM25 snapshot (written by core.lexical: whole, then renamed in) -------------
+    @staticmethod
+    def lexical_chunks(snapshot: Path) -> Path:
+        """The chunk ids and filter fields; a snapshot without it is not a snapshot."""
+        return snapshot / "chunks.json"
+
+    @staticmethod
+    def lexical_bm25(snapshot: Path) -> Path:
+        return snapshot / "bm25"
+
+    @staticmethod
+    def lexical_vocab(snapshot: Path) -> Path:
+        """The corpus vocabulary (core.vocab); absent in snapshots written before it."""
+        return snapshot / "vocab.json"
+
+    @staticmethod
+    def lexical_saved(snapshot: Path) -> bool:
+        return Storage.lexical_chunks(snapshot).exists()
 
     def index_dir(self) -> Path | None:
         """The live index directory, or None before the first ingestion."""
@@ -220,7 +275,7 @@ def _ef_search(collection) -> int | None:
 
 
 def open_collection(index_dir: Path, settings: Settings, embed_name: str, create: bool, client=None):
-    client = client if client is not None else chroma_client(index_dir / "chroma", settings)
+    client = client if client is not None else chroma_client(Storage.chroma_dir(index_dir), settings)
     name = collection_name(index_dir, settings)
     if create:
         hnsw = {"space": "cosine", "ef_search": settings.hnsw_ef_search}
@@ -248,7 +303,7 @@ def open_collection(index_dir: Path, settings: Settings, embed_name: str, create
 # Chroma indexes every metadata value it stores: our full chunk metadata made `add` 17%
 # slower. Filters and deletes need only these keys flat; the rest travels inside
 # LlamaIndex's `_node_content`, from which `ChromaVectorStore` rebuilds the node.
-FLAT_KEYS = frozenset({"path", "lang", "dir1", "dir2", "dir3", "dir4", "document_id", "doc_id", "ref_doc_id"})
+FLAT_KEYS = frozenset({*FILTER_KEYS, "document_id", "doc_id", "ref_doc_id"})  # the last three: LlamaIndex's
 
 
 def chroma_metadata(node: BaseNode) -> dict:
@@ -278,12 +333,12 @@ def vector_store(collection) -> ChromaVectorStore:
 
 def write_info(index_dir: Path, **info: str) -> None:
     """Facts about an index that readers need (the manuals' root for file links)."""
-    path = index_dir / "info.json"
+    path = Storage.info_path(index_dir)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(info, ensure_ascii=False), encoding="utf-8")
     os.replace(tmp, path)
 
 
 def read_info(index_dir: Path) -> dict:
-    path = index_dir / "info.json"
+    path = Storage.info_path(index_dir)
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}

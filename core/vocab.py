@@ -34,7 +34,6 @@ from functools import lru_cache
 from pathlib import Path
 
 _LATIN = re.compile(r"[A-Za-z][A-Za-z0-9]*")
-_HANGUL_RUN = re.compile(r"[\uac00-\ud7a3]+")
 _HYPHENATED = re.compile(r"\b[A-Za-z]+(?:-[A-Za-z]+)+\b")
 # "한글 말(Latin words)" and "Latin words(한글 말)": the parenthesis holds the other script.
 _KO_THEN_LATIN = re.compile(r"((?:[\uac00-\ud7a3]+ ?){1,4})\(\s*([A-Za-z][A-Za-z0-9 .+\-/]{0,40}?)\s*\)")
@@ -330,9 +329,6 @@ def spelled_letters(word: str) -> set[str]:
 
 # ---------------------------------------------------------------- the corpus vocabulary
 
-VOCAB_FILE = "vocab.json"
-
-
 @dataclass
 class Expansion:
     """Terms to add to a question, and why (for `--explain`-style debugging and tests)."""
@@ -370,14 +366,13 @@ class Vocabulary:
                         keys.setdefault(key, []).append(word)
         return cls(dict(latin), sorted(pairs), sorted(acronyms), len(terms), keys)
 
-    def save(self, directory: Path) -> None:
+    def save(self, path: Path) -> None:
         data = {"pages": self.pages, "latin": self.latin, "pairs": self.pairs, "acronyms": self.acronyms,
                 "keys": self.keys}
-        (directory / VOCAB_FILE).write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+        path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
 
     @classmethod
-    def load(cls, directory: Path) -> "Vocabulary | None":
-        path = directory / VOCAB_FILE
+    def load(cls, path: Path) -> "Vocabulary | None":
         if not path.exists():
             return None  # a snapshot written before the vocabulary existed: no expansion
         data = json.loads(path.read_text(encoding="utf-8"))

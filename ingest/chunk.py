@@ -10,7 +10,6 @@ the content, so re-ingesting unchanged content yields the same ids (nothing re-e
 from __future__ import annotations
 
 import hashlib
-import json
 from collections import Counter
 from dataclasses import dataclass
 
@@ -18,11 +17,10 @@ from llama_index.core.node_parser import SentenceSplitter
 from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
 from llama_index.core.utils import get_tokenizer
 
+from core import chunk_record as record
 from ingest.parse import Page, Section
 from ingest.table_prose import TableProser
 from ingest.tables import Table, markdown, row_sentences
-
-MAX_PATH_DEPTH = 4  # dir1..dir4 metadata: Chroma has no prefix operator for --under filters
 
 
 @dataclass
@@ -63,21 +61,7 @@ class Chunker:
 
 
 def breadcrumb(section: Section) -> str:
-    return " › ".join(section.heading_path)
-
-
-def path_dirs(path: str) -> dict[str, str]:
-    parts = path.split("/")[:-1]
-    return {f"dir{i + 1}": "/".join(parts[: i + 1]) for i in range(min(len(parts), MAX_PATH_DEPTH))}
-
-
-def _links_json(section: Section) -> str:
-    keep = [
-        {"href": link.href, "text": link.text, "kind": link.kind, "target": link.target}
-        for link in section.links
-        if link.kind in ("attachment", "manual", "external")
-    ]
-    return json.dumps(keep[:20], ensure_ascii=False)
+    return record.breadcrumb(section.heading_path)
 
 
 def _table_chunks(
@@ -104,8 +88,8 @@ def _card(table: Table, section: Section, header: str) -> tuple[str, str] | None
     """A second, short vector for a key-value table: its section's own heading and the
     first row's value.
 
-    Why: a directive's table embeds as one text ("Description / Syntax / Default /
-    Context / Status / Module"), and a question describing the behaviour ("how many
+    Why: a reference table embeds as one text (its labels, one row each: description,
+    usage, default value, scope...), and a question describing the behaviour ("how many
     requests may one persistent connection carry?") is far closer to the description
     alone. Measured with USE-m3 on that question: the whole table 0.38, breadcrumb +
     "Description:" row 0.40, "MaxKeepAliveRequests\nNumber of requests allowed on a
@@ -132,35 +116,24 @@ def page_nodes(page: Page, proser: TableProser, chunker: Chunker, doc_hash: str)
         if section.blocks:
             budget = chunker.chunk_size - chunker.count(header) - 1
             for piece in chunker.split_text("\n".join(section.blocks), budget):
-                pieces.append((section, "text", f"{header}\n{piece}", "", False))
+                pieces.append((section, record.KIND_TEXT, f"{header}\n{piece}", "", False))
         for table in section.tables:
             for text, table_md in _table_chunks(table, section, header, proser, chunker):
-                pieces.append((section, "table", text, table_md, False))
+                pieces.append((section, record.KIND_TABLE, text, table_md, False))
             card = _card(table, section, header)
             if card:
-                pieces.append((section, "table", *card, True))
+                pieces.append((section, record.KIND_TABLE, *card, True))
 
     seen: Counter[str] = Counter()
     nodes = []
     for position, (section, kind, text, table_md, card) in enumerate(pieces):
         seen[text] += 1
         digest = hashlib.sha256(f"{page.path}\x1f{text}\x1f{seen[text]}".encode("utf-8")).hexdigest()[:32]
-        anchor = section.anchor or ""
-        metadata = {
-            "path": page.path,
-            "title": page.title,
-            "anchor": anchor,
-            "section_id": f"{page.path}#{anchor}" if anchor else page.path,
-            "heading": breadcrumb(section),
-            "lang": page.lang,
-            "kind": kind,
-            "position": position,
-            "links": _links_json(section),
-            "table_md": table_md,
-            "card": card,
-            "doc_hash": doc_hash,
-            **path_dirs(page.path),
-        }
+        metadata = record.chunk_metadata(
+            path=page.path, title=page.title, anchor=section.anchor or "", heading=breadcrumb(section),
+            lang=page.lang, kind=kind, position=position, links=record.links_field(section.links),
+            table_md=table_md, card=card, doc_hash=doc_hash,
+        )
         node = TextNode(id_=digest, text=text, metadata=metadata)
         # Everything the embedding needs is in the text; metadata stays out of the vector.
         node.excluded_embed_metadata_keys = list(metadata)
@@ -172,5 +145,5 @@ def page_nodes(page: Page, proser: TableProser, chunker: Chunker, doc_hash: str)
 
 def lexical_text(node: TextNode) -> str:
     """What BM25 indexes: the chunk text plus the table's structured form."""
-    table_md = node.metadata.get("table_md") or ""
+    table_md = node.metadata.get(record.TABLE_MD) or ""
     return f"{node.text}\n{table_md}" if table_md else node.text

@@ -1,8 +1,8 @@
 """Find the manuals under the paths an operator names.
 
-HTML is recognised by name (`.html`, `.htm`, `.xhtml`, and content-negotiation names such as
-`page.html.en.utf8` or `page.html.ko.euc-kr`) or, for names that say nothing, by sniffing
-the first bytes. Attachments and images beside the manuals are not manuals and are skipped.
+HTML is recognised by name (`core.htmlfile.is_html_name`) or, for names that say nothing,
+by sniffing the first bytes. Attachments and images beside the manuals are not manuals and
+are skipped.
 Symlinked directories are followed once; a loop, a dangling link or an unreadable folder is
 reported and the walk goes on.
 """
@@ -14,9 +14,9 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core.htmlfile import is_html_name
 from ingest.parse import ATTACHMENT_EXT, IMAGE_EXT
 
-_HTML_NAME = re.compile(r"\.(html?|xhtml|shtml)(\.[a-z0-9_-]+)*$", re.I)
 _NOT_MANUAL = ATTACHMENT_EXT | IMAGE_EXT | {"css", "js", "json", "xml", "map", "ico", "woff", "woff2", "ttf", "gz", "md"}
 _SNIFF = re.compile(rb"^\s*(<\?xml[^>]*>\s*)?(<!--.*?-->\s*)*<(!doctype\s+html|html|head|body)", re.I | re.S)
 
@@ -26,10 +26,6 @@ class Found:
     files: list[tuple[Path, str]] = field(default_factory=list)  # (absolute path, root-relative path)
     errors: list[tuple[str, str]] = field(default_factory=list)  # (root-relative path, reason)
     skipped: int = 0  # attachments, images and other non-manual files
-
-
-def is_html_name(name: str) -> bool:
-    return bool(_HTML_NAME.search(name))
 
 
 def _sniff(path: Path) -> bool:

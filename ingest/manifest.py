@@ -15,6 +15,8 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.chunk_record import LANG, PATH, dir_key
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS files (
@@ -169,19 +171,19 @@ class Manifest:
     def lexical_rows(self) -> tuple[list[str], list[list[str]], dict[str, list[str]]]:
         """Ids, tokens and filter fields of every chunk, in a stable order."""
         ids, tokens = [], []
-        fields: dict[str, list[str]] = {"path": [], "lang": []}
+        fields: dict[str, list[str]] = {PATH: [], LANG: []}
         dir_rows = []
         for chunk_id, path, lang, dirs, toks in self.db.execute(
             "SELECT id, path, lang, dirs, tokens FROM chunks ORDER BY path, id"
         ):
             ids.append(chunk_id)
             tokens.append(json.loads(toks))
-            fields["path"].append(path)
-            fields["lang"].append(lang)
+            fields[PATH].append(path)
+            fields[LANG].append(lang)
             dir_rows.append(json.loads(dirs))
         depth = max((len(d) for d in dir_rows), default=0)
         for i in range(1, depth + 1):
-            fields[f"dir{i}"] = [d.get(f"dir{i}", "") for d in dir_rows]
+            fields[dir_key(i)] = [d.get(dir_key(i), "") for d in dir_rows]
         return ids, tokens, fields
 
     def page_terms(self) -> list[dict]:

@@ -18,6 +18,7 @@ import warnings
 from bs4 import BeautifulSoup, NavigableString, Tag, XMLParsedAsHTMLWarning
 from bs4.element import Comment, Doctype, ProcessingInstruction
 
+from core.chunk_record import page_language
 from ingest.boilerplate import BLOCK_TAGS, element_key
 from ingest.tables import Table, clean, inline_text, parse_table
 
@@ -63,18 +64,6 @@ class Page:
     title: str
     lang: str
     sections: list[Section]
-
-
-def detect_lang(declared: str, path: str, text: str) -> str:
-    """`<html lang>` first, then a `.ko.`/`.en.` file-name part, then the share of Hangul."""
-    if declared:
-        return declared.split("-")[0].lower()
-    for part in path.lower().split(".")[1:]:
-        if len(part) == 2 and part.isalpha() and part not in ("md",):
-            return part
-    hangul = sum(1 for ch in text[:20000] if "\uac00" <= ch <= "\ud7a3")
-    letters = sum(1 for ch in text[:20000] if ch.isalpha()) or 1
-    return "ko" if hangul / letters > 0.2 else "en"
 
 
 def classify_link(href: str, page_path: str) -> Link | None:
@@ -360,6 +349,6 @@ def _parse(html: str, path: str, boilerplate: frozenset[str], chrome: bool) -> P
     walker.flush()
     walker.drop_carry()
     text_sample = " ".join(b for s in walker.sections for b in s.blocks[:3])
-    lang = detect_lang(declared.strip(), path, text_sample)
+    lang = page_language(declared.strip(), path, text_sample)
     sections = [s for s in walker.sections if s.blocks or s.tables]
     return Page(path=path, title=title, lang=lang, sections=sections)

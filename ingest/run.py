@@ -20,11 +20,11 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from core.settings import Settings
 from core.generations import publish
+from core.htmlfile import DecodeError, decode_html
+from core.settings import Settings
 from core.store import Storage, get_storage, write_info
 from ingest.boilerplate import page_keys, threshold
-from ingest.decode import DecodeError, decode_html
 from ingest.discover import discover
 from ingest.manifest import Manifest
 from ingest.report import Report, utc_now
@@ -153,10 +153,10 @@ def ingest(
                 started_from = publish(storage, settings, index_dir, None, "first")
         else:
             index_dir = live
-        manifest = Manifest(index_dir / "manifest.sqlite")
+        manifest = Manifest(Storage.manifest_db(index_dir))
         try:
             if fresh and live is not None:
-                old = Manifest(live / "manifest.sqlite")
+                old = Manifest(Storage.manifest_db(live))
                 stored_root = old.get_meta("root")
                 manifest.seed_pages(old)
                 old.close()
@@ -201,7 +201,7 @@ def _lexical_snapshot(index_dir: Path, manifest: Manifest, storage: Storage) -> 
     """The BM25 snapshot of the manifest as it is now, written once per manifest generation
     into a new directory (a server may be loading the previous one)."""
     name = storage.lexical_name(manifest.generation())
-    if not (index_dir / name / "chunks.json").exists():
+    if not Storage.lexical_saved(index_dir / name):
         from ingest.writer import rebuild_lexical
 
         rebuild_lexical(index_dir / name, manifest)
@@ -254,7 +254,7 @@ def _run(
         from ingest.writer import Writer
 
         manifest.set_meta("dirty", "1")
-        parsing = Parsing(tasks, settings, storage.cache_dir / "table_prose.sqlite")
+        parsing = Parsing(tasks, settings, storage.table_prose_db)
         writer = Writer(index_dir, manifest, settings, report)
         if dirty:
             writer.sweep_orphans()

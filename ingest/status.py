@@ -7,7 +7,7 @@ from collections import Counter
 from pathlib import Path
 
 from core.settings import Settings
-from core.store import get_storage
+from core.store import Storage, get_storage
 from ingest.manifest import Manifest
 
 
@@ -20,7 +20,7 @@ def status(settings: Settings, storage_dir: Path | None = None) -> dict:
         data["generation"] = generation.as_dict()
         data["previous"] = storage.read_pointer().get("previous", [])
     if index_dir is not None:
-        manifest = Manifest(index_dir / "manifest.sqlite")
+        manifest = Manifest(Storage.manifest_db(index_dir))
         try:
             data.update(manifest.totals())
             data["root"] = manifest.get_meta("root")

@@ -1,7 +1,7 @@
 """HTML tables -> a cell grid -> faithful prose and a compact markdown form.
 
 Why our own grid code rather than `pandas.read_html`: pandas drops the th/td distinction
-(so key-value tables like `<th>Default:</th><td>…</td>` and header columns are lost), and
+(so key-value tables like `<th>Monthly fee:</th><td>…</td>` and header columns are lost), and
 it cannot say which header a nested table's cell belongs to. The grid below expands
 colspan/rowspan the way browsers do, then every body row is stated with its headers, so
 every cell value survives into the prose (tests enforce this).

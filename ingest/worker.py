@@ -17,12 +17,13 @@ from pathlib import Path
 import numpy as np
 from llama_index.core.schema import MetadataMode, TextNode
 
+from core.chunk_record import CARD, HEADING, path_dirs
 from core.embedding import embeds_in_process, get_embed_model
 from core.lexical import card_tokens, chunk_tokens
 from core.settings import Settings
+from ingest.chunk import Chunker, breadcrumb, lexical_text, page_nodes
+from core.htmlfile import DecodeError, decode_html
 from core.vocab import page_terms
-from ingest.chunk import Chunker, breadcrumb, lexical_text, page_nodes, path_dirs
-from ingest.decode import DecodeError, decode_html
 from ingest.manifest import ChunkRow
 from ingest.parse import parse_page
 from ingest.table_prose import TableProser
@@ -112,7 +113,7 @@ def build_file(path: str, raw: bytes, digest: str, stored_ids: frozenset[str] = 
     heading_paths = {breadcrumb(s): s.heading_path for s in page.sections}
     result.chunk_rows = [
         ChunkRow(n.id_, page.lang, dirs,
-                 card_tokens(n.text) if n.metadata["card"] else chunk_tokens(lexical_text(n), heading_paths[n.metadata["heading"]]))
+                 card_tokens(n.text) if n.metadata[CARD] else chunk_tokens(lexical_text(n), heading_paths[n.metadata[HEADING]]))
         for n in nodes
     ]
     result.terms = page_terms("\n".join([page.title] + [" ".join(s.heading_path) for s in page.sections]

@@ -15,11 +15,12 @@ from pathlib import Path
 
 from llama_index.core.schema import MetadataMode, TextNode
 
+from core.chunk_record import PATH
 from core.embedding import get_embed_model
 from core.lexical import LexicalIndex
 from core.vocab import Vocabulary
 from core.settings import Settings
-from core.store import add_nodes, chroma_metadata, open_collection
+from core.store import Storage, add_nodes, chroma_metadata, open_collection
 from ingest.manifest import FileRecord, Manifest
 from ingest.report import Report, utc_now
 from ingest.worker import FileResult
@@ -51,10 +52,10 @@ class Writer:
         found: dict[str, set[str]] = {path: set() for path in paths}
         for i in range(0, len(paths), 100):
             group = paths[i : i + 100]
-            where = {"path": group[0]} if len(group) == 1 else {"path": {"$in": group}}
+            where = {PATH: group[0]} if len(group) == 1 else {PATH: {"$in": group}}
             got = self.collection.get(where=where, include=["metadatas"])
             for chunk_id, metadata in zip(got["ids"], got["metadatas"]):
-                found[metadata["path"]].add(chunk_id)
+                found[metadata[PATH]].add(chunk_id)
         return found
 
     def apply(self, result: FileResult) -> None:
@@ -158,7 +159,7 @@ def rebuild_lexical(directory: Path, manifest: Manifest) -> None:
 
 def carry_over(old_dir: Path, new_dir: Path, new_manifest: Manifest, paths: list[str], settings: Settings) -> None:
     """A rebuild must not lose a manual that fails now but was good before: copy its chunks."""
-    old_manifest = Manifest(old_dir / "manifest.sqlite")
+    old_manifest = Manifest(Storage.manifest_db(old_dir))
     try:
         embed_name = get_embed_model(settings).model_name
         _, old = open_collection(old_dir, settings, embed_name, create=False)
@@ -167,7 +168,7 @@ def carry_over(old_dir: Path, new_dir: Path, new_manifest: Manifest, paths: list
         for path in paths:
             if path not in records:
                 continue
-            got = old.get(where={"path": path}, include=["embeddings", "metadatas", "documents"])
+            got = old.get(where={PATH: path}, include=["embeddings", "metadatas", "documents"])
             if got["ids"]:
                 new.add(ids=got["ids"], embeddings=got["embeddings"], metadatas=got["metadatas"], documents=got["documents"])
             rows = old_manifest.db.execute("SELECT id, path, lang, dirs, tokens FROM chunks WHERE path = ?", (path,)).fetchall()

@@ -19,8 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
+from core.chunk_record import DOC_HASH
 from query.pii import redact
-from query.retrieve import Section
+from query.sections import Section
 
 
 def normalise(question: str) -> str:
@@ -32,8 +33,8 @@ def normalise(question: str) -> str:
 def sources_signature(sections: list[Section], model: str, prompt_version: str) -> str:
     parts = [model, prompt_version]
     for section in sections:
-        for hit in section.chunks[:3]:
-            parts.append(f"{hit.node.node_id}:{hit.node.metadata.get('doc_hash', '')}")
+        for hit in section.context:
+            parts.append(f"{hit.node.node_id}:{hit.node.metadata.get(DOC_HASH, '')}")
     return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
 
 

@@ -24,6 +24,7 @@ import anyio
 from core.llm import Usage, achat, achat_stream, make_async_client
 from query.conversation import condense_messages, history_messages, rule_rewrite
 from query.engine import Engine
+from query.question_vectors import QuestionVectors
 from query.querylog import QueryLog
 from query.retrieve import Filters
 from query.sessions import SessionStore
@@ -54,6 +55,7 @@ class Desk:
         # its own ~25-50 ms and the queue drains in order. LLM calls never wait here: they
         # are awaited on the event loop, outside this limiter.
         self.cpu = anyio.CapacityLimiter(os.cpu_count() or 1)
+        self.vectors = QuestionVectors(engine.retriever.embed_model, self.cpu)
 
     async def rewrite(self, question: str, history: list[dict], usage: Usage, use_llm: bool) -> str:
         """The standalone question retrieval and the answer use (the question itself on a first turn)."""
@@ -87,8 +89,10 @@ class Desk:
                 history_messages, turns, self.settings.history_tokens, self.settings.llm_model, limiter=self.cpu)
                 if turns else [])
             standalone = await self.rewrite(question, history, usage, use_llm)
+            vector = await self.vectors.vector(standalone) if self.settings.retrieval_mode != "lexical" else None
             prepared = await anyio.to_thread.run_sync(
-                lambda: self.engine.prepare(standalone, qid, top_k, filters, use_llm, usage, history, started),
+                lambda: self.engine.prepare(standalone, qid, top_k, filters, use_llm, usage, history, started,
+                                            vector),
                 limiter=self.cpu)
             result = prepared.result
             result["question"] = question
@@ -121,6 +125,12 @@ class Desk:
             raise
         finally:
             self.stats.in_flight -= 1
+
+    async def record(self, result: dict, *, session_id: str | None, user: str | None, rewritten: str) -> None:
+        """`on_exchange` off the event loop: redacting and committing a turn is a few ms of
+        work that would otherwise hold up every other conversation's events."""
+        await anyio.to_thread.run_sync(
+            lambda: self.on_exchange(result, session_id=session_id, user=user, rewritten=rewritten))
 
     def on_exchange(self, result: dict, *, session_id: str | None, user: str | None, rewritten: str) -> None:
         """Every finished exchange passes here once, whichever endpoint served it.

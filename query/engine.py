@@ -11,22 +11,24 @@ always return the sources the `[n]` markers refer to.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
+from core.chunk_record import ANCHOR, HEADING, KIND, KIND_TEXT, LANG, PATH, TITLE, attachments, chunk_body
 from core.llm import Usage, chat, chat_stream, make_client
 from core.settings import Settings
 from core.store import get_storage
 from query.cache import AnswerCache, sources_signature
 from query.embed_cache import CachedEmbedding
 from query.extractive import extractive_answer
+from query.fields import load_profile
 from query.generate import PROMPT_VERSION, build_messages, validate_citations
 from query.live import LiveIndex
-from query.retrieve import Filters, HybridRetriever, Section
+from query.retrieve import Filters, HybridRetriever
+from query.sections import Section
 from query.smalltalk import smalltalk_reply
 
 SNIPPET_CHARS = 240
@@ -41,8 +43,7 @@ def source_url(path: str, anchor: str, base_url: str, root: str | None) -> str:
 
 
 def _snippet(text: str) -> str:
-    body = text.split("\n", 1)[1] if "\n" in text else text
-    body = " ".join(body.split())
+    body = " ".join(chunk_body(text).split())
     return body if len(body) <= SNIPPET_CHARS else body[: SNIPPET_CHARS - 1] + "…"
 
 
@@ -50,23 +51,19 @@ def source_dicts(sections: list[Section], settings: Settings, root: str | None) 
     out = []
     for rank, section in enumerate(sections, start=1):
         meta = section.metadata
-        anchor = meta.get("anchor") or None
-        links = json.loads(meta.get("links") or "[]")
+        anchor = meta.get(ANCHOR) or None
         out.append({
             "rank": rank,
-            "title": meta.get("title", ""),
-            "heading": meta.get("heading", ""),
-            "path": meta.get("path", ""),
+            "title": meta.get(TITLE, ""),
+            "heading": meta.get(HEADING, ""),
+            "path": meta.get(PATH, ""),
             "anchor": anchor,
-            "url": source_url(meta.get("path", ""), anchor or "", settings.base_url, root),
+            "url": source_url(meta.get(PATH, ""), anchor or "", settings.base_url, root),
             "score": round(section.score, 6),
-            "kind": meta.get("kind", "text"),
-            "lang": meta.get("lang", ""),
+            "kind": meta.get(KIND, KIND_TEXT),
+            "lang": meta.get(LANG, ""),
             "snippet": _snippet(section.best.get_content()),
-            "attachments": [
-                {"text": link["text"], "href": link["href"], "path": link.get("target", "")}
-                for link in links if link.get("kind") == "attachment"
-            ],
+            "attachments": attachments(meta),
         })
     return out
 
@@ -109,10 +106,11 @@ class Engine:
         # One process-wide model whatever the generation (core.embedding caches it).
         self.embed = CachedEmbedding(self.live.retriever.embed_model)
         self.client = make_client(settings) if settings.llm_configured else None
+        load_profile(settings.field_profile)  # a broken FIELD_PROFILE stops start-up, not a question
         storage = get_storage(settings, storage_dir)
         self.storage = storage
         self.cache = (
-            AnswerCache(storage.cache_dir / "answers.sqlite", settings.cache_similarity) if self.client else None
+            AnswerCache(storage.answer_cache_db, settings.cache_similarity) if self.client else None
         )
 
     @property
@@ -148,9 +146,11 @@ class Engine:
     def prepare(
         self, question: str, qid: str | int | None = None, top_k: int | None = None,
         filters: Filters | None = None, use_llm: bool = True, usage: Usage | None = None,
-        history: list[dict] | None = None, started: float | None = None,
+        history: list[dict] | None = None, started: float | None = None, embedding: list[float] | None = None,
     ) -> Prepared:
-        """Small talk, retrieval, sources and the cache lookup: everything before the LLM."""
+        """Small talk, retrieval, sources and the cache lookup: everything before the LLM.
+
+        `embedding`: the question's vector if already computed (see `query.desk`)."""
         started = time.perf_counter() if started is None else started
         result: dict = {"id": qid, "question": question, "sources": [], "latency": {"retrieve_ms": 0.0}}
         prepared = Prepared(question, result, usage or Usage(), started, history=list(history or []))
@@ -162,7 +162,7 @@ class Engine:
         # Retrieval runs on one index generation; what the rest of the answer needs (the
         # sections' texts, the sources) is read here, so a swap afterwards changes nothing.
         with self.live.use() as retriever:
-            retrieval = retriever.retrieve(question, top_k, filters)
+            retrieval = retriever.retrieve(question, top_k, filters, embedding)
             root = retriever.info.get("root")
         prepared.sections = retrieval.sections
         prepared.query_embedding = retrieval.query_embedding
@@ -221,7 +221,8 @@ class Engine:
 
     def extractive(self, prepared: Prepared) -> str:
         if prepared.sections:
-            return extractive_answer(prepared.question, prepared.sections, self.embed)
+            return extractive_answer(prepared.question, prepared.sections, self.embed,
+                                     profile=load_profile(self.settings.field_profile))
         return "No manual section matches this question."
 
     def _events(

@@ -2,7 +2,7 @@
 each marked with its source number.
 
 A chunk's first sentence is rarely the answer ("What is the default X?" is answered by a
-table row "Default: X 5."), so every sentence and row of the retrieved sections is scored
+table row "Monthly fee: KRW 33,000."), so every sentence and row of the retrieved sections is scored
 against the question: embedding similarity plus the share of the question's terms it
 contains, with a small preference for higher-ranked sources.
 """
@@ -16,8 +16,10 @@ from dataclasses import dataclass
 import numpy as np
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
-from core.lexical import HANGUL, tokenize
-from query.retrieve import Section
+from core.chunk_record import EXTRACTIVE_CHUNKS, HANGUL, HEADING, chunk_body
+from core.lexical import tokenize
+from query.fields import AskedFields, Field, load_profile
+from query.sections import Section
 
 _SENTENCE_END = re.compile(r"(?<=[.!?。])\s+(?=[\"'(\[A-Z가-힣0-9•])")
 MAX_UNITS_PER_SOURCE = 12
@@ -51,7 +53,7 @@ def _is_example(line: str) -> bool:
 
 def units(text: str) -> list[Unit]:
     """Sentences of prose and whole table rows; the breadcrumb line is skipped."""
-    lines = [line.strip() for line in text.split("\n")[1:] if line.strip()]
+    lines = [line.strip() for line in chunk_body(text).split("\n") if line.strip()]
     out: list[Unit] = []
     for i, line in enumerate(lines):
         sentences = [s.strip() for s in _SENTENCE_END.split(line) if s.strip()]
@@ -75,15 +77,6 @@ _QUANTITY = re.compile(
 )
 _HAS_NUMBER = re.compile(r"\d")
 _ROW_KEY = re.compile(r"^([^:]{1,30}):\s")
-# Questions that ask for one field of a key-value table ("What is the default ...?",
-# "어느 설정 위치에서 ...?") are answered by the row with that key, whatever else the
-# row's words share with the question. (question pattern, row key pattern)
-_ASKED_FIELD = [
-    (re.compile(r"default|기본", re.I), re.compile(r"^(default|기본값)$", re.I)),
-    (re.compile(r"context|where can|allowed in|사용장소|위치|어디", re.I), re.compile(r"^(context|사용장소)$", re.I)),
-    (re.compile(r"which module|what module|모듈", re.I), re.compile(r"^(module|모듈)$", re.I)),
-    (re.compile(r"syntax|문법", re.I), re.compile(r"^(syntax|문법)$", re.I)),
-]
 
 
 # "How do I ..." is answered by a procedure's ordered steps, shown together (English and
@@ -121,16 +114,18 @@ def _terms(text: str) -> frozenset[str]:
 
 
 def extractive_answer(
-    question: str, sections: list[Section], embed_model: BaseEmbedding, max_units: int = 3
+    question: str, sections: list[Section], embed_model: BaseEmbedding, max_units: int = 3,
+    profile: tuple[Field, ...] | None = None,
 ) -> str:
+    """`profile`: the field profile (query.fields); the bundled default when None."""
     if not sections:
         return ""
     process = bool(_PROCESS.search(question))
     candidates: list[tuple[int, Unit, str]] = []  # (source number, unit, unit text with its section heading)
     for number, section in enumerate(sections, start=1):
         seen: set[str] = set()
-        heading = section.metadata.get("heading", "")
-        for hit in section.chunks[:4]:
+        heading = section.metadata.get(HEADING, "")
+        for hit in section.chunks[:EXTRACTIVE_CHUNKS]:
             found = units(hit.node.get_content())
             for unit in _with_steps(found) if process else found:
                 if unit.text not in seen and len(seen) < MAX_UNITS_PER_SOURCE:
@@ -138,14 +133,14 @@ def extractive_answer(
                     candidates.append((number, unit, f"{heading}: {unit.text}"))
     if not candidates:
         return ""
-    # Rows and sentences are scored with their heading: "Default: 5" means little alone,
-    # "KeepAliveTimeout Directive: Default: 5" answers "default keep-alive timeout".
+    # Rows and sentences are scored with their heading: "Monthly fee: 33,000" means little
+    # alone, "Basic 5G plan: Monthly fee: 33,000" answers "how much is Basic 5G a month".
     query_vec = np.asarray(embed_model.get_query_embedding(question))
     vectors = np.asarray(embed_model.get_text_embedding_batch([c for _, _, c in candidates]))
     similarity = vectors @ query_vec / (np.linalg.norm(vectors, axis=1) * np.linalg.norm(query_vec) + 1e-9)
     query_terms = set(tokenize(question))
     wants_quantity = bool(_QUANTITY.search(question))
-    asked_keys = [key for pattern, key in _ASKED_FIELD if pattern.search(question)]
+    asked = AskedFields(question, load_profile() if profile is None else profile)
     scores = np.zeros(len(candidates))
     asked_rows = []
     for i, ((number, unit, with_heading), sim) in enumerate(zip(candidates, similarity)):
@@ -154,13 +149,13 @@ def extractive_answer(
         bonus = 0.1 if wants_quantity and _HAS_NUMBER.search(unit.text) else 0.0
         scores[i] = float(sim) + 0.6 * overlap + bonus + 0.08 / number
         row_key = _ROW_KEY.match(unit.text)
-        if row_key and any(key.match(row_key.group(1).strip()) for key in asked_keys):
+        if row_key and asked.asks_for(row_key.group(1)):
             scores[i] += 0.5
             asked_rows.append(i)
-    # The asked field's row ("Default: ListenBackLog 511.") is the answer, but shares few
-    # words with the question ("default maximum length of the queue of pending
-    # connections"): prose of the same section outscored it and filled the answer. The
-    # best-matching such row (its heading names the directive or product) leads.
+    # The asked field's row ("Monthly fee: KRW 33,000.") is the answer, but shares few
+    # words with the question ("what do I pay each month for the plan for light data
+    # users?"): prose of the same section outscored it and filled the answer. The
+    # best-matching such row (its heading names the product or setting) leads.
     if asked_rows:
         lead = max(asked_rows, key=lambda i: scores[i])
         scores[lead] = scores.max() + 1.0

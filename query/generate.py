@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import re
 
-from core.lexical import HANGUL
+from core.chunk_record import HEADING, TITLE, text_language
 from query.pii import redact
-from query.retrieve import Section
+from query.sections import Section
 
 PROMPT_VERSION = "answer-v1"
 _CITATION = re.compile(r"\[(\d+)\]")
@@ -28,14 +28,10 @@ Rules:
 NOT_COVERED = {"ko": "매뉴얼에서 이 내용을 찾을 수 없습니다", "en": "The manuals do not cover this"}
 
 
-def question_language(question: str) -> str:
-    return "ko" if HANGUL.search(question) else "en"
-
-
 def build_messages(question: str, sections: list[Section], history: list[dict] | None = None) -> list[dict]:
     """System rules, the conversation so far (already trimmed to its token budget by
     `query.conversation`), then the sources and the (standalone) question."""
-    lang = question_language(question)
+    lang = text_language(question)
     system = SYSTEM.format(
         language="Korean (한국어)" if lang == "ko" else "English",
         not_covered=f'"{NOT_COVERED[lang]}"',
@@ -43,10 +39,9 @@ def build_messages(question: str, sections: list[Section], history: list[dict] |
     blocks = []
     for number, section in enumerate(sections, start=1):
         meta = section.metadata
-        text = "\n".join(hit.node.get_content() for hit in section.chunks[:3])
-        text = text.replace("</source>", "</ source>")
+        text = section.context_text().replace("</source>", "</ source>")
         blocks.append(
-            f'<source id="{number}" title="{meta.get("title", "")}" section="{meta.get("heading", "")}">\n{text}\n</source>'
+            f'<source id="{number}" title="{meta.get(TITLE, "")}" section="{meta.get(HEADING, "")}">\n{text}\n</source>'
         )
     # Personal data in the question (a caller's phone or registration number) never leaves
     # the company: the endpoint gets typed placeholders; retrieval used the raw text in memory.

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from core.settings import Settings
 from core.store import Generation, get_storage
+from query.rerank import reranker
 from query.retrieve import HybridRetriever
 
 RETRY_SECONDS = 5.0  # after a generation failed to load (e.g. pruned while loading), try again
@@ -50,7 +51,8 @@ class LiveIndex:
         self.storage_dir = storage_dir
         self.storage = get_storage(settings, storage_dir)
         self._lock = threading.Lock()
-        self._active = _Loaded(HybridRetriever(settings, storage_dir))  # StoreError before any ingestion
+        self._reorder = reranker(settings)  # one reranker client, whatever the generation
+        self._active = _Loaded(HybridRetriever(settings, storage_dir, reorder=self._reorder))  # StoreError before any ingestion
         self._loader: threading.Thread | None = None
         self._failed: tuple[tuple, float] | None = None
         if settings.live_poll_seconds > 0:
@@ -100,7 +102,7 @@ class LiveIndex:
     def _load(self, generation: Generation) -> None:
         started = time.perf_counter()
         try:
-            retriever = HybridRetriever(self.settings, self.storage_dir, generation)
+            retriever = HybridRetriever(self.settings, self.storage_dir, generation, self._reorder)
         except Exception as exc:  # keep serving the old generation; say why
             self._failed = (_key(generation), time.monotonic())
             print(f"manual-qa: cannot load index generation {generation.number}: {exc}", file=sys.stderr, flush=True)

@@ -52,7 +52,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from core.lexical import HANGUL
+from core.chunk_record import text_language
 
 TYPES = ("RRN", "FRN", "PHONE", "CARD", "ACCOUNT", "BRN", "EMAIL", "SSN")
 PLACEHOLDERS = {
@@ -192,10 +192,6 @@ def detect(text: str) -> list[Span]:
     return _resolve(spans)
 
 
-def language(text: str) -> str:
-    return "ko" if HANGUL.search(text or "") else "en"
-
-
 def redact(text: str | None, lang: str | None = None) -> str | None:
     """`text` with every detected span replaced by its typed placeholder.
 
@@ -205,7 +201,7 @@ def redact(text: str | None, lang: str | None = None) -> str | None:
     spans = detect(text)
     if not spans:
         return text
-    names = PLACEHOLDERS[lang or language(text)]
+    names = PLACEHOLDERS[lang or text_language(text)]
     parts, last = [], 0
     for span in spans:
         parts += [text[last: span.start], names[span.type]]

@@ -13,16 +13,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from core.settings import Settings
+from query.sections import Reorder, Section
+
 if TYPE_CHECKING:
     from openai import OpenAI
-
-    from query.retrieve import Section
 
 MAX_CHARS = 2000  # per section: cross-encoders read ~512 tokens
 
 
 def section_text(section: Section) -> str:
-    return "\n".join(hit.node.get_content() for hit in section.chunks[:3])[:MAX_CHARS]
+    return section.context_text()[:MAX_CHARS]
 
 
 def rerank(
@@ -44,3 +45,18 @@ def rerank(
         return sections[:top_n], f"reranker unavailable ({type(exc).__name__}); fused order kept"
     seen = {id(s) for s in picked}
     return (picked + [s for s in sections if id(s) not in seen])[:top_n], None
+
+
+def reranker(settings: Settings) -> Reorder | None:
+    """The second stage `RERANK` configures (its best RERANK_CANDIDATES fused sections go
+    to the endpoint), or None when it is off."""
+    if not settings.rerank:
+        return None
+    from core.llm import make_client
+
+    client = make_client(settings)
+
+    def reorder(question: str, sections: list[Section], top_n: int) -> tuple[list[Section], str | None]:
+        return rerank(client, settings.rerank, question, sections[: settings.rerank_candidates], top_n)
+
+    return reorder

@@ -11,7 +11,7 @@ rank for evaluation. The dense side is LlamaIndex's `VectorIndexRetriever` over
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -20,11 +20,12 @@ from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 from llama_index.core.vector_stores import FilterOperator, MetadataFilter, MetadataFilters
 from llama_index.core.vector_stores.utils import metadata_dict_to_node
 
+from core.chunk_record import LANG, PATH, dir_filter, section_of
 from core.embedding import get_embed_model
 from core.lexical import LexicalIndex
 from core.settings import Settings
-from core.store import Generation, StoreError, get_storage, open_collection, read_info, reader_client, vector_store
-
+from core.store import Generation, Storage, StoreError, get_storage, open_collection, read_info, reader_client, vector_store
+from query.sections import Reorder, Section
 
 
 @dataclass
@@ -33,17 +34,12 @@ class Filters:
     under: str | None = None  # a folder prefix of manual paths, e.g. "mod/" or "internet"
 
     def dir_key(self) -> tuple[str, str] | None:
-        if not self.under:
-            return None
-        prefix = self.under.strip().strip("/")
-        if not prefix:
-            return None
-        return f"dir{prefix.count('/') + 1}", prefix
+        return dir_filter(self.under)
 
     def for_chroma(self) -> MetadataFilters | None:
         items = []
         if self.lang:
-            items.append(MetadataFilter(key="lang", value=self.lang, operator=FilterOperator.EQ))
+            items.append(MetadataFilter(key=LANG, value=self.lang, operator=FilterOperator.EQ))
         key = self.dir_key()
         if key:
             items.append(MetadataFilter(key=key[0], value=key[1], operator=FilterOperator.EQ))
@@ -52,30 +48,13 @@ class Filters:
     def for_lexical(self, index: LexicalIndex) -> np.ndarray | None:
         mask = None
         if self.lang:
-            mask = index.fields["lang"] == self.lang
+            mask = index.fields[LANG] == self.lang
         key = self.dir_key()
         if key:
             column = index.fields.get(key[0])
             hit = column == key[1] if column is not None else np.zeros(len(index.ids), dtype=bool)
             mask = hit if mask is None else (mask & hit)
         return mask
-
-
-@dataclass
-class Section:
-    """One place in the manuals: the chunks of one anchored section that matched."""
-
-    section_id: str
-    chunks: list[NodeWithScore] = field(default_factory=list)
-    score: float = 0.0
-
-    @property
-    def best(self) -> TextNode:
-        return self.chunks[0].node  # type: ignore[return-value]
-
-    @property
-    def metadata(self) -> dict:
-        return self.best.metadata
 
 
 @dataclass
@@ -95,8 +74,10 @@ class HybridRetriever:
     uses it any more.
     """
 
-    def __init__(self, settings: Settings, storage_dir: Path | None = None, generation: Generation | None = None) -> None:
+    def __init__(self, settings: Settings, storage_dir: Path | None = None, generation: Generation | None = None,
+                 reorder: Reorder | None = None) -> None:
         self.settings = settings
+        self.reorder = reorder  # the reranker, when one is configured (query.rerank.reranker)
         storage = get_storage(settings, storage_dir)
         generation = generation or storage.current()
         if generation is None:
@@ -106,17 +87,12 @@ class HybridRetriever:
         self.index_dir = index_dir
         self.info = read_info(index_dir)
         self.embed_model = get_embed_model(settings)
-        self.client, self._system = reader_client(index_dir / "chroma", settings)
+        self.client, self._system = reader_client(Storage.chroma_dir(index_dir), settings)
         _, self.collection = open_collection(index_dir, settings, self.embed_model.model_name, create=False,
                                              client=self.client)
         self.index = VectorStoreIndex.from_vector_store(vector_store(self.collection), embed_model=self.embed_model)
         lexical_dir = storage.lexical_dir(generation)
-        self.lexical = LexicalIndex.load(lexical_dir) if lexical_dir and (lexical_dir / "chunks.json").exists() else None
-        self.rerank_client = None
-        if settings.rerank:
-            from core.llm import make_client
-
-            self.rerank_client = make_client(settings)
+        self.lexical = LexicalIndex.load(lexical_dir) if lexical_dir and Storage.lexical_saved(lexical_dir) else None
 
     def close(self) -> None:
         """Release this generation's Chroma: the embedded System (its HNSW index in memory)
@@ -153,7 +129,12 @@ class HybridRetriever:
             nodes[chunk_id] = node  # type: ignore[assignment]
         return nodes
 
-    def retrieve(self, question: str, top_k: int | None = None, filters: Filters | None = None) -> Retrieval:
+    def retrieve(
+        self, question: str, top_k: int | None = None, filters: Filters | None = None,
+        embedding: list[float] | None = None,
+    ) -> Retrieval:
+        """`embedding`: the question's vector when the caller has it already (the server
+        computes those of concurrent questions in one batch)."""
         started = time.perf_counter()
         filters = filters or Filters()
         top_k = top_k or self.settings.top_k
@@ -161,26 +142,27 @@ class HybridRetriever:
         mode = self.settings.retrieval_mode
         query = QueryBundle(query_str=question)
         if mode != "lexical":
-            query.embedding = self.embed_model.get_query_embedding(question)
+            query.embedding = embedding if embedding is not None else self.embed_model.get_query_embedding(question)
         dense = self.dense(query, k, filters) if mode != "lexical" else []
         lexical = self.lexical_hits(question, k, filters) if mode != "dense" else []
 
         fused = fuse(dense, lexical, self.settings)
-        # Every fused chunk is read back from Chroma's records, the dense ones too: an
-        # HNSW index (or a BM25 snapshot) can name a chunk an ingestion deleted since it
-        # was loaded, and Chroma then returns the id with no metadata - a "ghost" source
-        # with no path. What `get` does not return (or returns without a path) is gone.
-        nodes = {cid: node for cid, node in self._fetch(list(fused)).items() if node.metadata.get("path")}
+        # Every fused chunk comes from Chroma's records as they are now: an HNSW index (or
+        # a BM25 snapshot) can name a chunk an ingestion deleted since it was loaded, and
+        # Chroma then returns the id with no metadata - a "ghost" source with no path.
+        # Dense hits already carry the records the query read (a ghost has no path); only
+        # chunks BM25 alone found are read back with `get`. (Reading the dense ones again
+        # was a third of retrieval: 10 of 26 ms on the sample manuals.) What has no path is gone.
+        nodes = {hit.node.node_id: hit.node for hit in dense}
+        nodes.update(self._fetch([cid for cid in fused if cid not in nodes]))
+        nodes = {cid: node for cid, node in nodes.items() if node.metadata.get(PATH)}
         ranked = sorted((cid for cid in fused if cid in nodes), key=lambda cid: -fused[cid])
         sections = group_sections(
             [NodeWithScore(node=nodes[cid], score=fused[cid]) for cid in ranked], self.settings.sibling_bonus
         )
         notice = None
-        if self.rerank_client is not None:
-            from query.rerank import rerank
-
-            sections, notice = rerank(self.rerank_client, self.settings.rerank, question,
-                                      sections[: self.settings.rerank_candidates], top_k)
+        if self.reorder is not None:
+            sections, notice = self.reorder(question, sections, top_k)
         return Retrieval(sections=sections[:top_k], seconds=time.perf_counter() - started,
                          query_embedding=query.embedding, notice=notice,
                          dense_top=dense[0].score if dense and dense[0].score is not None else None)
@@ -218,7 +200,7 @@ def group_sections(ranked: list[NodeWithScore], self_bonus: float = 0.0) -> list
     a surer place; the evaluation decides the weight)."""
     by_id: dict[str, Section] = {}
     for hit in ranked:
-        section_id = hit.node.metadata.get("section_id") or hit.node.metadata.get("path", "")
+        section_id = section_of(hit.node.metadata)
         section = by_id.setdefault(section_id, Section(section_id=section_id))
         section.chunks.append(hit)
     for section in by_id.values():

@@ -44,6 +44,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated
 
+import anyio
 from fastapi import FastAPI, Request
 from fastapi_offline import FastAPIOffline
 from fastapi.exceptions import RequestValidationError
@@ -51,10 +52,9 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingRes
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from core.htmlfile import DecodeError, decode_html, is_html_name
 from core.settings import Settings, get_settings
 from core.store import StoreError, get_storage
-from ingest.decode import DecodeError, decode_html
-from ingest.discover import is_html_name
 from query.auth import AccessControl, AuthConfigError, current_user, load_keys
 from query.desk import Desk
 from query.engine import Engine
@@ -235,15 +235,15 @@ def create_app(engine: Engine, sessions: SessionStore | None = None, querylog: Q
         """The whole answer at once: today's JSON contract plus `session_id` and `exchange_id`."""
         user = current_user(request)
         question = check_question(body.question)
-        session_id, turns = open_session(body.session_id, user)
+        session_id, turns = await anyio.to_thread.run_sync(open_session, body.session_id, user)
         final: dict = {}
         async for kind, data in desk.exchange(question, turns=turns, top_k=body.top_k, filters=filters_of(body),
                                               use_llm=body.use_llm, qid=body.id):
             if kind == "done":
                 final = data
         final["session_id"] = session_id
-        desk.on_exchange(final, session_id=session_id, user=user,
-                         rewritten=final.get("standalone_question", question))
+        await desk.record(final, session_id=session_id, user=user,
+                          rewritten=final.get("standalone_question", question))
         return _href(final)
 
     @app.post("/api/ask/stream", response_class=StreamingResponse,
@@ -255,7 +255,7 @@ def create_app(engine: Engine, sessions: SessionStore | None = None, querylog: Q
         Validated before the stream starts, so bad input still gets a plain 4xx JSON error."""
         user = current_user(request)
         question = check_question(body.question)
-        session_id, turns = open_session(body.session_id, user)
+        session_id, turns = await anyio.to_thread.run_sync(open_session, body.session_id, user)
 
         async def events() -> AsyncIterator[str]:
             try:
@@ -265,8 +265,8 @@ def create_app(engine: Engine, sessions: SessionStore | None = None, querylog: Q
                         data["session_id"] = session_id
                         _href(data)
                     if kind == "done":
-                        desk.on_exchange(data, session_id=session_id, user=user,
-                                         rewritten=data.get("standalone_question", question))
+                        await desk.record(data, session_id=session_id, user=user,
+                                          rewritten=data.get("standalone_question", question))
                     yield sse(kind, data)
             except Exception as exc:  # noqa: BLE001 - the stream has started: report in-band
                 yield sse("error", {"error": f"{type(exc).__name__}: {exc}"})

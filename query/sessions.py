@@ -46,6 +46,10 @@ class SessionStore:
         self.db = sqlite3.connect(path, timeout=30, check_same_thread=False)
         with self._lock, self.db:
             self.db.execute("PRAGMA journal_mode=WAL")
+            # WAL with synchronous=NORMAL: a commit survives the process dying (a crash, a
+            # restart); only a power cut may lose the last turns. FULL fsyncs on every
+            # commit: 3.4 ms here, paid by every question (its session and its turn).
+            self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.execute(
                 "CREATE TABLE IF NOT EXISTS sessions (id TEXT PRIMARY KEY, title TEXT NOT NULL DEFAULT '', "
                 "user TEXT, created REAL NOT NULL, updated REAL NOT NULL)"

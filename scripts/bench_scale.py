@@ -39,6 +39,7 @@ PLOT = ROOT / "reports" / "bench_scale.png"
 QUESTIONS = ROOT / "data" / "eval" / "httpd_questions.jsonl"
 EDIT_PAGE = "c00/mod/core.html.en.utf8"
 sys.path.insert(0, str(ROOT))
+from core.store import Storage  # noqa: E402
 from tests.servers import free_port, wait_http  # noqa: E402  (the same start-up the tests use)
 
 MARK = re.compile(rb"<(p|td|li)(\s[^>]*)?>", re.I)
@@ -163,7 +164,7 @@ def freshness(url: str, corpus: Path, storage: Path, n: int, edit_page: str = ED
     raw = page.read_bytes()
     page.write_bytes(raw.replace(b"</body>", f"<h2 id=\"benchmark\">Benchmark marker</h2><p>The benchmark marker "
                                             f"code of this edition is {token}.</p></body>".encode(), 1))
-    pointer = storage / "current.json"
+    pointer = Storage(storage).pointer_path
     before = json.loads(pointer.read_text())["current"]["number"]
     started = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "ingest", str(corpus), "--storage", str(storage), "--json"],
@@ -199,10 +200,11 @@ def freshness(url: str, corpus: Path, storage: Path, n: int, edit_page: str = ED
 def server_mode(storage: Path, work: Path, questions: list[str]) -> dict:
     """Serve a copy of the embedded Chroma store from `chroma run` and measure the same
     query server against it (the collection renamed to the server-mode name)."""
-    pointer = json.loads((storage / "current.json").read_text())["current"]
+    layout = Storage(storage)
+    pointer = json.loads(layout.pointer_path.read_text())["current"]
     chroma_copy = work / "chroma-server-data"
     shutil.rmtree(chroma_copy, ignore_errors=True)
-    shutil.copytree(storage / pointer["index"] / "chroma", chroma_copy)
+    shutil.copytree(Storage.chroma_dir(layout.index_path(pointer["index"])), chroma_copy)
     port = free_port()
     chroma_bin = Path(sys.executable).parent / "chroma"
     with Proc([str(chroma_bin), "run", "--path", str(chroma_copy), "--port", str(port)], work / "chroma.log") as chroma:

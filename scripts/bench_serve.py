@@ -33,6 +33,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from core.store import Storage  # noqa: E402
 from tests.openai_stub import StubOpenAI  # noqa: E402
 from tests.servers import free_port  # noqa: E402
 
@@ -169,7 +170,7 @@ def main() -> int:
             stub.reply_with(lambda body: "매뉴얼에 따르면 요금과 조건은 다음과 같습니다 [1]. 자세한 절차는 해당 절을 참고하세요 [2].")
             env = offline_env(OPENAI_BASE_URL=stub.base_url, OPENAI_API_KEY="bench", LLM_MAX_RETRIES="0")
             for n in (int(x) for x in args.levels.split(",")):
-                shutil.rmtree(storage / "cache", ignore_errors=True)  # no answer served from an earlier level
+                shutil.rmtree(Storage(storage).cache_dir, ignore_errors=True)  # no answer served from an earlier level
                 with Server(storage, env, args.workers) as server:
                     log(f"{n} concurrent conversations (endpoint {args.llm_seconds:.1f} s) ...")
                     level = asyncio.run(run_level(server.url, questions, n))

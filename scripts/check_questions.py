@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from ingest.boilerplate import corpus_boilerplate  # noqa: E402
-from ingest.decode import decode_html  # noqa: E402
+from core.htmlfile import decode_html  # noqa: E402
 from ingest.discover import discover  # noqa: E402
 from ingest.parse import Page, Section, parse_page  # noqa: E402
 from ingest.tables import row_sentences  # noqa: E402

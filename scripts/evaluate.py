@@ -30,7 +30,7 @@ from llama_index.core.node_parser import SentenceSplitter  # noqa: E402
 
 from core.embedding import get_embed_model  # noqa: E402
 from core.settings import Settings, get_settings  # noqa: E402
-from ingest.decode import DecodeError, decode_html  # noqa: E402
+from core.htmlfile import DecodeError, decode_html  # noqa: E402
 from ingest.discover import discover  # noqa: E402
 from ingest.run import ingest  # noqa: E402
 from query.engine import Engine  # noqa: E402

@@ -5,7 +5,7 @@ from pathlib import Path
 from bs4 import BeautifulSoup
 
 from ingest.boilerplate import BLOCK_TAGS, corpus_boilerplate, element_key, page_keys
-from ingest.decode import decode_html
+from core.htmlfile import decode_html
 from ingest.discover import discover
 from ingest.parse import parse_page
 

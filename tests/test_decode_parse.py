@@ -4,7 +4,7 @@ import codecs
 
 import pytest
 
-from ingest.decode import DecodeError, decode_html
+from core.htmlfile import DecodeError, decode_html
 from ingest.parse import parse_page
 from tests.conftest import FIXTURES
 

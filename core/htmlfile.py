@@ -1,8 +1,13 @@
-"""Bytes -> text for HTML manuals, in the order a browser trusts the evidence.
+"""What a manual file is: a name that says HTML, and bytes -> text in the order a browser
+trusts the evidence.
 
-BOM first, then the document's own `<meta charset>` / `http-equiv`, then the charset in
-a content-negotiation file name (`page.html.ko.euc-kr`), then strict UTF-8, then
-detection. Korean legacy pages say `euc-kr` but routinely use CP949 extensions, so the
+Both sides need it: ingestion reads manuals, and the query server serves them under
+/manuals/ decoded the same way, so an agent sees the page as it was indexed.
+
+HTML names: `.html`, `.htm`, `.xhtml`, `.shtml`, and content-negotiation names such as
+`page.html.en.utf8` or `page.html.ko.euc-kr`. Decoding: BOM first, then the document's own
+`<meta charset>` / `http-equiv`, then the charset in a content-negotiation file name
+(`page.html.ko.euc-kr`), then strict UTF-8, then detection. Korean legacy pages say `euc-kr` but routinely use CP949 extensions, so the
 EUC-KR family decodes as CP949 (a strict superset). Decoding is strict: a page that
 cannot be decoded cleanly is reported, never indexed as mojibake.
 """
@@ -14,6 +19,7 @@ import re
 
 from charset_normalizer import from_bytes
 
+_HTML_NAME = re.compile(r"\.(html?|xhtml|shtml)(\.[a-z0-9_-]+)*$", re.I)
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
 _NAME_CHARSETS = {
     "utf8": "utf-8", "utf-8": "utf-8", "euc-kr": "cp949", "euckr": "cp949", "cp949": "cp949",
@@ -25,6 +31,10 @@ _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codec
 
 class DecodeError(ValueError):
     """The bytes are not a decodable text document; the message says why."""
+
+
+def is_html_name(name: str) -> bool:
+    return bool(_HTML_NAME.search(name))
 
 
 def _normalise(label: str) -> str | None:
