@@ -15,7 +15,9 @@ written for one product; everything is learned from the ingested pages:
   corpus rarely writes, the corpus's Latin words that sound the same (a loanword-aware
   comparison of consonant classes and vowels) or that the noun spells out letter by letter
   (아이피티비 -> IPTV); for each side of a learned pair or acronym in the question, the other
-  side. The caller adds the terms at a lower weight than the question's own.
+  side. A term is kept only when the corpus writes it more often than the question's word;
+  it replaces a word the corpus never writes, and is added at a lower weight beside one it
+  does (core.lexical.LexicalIndex.search_question).
 
 Why not a romanization package (hangul-romanize, korean-romanizer, g2pk): they implement
 the Revised Romanization of native words (ㅓ -> eo, ㅡ -> eu, ㅍ -> p), which is exactly
