@@ -196,6 +196,8 @@ class LexicalIndex:
         retriever = bm25s.BM25(k1=1.2, b=0.75)
         if ids:
             retriever.index(tokens, show_progress=False)
+        if vocab is not None:
+            vocab.index_hangul(t for t in retriever.vocab_dict if _HANGUL_RUN.fullmatch(t))
         return cls(retriever, ids, fields, vocab)
 
     def save(self, directory: Path) -> None:
@@ -251,7 +253,8 @@ class LexicalIndex:
         if self.vocab is None or not self.ids:
             return [], []
         nouns = hangul_nouns(question) if HANGUL.search(question) else []
-        found = self.vocab.expand(question, nouns, self.term_frequency)
+        latin = [w.lower() for w in _LATIN_WORD.findall(question) if w.lower() not in _STOP]
+        found = self.vocab.expand(question, nouns, self.term_frequency, latin)
         replacing = " ".join(t for t, r in zip(found.text, found.replaces) if r)
         beside = " ".join(t for t, r in zip(found.text, found.replaces) if not r)
         return (query_tokens(replacing) if replacing else []), (query_tokens(beside) if beside else [])

@@ -350,6 +350,7 @@ class Vocabulary:
     acronyms: list[tuple[str, str]] = field(default_factory=list)  # (acronym, expansion)
     pages: int = 0
     keys: dict[str, list[str]] = field(default_factory=dict)  # sound key -> Latin words
+    hangul: dict[str, list[str]] = field(default_factory=dict)  # sound key -> the corpus's Hangul words
 
     @classmethod
     def build(cls, terms: list[dict]) -> "Vocabulary":
@@ -370,7 +371,7 @@ class Vocabulary:
 
     def save(self, path: Path) -> None:
         data = {"pages": self.pages, "latin": self.latin, "pairs": self.pairs, "acronyms": self.acronyms,
-                "keys": self.keys}
+                "keys": self.keys, "hangul": self.hangul}
         path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
 
     @classmethod
@@ -382,7 +383,41 @@ class Vocabulary:
                     [tuple(a) for a in data["acronyms"]], data["pages"], data.get("keys") or {})
         if "keys" not in data:  # written by an earlier version
             vocab.keys = cls.build([{"latin": list(vocab.latin)}]).keys
+        vocab.hangul = data.get("hangul") or {}
         return vocab
+
+    def index_hangul(self, words) -> None:
+        """File the corpus's Hangul words (its BM25 morphemes) by sound, for questions that
+        write in Latin letters what a Korean manual writes in Hangul (Debian -> 데비안)."""
+        hangul: dict[str, list[str]] = {}
+        for word in sorted(words):
+            if len(word) >= 2:
+                key = sound_key(hangul_sounds(word))
+                if key:
+                    hangul.setdefault(key, []).append(word)
+        self.hangul = hangul
+
+    def hangul_for(self, word: str, limit: int = 1) -> list[str]:
+        """The corpus's Hangul words that sound like the Latin `word` (the reverse of
+        `transliterations`, with the same costs and cheap tests)."""
+        latin = latin_sounds(word)
+        if not latin:
+            return []
+        scored = []
+        for candidate in self.hangul.get(sound_key(latin), ()):
+            sounds = hangul_sounds(candidate)
+            consonants = sum(1 for s in sounds if s not in _VOWELS)
+            if consonants < 2 and len(candidate) < 3:
+                continue
+            if (abs(len(latin) - len(sounds)) > 3 or (latin[0] in _VOWELS) != (sounds[0] in _VOWELS)
+                    or "L" in sounds and "L" not in latin
+                    or not _same_onset(next((s for s in sounds if s not in _VOWELS), ""), latin)):
+                continue
+            allowed = 0.15 * consonants + 0.25
+            cost = distance(sounds, latin, allowed)
+            if cost <= allowed:
+                scored.append((cost, candidate))
+        return [c for _, c in sorted(scored)[:limit]]
 
     def transliterations(self, word: str, limit: int = 2) -> list[str]:
         """Corpus Latin words that `word` (a Hangul noun) sounds like or spells out."""
@@ -416,10 +451,11 @@ class Vocabulary:
         close = sorted(((round(cost * 20), -self.latin[c], c) for cost, c in scored if cost <= best + 0.1))
         return [c for _, _, c in close[:limit]]
 
-    def expand(self, question: str, hangul_nouns: list[str], frequency) -> Expansion:
+    def expand(self, question: str, hangul_nouns: list[str], frequency,
+               latin_words: list[str] = ()) -> Expansion:
         """Terms the corpus uses for what the question names. `hangul_nouns`: the question's
-        Hangul nouns (whole words and their parts); `frequency(term)`: how many chunks of
-        the corpus hold a word or phrase.
+        Hangul nouns (whole words and their parts); `latin_words`: its Latin content words;
+        `frequency(term)`: how many chunks of the corpus hold a word or phrase.
 
         A term is added only when the corpus writes it more often than the question's word:
         the expansion leads toward the corpus's preferred name (아파치 -> Apache in a manual
@@ -444,6 +480,10 @@ class Vocabulary:
             if frequency(word) < 3:  # a word the corpus uses is not looked up (and costs nothing)
                 for latin in self.transliterations(word):
                     add(word, latin)
+        for word in dict.fromkeys(latin_words):
+            if len(word) >= 3 and word.isalpha() and frequency(word) == 0:
+                for hangul in self.hangul_for(word):
+                    add(word, hangul)
         for ko, la in self.pairs:
             if ko.replace(" ", "") in squeezed and la.lower() not in lowered:
                 add(ko, la)

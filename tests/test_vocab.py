@@ -70,6 +70,15 @@ def test_korean_transliteration_finds_the_latin_named_section(vocab_store):
     assert _top(vocab_store, "톰캣은 어떻게 껐다 켜요?", query_expansion=False) == []
 
 
+def test_latin_names_find_the_hangul_a_korean_manual_writes():
+    vocab = Vocabulary.build([])
+    vocab.index_hangul(["데비안", "패키지", "커널", "설정", "방법", "사용"])
+    counts = {"데비안": 40, "패키지": 30, "커널": 8}
+    found = vocab.expand("How do I upgrade the Debian kernel package?", [],
+                         lambda term: counts.get(term, 0), ["upgrade", "debian", "kernel", "package"])
+    assert found.text == ["데비안", "커널", "패키지"]  # nothing sounds like "upgrade" here
+
+
 def test_acronyms_and_pairs_lead_to_the_name_the_corpus_uses():
     vocab = Vocabulary.build([page_terms("Secure Sockets Layer (SSL) 인증서. 가상 호스트(virtual host) 추가.")])
     counts = {"ssl": 12, "secure sockets layer": 1, "virtual host": 1, "가상 호스트": 9}
