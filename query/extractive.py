@@ -23,6 +23,12 @@ from query.sections import Section
 
 _SENTENCE_END = re.compile(r"(?<=[.!?。])\s+(?=[\"'(\[A-Z가-힣0-9•])")
 MAX_UNITS_PER_SOURCE = 12
+# Only the candidates with the best lexical prior (shared terms, asked field, source rank)
+# go through the embedding model: that forward pass was most of a first-time extractive
+# answer, and the similarity only reorders the front runners. Measured over the four
+# eval sets (228 questions): embedding the best 24 instead of all (up to 60) gave the same
+# first line for all 228 and the same whole answer for 225; fact in answer unchanged.
+EMBEDDED_CANDIDATES = 24
 
 
 @dataclass
@@ -135,23 +141,29 @@ def extractive_answer(
         return ""
     # Rows and sentences are scored with their heading: "Monthly fee: 33,000" means little
     # alone, "Basic 5G plan: Monthly fee: 33,000" answers "how much is Basic 5G a month".
-    query_vec = np.asarray(embed_model.get_query_embedding(question))
-    vectors = np.asarray(embed_model.get_text_embedding_batch([c for _, _, c in candidates]))
-    similarity = vectors @ query_vec / (np.linalg.norm(vectors, axis=1) * np.linalg.norm(query_vec) + 1e-9)
     query_terms = set(tokenize(question))
     wants_quantity = bool(_QUANTITY.search(question))
     asked = AskedFields(question, load_profile() if profile is None else profile)
-    scores = np.zeros(len(candidates))
+    prior = np.zeros(len(candidates))  # everything but the embedding similarity
     asked_rows = []
-    for i, ((number, unit, with_heading), sim) in enumerate(zip(candidates, similarity)):
+    for i, (number, unit, with_heading) in enumerate(candidates):
         terms = _terms(with_heading)
         overlap = len(query_terms & terms) / len(query_terms) if query_terms else 0.0
         bonus = 0.1 if wants_quantity and _HAS_NUMBER.search(unit.text) else 0.0
-        scores[i] = float(sim) + 0.6 * overlap + bonus + 0.08 / number
+        prior[i] = 0.6 * overlap + bonus + 0.08 / number
         row_key = _ROW_KEY.match(unit.text)
         if row_key and asked.asks_for(row_key.group(1)):
-            scores[i] += 0.5
+            prior[i] += 0.5
             asked_rows.append(i)
+    embedded = np.arange(len(candidates))
+    if EMBEDDED_CANDIDATES and len(candidates) > EMBEDDED_CANDIDATES:
+        embedded = np.sort(np.argsort(-prior, kind="stable")[:EMBEDDED_CANDIDATES])
+    query_vec = np.asarray(embed_model.get_query_embedding(question))
+    vectors = np.asarray(embed_model.get_text_embedding_batch([candidates[i][2] for i in embedded]))
+    scores = np.full(len(candidates), -np.inf)
+    scores[embedded] = prior[embedded] + vectors @ query_vec / (
+        np.linalg.norm(vectors, axis=1) * np.linalg.norm(query_vec) + 1e-9)
+    asked_rows = [i for i in asked_rows if np.isfinite(scores[i])]
     # The asked field's row ("Monthly fee: KRW 33,000.") is the answer, but shares few
     # words with the question ("what do I pay each month for the plan for light data
     # users?"): prose of the same section outscored it and filled the answer. The
@@ -163,6 +175,8 @@ def extractive_answer(
     picked: list[tuple[int, str]] = []
     per_source: dict[int, int] = {}
     for i in order:
+        if not np.isfinite(scores[i]):
+            break  # not embedded: never a better answer than those that were
         number, unit, _ = candidates[i]
         if any(n == number and shown == unit.shown for n, shown in picked):
             continue  # a step of a list already shown whole
