@@ -78,7 +78,9 @@ def _deltas(chunk) -> Iterator[str]:
 
 
 def make_client(settings: Settings) -> OpenAI:
-    return OpenAI(**_client_options(settings))
+    client = OpenAI(**_client_options(settings))
+    client.chat.completions  # noqa: B018 - imports the chat resources now (see make_async_client)
+    return client
 
 
 def chat(client: OpenAI, settings: Settings, messages: list[dict], usage: Usage) -> str:
@@ -104,7 +106,12 @@ def chat_stream(client: OpenAI, settings: Settings, messages: list[dict], usage:
 
 
 def make_async_client(settings: Settings) -> AsyncOpenAI:
-    return AsyncOpenAI(**_client_options(settings))
+    client = AsyncOpenAI(**_client_options(settings))
+    # `openai` imports its chat resources (and their pydantic types) on first access: about
+    # 0.1 s of import holding the GIL and the event loop, which the server paid in the
+    # middle of its first burst of questions (py-spy, 32 conversations at once). Now at start-up.
+    client.chat.completions  # noqa: B018
+    return client
 
 
 async def achat(client: AsyncOpenAI, settings: Settings, messages: list[dict], usage: Usage,
