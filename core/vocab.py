@@ -38,15 +38,36 @@ from pathlib import Path
 _LATIN = re.compile(r"[A-Za-z][A-Za-z0-9]*")
 _HYPHENATED = re.compile(r"\b[A-Za-z]+(?:-[A-Za-z]+)+\b")
 # "한글 말(Latin words)" and "Latin words(한글 말)": the parenthesis holds the other script.
-_KO_THEN_LATIN = re.compile(r"((?:[\uac00-\ud7a3]+ ?){1,4})\(\s*([A-Za-z][A-Za-z0-9 .+\-/]{0,40}?)\s*\)")
-_LATIN_THEN_KO = re.compile(r"((?:[A-Za-z][A-Za-z0-9.+\-/]* ?){1,4})\(\s*([\uac00-\ud7a3][\uac00-\ud7a3 ]{0,20}?)\s*\)")
+# Each is found from its parenthesis backwards (the words before it, one space apart): as one
+# pattern ("up to 4 words, an optional space, then '('") the engine tried every way of
+# cutting every run of letters into words, at every position of every page - two thirds
+# of a cold ingestion of the httpd manual (py-spy).
+_LATIN_IN_PARENS = re.compile(r"\(\s*([A-Za-z][A-Za-z0-9 .+\-/]{0,40}?)\s*\)")
+_KO_IN_PARENS = re.compile(r"\(\s*([\uac00-\ud7a3][\uac00-\ud7a3 ]{0,20}?)\s*\)")
+_KO_BEFORE = re.compile(r"([\uac00-\ud7a3]+(?: [\uac00-\ud7a3]+){0,3} ?)$")
+_LATIN_BEFORE = re.compile(r"([A-Za-z][A-Za-z0-9.+\-/]*(?: [A-Za-z][A-Za-z0-9.+\-/]*){0,3} ?)$")
 # "Secure Sockets Layer (SSL)" and "SSL (Secure Sockets Layer)".
-_EXPANSION_THEN_ACRONYM = re.compile(r"((?:[A-Za-z][\w\-]* ){1,8})\(\s*([A-Za-z][A-Za-z0-9]{1,9})\s*\)")
+# Found from the parenthesis backwards: as one pattern ("up to 8 words, then '('"), the regex
+# engine retried the words at every position of every page, a third of a cold ingestion.
+_ACRONYM_IN_PARENS = re.compile(r"\(\s*([A-Za-z][A-Za-z0-9]{1,9})\s*\)")
+_WORDS_BEFORE = re.compile(r"((?:[A-Za-z][\w\-]* ){1,8})$")
+_LOOK_BACK = 200  # characters before the parenthesis where its expansion may start
 _ACRONYM_THEN_EXPANSION = re.compile(r"\b([A-Z][A-Za-z0-9]{1,9}) ?\(\s*([A-Za-z][\w\- ]{3,80}?)\s*\)")
 _MINOR = frozenset("of and the for a an to in on with by".split())
 
 
 # ---------------------------------------------------------------- ingestion: one page's terms
+
+def _before_parens(text: str, inside: re.Pattern, before: re.Pattern) -> list[tuple[str, str]]:
+    """(words right before a parenthesis, what the parenthesis holds) for every parenthesis
+    `inside` matches whose preceding words `before` matches (anchored at the parenthesis)."""
+    out = []
+    for match in inside.finditer(text):
+        words = before.search(text, max(0, match.start() - _LOOK_BACK), match.start())
+        if words:
+            out.append((words.group(1), match.group(1)))
+    return out
+
 
 def page_terms(text: str) -> dict:
     """What one page contributes to the vocabulary (stored per page in the manifest, so an
@@ -54,19 +75,19 @@ def page_terms(text: str) -> dict:
     # Hyphenated names count whole too ("Wi-Fi" is said 와이파이, not 와이 파이).
     latin = sorted({w.lower() for w in _LATIN.findall(text) + _HYPHENATED.findall(text) if 2 <= len(w) <= 30})
     pairs: set[tuple[str, str]] = set()
-    for ko, la in _KO_THEN_LATIN.findall(text):
+    for ko, la in _before_parens(text, _LATIN_IN_PARENS, _KO_BEFORE):
         la = " ".join(la.split())
         ko = _hangul_name(ko.split(), len(la.split()))
         if len(ko) >= 2 and not la.isdigit():
             pairs.add((ko, la))
-    for la, ko in _LATIN_THEN_KO.findall(text):
+    for la, ko in _before_parens(text, _KO_IN_PARENS, _LATIN_BEFORE):
         ko = " ".join(ko.split())
         words = la.split()
         la = " ".join(words[-max(1, min(len(ko.split()), len(words))):])
         if len(ko.replace(" ", "")) >= 2 and len(la) >= 2:
             pairs.add((ko, la))
     acronyms: set[tuple[str, str]] = set()
-    for phrase, acronym in _EXPANSION_THEN_ACRONYM.findall(text):
+    for phrase, acronym in _before_parens(text, _ACRONYM_IN_PARENS, _WORDS_BEFORE):
         expansion = _expansion_for(acronym, phrase.split())
         if expansion:
             acronyms.add((acronym.lower(), expansion))
