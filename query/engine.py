@@ -106,7 +106,7 @@ class Engine:
         # One process-wide model whatever the generation (core.embedding caches it).
         self.embed = CachedEmbedding(self.live.retriever.embed_model)
         self.client = make_client(settings) if settings.llm_configured else None
-        load_profile(settings.field_profile)  # a broken FIELD_PROFILE stops start-up, not a question
+        self.profile = load_profile(settings.field_profile)  # a broken FIELD_PROFILE stops start-up
         storage = get_storage(settings, storage_dir)
         self.storage = storage
         self.cache = (
@@ -221,8 +221,7 @@ class Engine:
 
     def extractive(self, prepared: Prepared) -> str:
         if prepared.sections:
-            return extractive_answer(prepared.question, prepared.sections, self.embed,
-                                     profile=load_profile(self.settings.field_profile))
+            return extractive_answer(prepared.question, prepared.sections, self.embed, profile=self.profile)
         return "No manual section matches this question."
 
     def _events(

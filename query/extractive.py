@@ -1,10 +1,10 @@
 """Answers without an LLM: the sentences and table rows that best answer the question,
 each marked with its source number.
 
-A chunk's first sentence is rarely the answer ("What is the default X?" is answered by a
-table row "Monthly fee: KRW 33,000."), so every sentence and row of the retrieved sections is scored
-against the question: embedding similarity plus the share of the question's terms it
-contains, with a small preference for higher-ranked sources.
+A chunk's first sentence is rarely the answer ("How much is Basic 5G a month?" is answered
+by a table row "Monthly fee: KRW 33,000."), so every sentence and row of the retrieved
+sections is scored against the question: embedding similarity plus the share of the
+question's terms it contains, with a small preference for higher-ranked sources.
 """
 
 from __future__ import annotations
