@@ -65,16 +65,24 @@ def _latin(words: list[str]) -> list[str]:
     return out
 
 
-def tokenize(text: str) -> list[str]:
+@lru_cache(maxsize=4096)
+def _question_morphemes(question: str) -> tuple:
+    """Kiwi's reading of a question, shared by its BM25 terms and its nouns (core.vocab):
+    one analysis instead of two per question, and none for a question asked again. Kiwi's
+    tokens are read-only records, safe to hand to several threads."""
+    return tuple(_kiwi().tokenize(question))
+
+
+def tokenize(text: str, question: bool = False) -> list[str]:
     """Tokens for BM25: Kiwi content morphemes and their words' syllable bigrams for
-    Hangul, stemmed words otherwise."""
+    Hangul, stemmed words otherwise. `question`: remember Kiwi's analysis (see above)."""
     if not HANGUL.search(text):
         return _latin(_LATIN_WORD.findall(text))
     tokens: list[str] = []
     latin: list[str] = []
     spans: dict[int, list[int]] = {}  # word position -> [start, end] of its content morphemes
     misread: dict[int, list[int]] = {}  # words Kiwi read as a bare auxiliary verb (see _bigrams)
-    for token in _kiwi().tokenize(text):
+    for token in (_question_morphemes(text) if question else _kiwi().tokenize(text)):
         tag = token.tag.split("-")[0]
         if tag == "VX" and token.word_position not in spans and token.word_position not in misread:
             misread[token.word_position] = [token.start, token.start + token.len]
@@ -148,7 +156,7 @@ def card_tokens(card_text: str) -> list[str]:
 
 def query_tokens(question: str) -> list[str]:
     """A question's terms, searched in the body, the headings and the descriptions."""
-    terms = tokenize(question)
+    terms = tokenize(question, question=True)
     return terms + [HEADING + t for t in terms] + [DESCRIPTION + t for t in terms]
 
 
@@ -164,7 +172,7 @@ def hangul_nouns(text: str) -> list[str]:
     "티비" -> "아이피티비"): a transliteration Kiwi does not know is often cut in pieces."""
     nouns: list[str] = []
     spans: dict[int, list[int]] = {}
-    for token in _kiwi().tokenize(text):
+    for token in _question_morphemes(text):
         if token.tag not in _NOUN_TAGS or not HANGUL.search(token.form):
             continue
         nouns.append(token.form)

@@ -1,8 +1,6 @@
 """Hybrid retrieval: Korean particles on the lexical side, filters on both retrievers,
 one result per section."""
 
-from llama_index.core.schema import QueryBundle
-
 from query.retrieve import Filters, HybridRetriever
 from tests.conftest import make_settings
 
@@ -24,19 +22,19 @@ def test_korean_question_with_particles_finds_its_section_lexically(built_store)
 def test_filters_apply_to_both_retrievers(built_store):
     retriever = _retriever(built_store)
     question = "위약금과 환불 요금은 얼마인가요?"
-    query = QueryBundle(question, embedding=retriever.embed_model.get_query_embedding(question))
+    vector = retriever.embed_model.get_query_embedding(question)
     english = Filters(lang="en")
-    dense = retriever.dense(query, 10, english)
+    dense = retriever._fetch([cid for cid, _ in retriever.dense(vector, 10, english)]).values()
     lexical = retriever._fetch([cid for cid, _ in retriever.lexical_hits("refund roaming 위약금", 10, english)])
     assert dense and lexical
-    assert {hit.node.metadata["lang"] for hit in dense} == {"en"}
+    assert {node.metadata["lang"] for node in dense} == {"en"}
     assert {node.metadata["lang"] for node in lexical.values()} == {"en"}
 
     billing = Filters(under="billing/")
-    dense = retriever.dense(query, 10, billing)
+    dense = retriever._fetch([cid for cid, _ in retriever.dense(vector, 10, billing)]).values()
     lexical = retriever._fetch([cid for cid, _ in retriever.lexical_hits(question, 10, billing)])
     assert dense and lexical
-    assert all(h.node.metadata["path"].startswith("billing/") for h in dense)
+    assert all(n.metadata["path"].startswith("billing/") for n in dense)
     assert all(n.metadata["path"].startswith("billing/") for n in lexical.values())
 
     sources = retriever.retrieve(question, 5, Filters(lang="ko", under="billing")).sections
