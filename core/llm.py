@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import asdict, dataclass
 
-from openai import AsyncOpenAI, OpenAI
+from openai import AsyncOpenAI, AsyncStream, OpenAI, Stream
 
 from core.settings import Settings
 
@@ -59,42 +59,57 @@ def _request(settings: Settings, messages: list[dict], max_tokens: int | None = 
     return request
 
 
-def _count(settings: Settings, usage: Usage, reported) -> None:
+def _count(settings: Settings, usage: Usage, reported: dict | None) -> None:
     """One request counted, with its tokens when the server reported them."""
-    if reported is not None:
-        usage.add(settings, settings.llm_model, reported.prompt_tokens, reported.completion_tokens)
+    if reported:
+        usage.add(settings, settings.llm_model, reported.get("prompt_tokens") or 0,
+                  reported.get("completion_tokens") or 0)
     else:  # servers that report no usage still served one request
         usage.add(settings, settings.llm_model, 0, 0)
 
 
-def _content(response) -> str:
-    return (response.choices[0].message.content or "") if response.choices else ""
+def _content(response: dict) -> str:
+    choices = response.get("choices") or []
+    return ((choices[0].get("message") or {}).get("content") or "") if choices else ""
 
 
-def _deltas(chunk) -> Iterator[str]:
-    for choice in chunk.choices or []:
-        if choice.delta and choice.delta.content:
-            yield choice.delta.content
+def _deltas(chunk: dict) -> Iterator[str]:
+    for choice in chunk.get("choices") or []:
+        content = (choice.get("delta") or {}).get("content")
+        if content:
+            yield content
+
+
+# Requests go through the client's `post` rather than `chat.completions.create`, and come
+# back as the JSON the server sent (`cast_to=object`), for the same reason in both
+# directions: the SDK's typing machinery costs more CPU than the answer. `create` walks
+# the request against its TypedDicts (nothing in it applies to string messages: the body
+# sent is this same dict), and the stream turns every chunk into pydantic models. Measured
+# in the API server with py-spy / cProfile on a burst of 32 conversations: the request walk
+# was a fifth of the time it held the GIL before the `sources` events went out, and chunk
+# parsing about 1 ms of event-loop time per token chunk (a 300-token answer: 0.3 s of CPU).
+# Everything else is the client's: base URL, auth, timeout, retries, error types, SSE.
+_PATH = "/chat/completions"
 
 
 def make_client(settings: Settings) -> OpenAI:
-    client = OpenAI(**_client_options(settings))
-    client.chat.completions  # noqa: B018 - imports the chat resources now (see make_async_client)
-    return client
+    return OpenAI(**_client_options(settings))
 
 
 def chat(client: OpenAI, settings: Settings, messages: list[dict], usage: Usage) -> str:
     """One non-streaming completion; usage is counted even when the content is empty."""
-    response = client.chat.completions.create(**_request(settings, messages))
-    _count(settings, usage, response.usage)
+    response = client.post(_PATH, body=_request(settings, messages), cast_to=object)
+    _count(settings, usage, response.get("usage"))
     return _content(response)
 
 
 def chat_stream(client: OpenAI, settings: Settings, messages: list[dict], usage: Usage) -> Iterator[str]:
     """Yield content deltas as they arrive; usage comes in the final chunk (include_usage)."""
     reported = None
-    for chunk in client.chat.completions.create(**_request(settings, messages, stream=True)):
-        reported = chunk.usage or reported
+    stream = client.post(_PATH, body=_request(settings, messages, stream=True), cast_to=object,
+                         stream=True, stream_cls=Stream[object])
+    for chunk in stream:
+        reported = chunk.get("usage") or reported
         yield from _deltas(chunk)
     _count(settings, usage, reported)
 
@@ -106,46 +121,25 @@ def chat_stream(client: OpenAI, settings: Settings, messages: list[dict], usage:
 
 
 def make_async_client(settings: Settings) -> AsyncOpenAI:
-    client = AsyncOpenAI(**_client_options(settings))
-    # `openai` imports its chat resources (and their pydantic types) on first access: about
-    # 0.1 s of import holding the GIL and the event loop, which the server paid in the
-    # middle of its first burst of questions (py-spy, 32 conversations at once). Now at start-up.
-    client.chat.completions  # noqa: B018
-    return client
-
-
-async def _apost(client: AsyncOpenAI, request: dict):
-    """`client.chat.completions.create(**request)` without its parameter transform.
-
-    Why: `create` first walks the request against the SDK's TypedDicts (renames, base64
-    files: nothing applies to string messages, so the body it sends is this same dict).
-    On the event loop, in a burst of 32 new conversations, that walk was a fifth of the
-    server's time holding the GIL (py-spy), so every other conversation's `sources` event
-    waited behind it. The request still goes through the client's `post`: same base URL,
-    auth, timeout, retries and response types.
-    """
-    from openai import AsyncStream
-    from openai.types.chat import ChatCompletion, ChatCompletionChunk
-
-    return await client.post("/chat/completions", body=request, cast_to=ChatCompletion,
-                             stream=bool(request.get("stream")), stream_cls=AsyncStream[ChatCompletionChunk])
+    return AsyncOpenAI(**_client_options(settings))
 
 
 async def achat(client: AsyncOpenAI, settings: Settings, messages: list[dict], usage: Usage,
                 max_tokens: int | None = None) -> str:
-    response = await _apost(client, _request(settings, messages, max_tokens))
-    _count(settings, usage, response.usage)
+    response = await client.post(_PATH, body=_request(settings, messages, max_tokens), cast_to=object)
+    _count(settings, usage, response.get("usage"))
     return _content(response)
 
 
 async def achat_stream(
     client: AsyncOpenAI, settings: Settings, messages: list[dict], usage: Usage
 ) -> AsyncIterator[str]:
-    stream = await _apost(client, _request(settings, messages, stream=True))
+    stream = await client.post(_PATH, body=_request(settings, messages, stream=True), cast_to=object,
+                               stream=True, stream_cls=AsyncStream[object])
     reported = None
     try:
         async for chunk in stream:
-            reported = chunk.usage or reported
+            reported = chunk.get("usage") or reported
             for delta in _deltas(chunk):
                 yield delta
     finally:
