@@ -38,7 +38,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from core.chunk_record import FILTER_KEYS
+from core.chunk_record import FILTER_KEYS, SECTION_ID, section_of
 from core.settings import Settings
 
 if TYPE_CHECKING:
@@ -300,9 +300,10 @@ def open_collection(index_dir: Path, settings: Settings, embed_name: str, create
 
 
 # Chroma indexes every metadata value it stores: our full chunk metadata made `add` 17%
-# slower. Filters and deletes need only these keys flat; the rest travels inside
-# LlamaIndex's `_node_content`, from which `ChromaVectorStore` rebuilds the node.
-FLAT_KEYS = frozenset({*FILTER_KEYS, "document_id", "doc_id", "ref_doc_id"})  # the last three: LlamaIndex's
+# slower. Filters and deletes need only these keys flat, and retrieval the section id (it
+# groups some 70 candidates into sections before building any node); the rest travels
+# inside LlamaIndex's `_node_content`, from which `ChromaVectorStore` rebuilds the node.
+FLAT_KEYS = frozenset({*FILTER_KEYS, SECTION_ID, "document_id", "doc_id", "ref_doc_id"})  # the last three: LlamaIndex's
 
 
 def chroma_metadata(node: BaseNode) -> dict:
@@ -312,13 +313,16 @@ def chroma_metadata(node: BaseNode) -> dict:
     return {k: ("" if v is None else v) for k, v in metadata.items() if k in FLAT_KEYS or k.startswith("_")}
 
 
-def stored_metadata(record: dict) -> dict:
-    """A chunk's whole metadata from its Chroma record (see `chroma_metadata`), without
-    building the LlamaIndex node. Why: retrieval groups some 70 candidates into sections
-    and returns a handful; `metadata_dict_to_node` validates a pydantic model per record,
-    2.1 ms for the 70 of one question on the httpd manual vs 1.0 ms to read their JSON."""
+def stored_section(record: dict) -> str:
+    """The section a stored chunk belongs to, from its Chroma record (see `chroma_metadata`)
+    without building the LlamaIndex node. Why: retrieval groups some 70 candidates into
+    sections and returns a handful; `metadata_dict_to_node` validates a pydantic model per
+    record, 2.1 ms for the 70 of one question on the httpd manual. Records written before
+    the section id was a flat key are read from their JSON (1.0 ms for 70)."""
+    if SECTION_ID in record:
+        return section_of(record)
     content = record.get("_node_content")
-    return json.loads(content).get("metadata", record) if content else record
+    return section_of(json.loads(content).get("metadata", record) if content else record)
 
 
 def add_nodes(collection, nodes: list[BaseNode]) -> None:

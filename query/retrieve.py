@@ -29,12 +29,12 @@ import numpy as np
 from llama_index.core.schema import NodeWithScore, TextNode
 from llama_index.core.vector_stores.utils import metadata_dict_to_node
 
-from core.chunk_record import LANG, PATH, dir_filter, section_of
+from core.chunk_record import LANG, PATH, dir_filter
 from core.embedding import get_embed_model
 from core.lexical import LexicalIndex
 from core.settings import Settings
 from core.store import (
-    Generation, Storage, StoreError, get_storage, open_collection, read_info, reader_client, stored_metadata,
+    Generation, Storage, StoreError, get_storage, open_collection, read_info, reader_client, stored_section,
 )
 from query.sections import Reorder, Section
 
@@ -170,7 +170,7 @@ class HybridRetriever:
         # Every fused chunk is read back as Chroma holds it now, in one `get` (ghosts
         # dropped); nodes are built only for the sections that can be returned.
         records = self._records(list(fused))
-        owner = {cid: section_of(stored_metadata(metadata)) for cid, (_, metadata) in records.items()}
+        owner = {cid: stored_section(metadata) for cid, (_, metadata) in records.items()}
         ranked = sorted((cid for cid in fused if cid in records), key=lambda cid: -fused[cid])
         pool = max(top_k, self.settings.rerank_candidates) if self.reorder is not None else top_k
         sections = [
