@@ -8,7 +8,9 @@ per answer (default 2 s), and measures:
   - 1 / 8 / 32 concurrent conversations over `/api/ask/stream`: wall time, and p50/p95 of
     the time to the `sources` event, to the first token, and to `done`;
   - extractive only (no LLM configured), 8 clients on `/api/ask`: questions per second and
-    p50/p95 latency, with one client as the serial reference.
+    p50/p95 latency, with one client as the serial reference;
+  - for both, the server's CPU time per conversation or question: the work itself, which
+    other load on a shared machine does not inflate the way it inflates latencies.
 
 Each level gets a fresh server and an empty answer cache (a cache hit would skip the
 endpoint). Prints a table and writes reports/bench_serve.md. A benchmark, not a test:
@@ -78,6 +80,20 @@ class Server:
                 time.sleep(0.2)
         raise RuntimeError("server did not start in 120 s")
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) of the server and its worker processes so far, from
+        /proc: the work a burst cost, which other load on a shared machine does not inflate
+        the way it inflates latencies. NaN where /proc is missing."""
+        tick = os.sysconf("SC_CLK_TCK")
+        total = 0.0
+        for pid in [self.proc.pid, *_children(self.proc.pid)]:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                return float("nan")
+            total += (int(fields[11]) + int(fields[12])) / tick
+        return total
+
     def __exit__(self, *exc: object) -> None:
         self.proc.terminate()
         try:
@@ -85,6 +101,14 @@ class Server:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+
+
+def _children(pid: int) -> list[int]:
+    """Child processes of `pid` (uvicorn's workers when --workers > 1), from /proc."""
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
 
 
 def pct(values: list[float], q: float) -> float:
@@ -173,19 +197,23 @@ def main() -> int:
                 shutil.rmtree(Storage(storage).cache_dir, ignore_errors=True)  # no answer served from an earlier level
                 with Server(storage, env, args.workers) as server:
                     log(f"{n} concurrent conversations (endpoint {args.llm_seconds:.1f} s) ...")
+                    cpu = server.cpu_seconds()
                     level = asyncio.run(run_level(server.url, questions, n))
+                    cpu = server.cpu_seconds() - cpu
                 modes = {r.get("mode") for r in level["results"]}
                 rows.append((n, level["wall"], [r["sources"] for r in level["results"]],
-                             [r["token"] for r in level["results"]], [r["done"] for r in level["results"]], modes))
+                             [r["token"] for r in level["results"]], [r["done"] for r in level["results"]], modes,
+                             cpu / n))
         with Server(storage, offline_env(), args.workers) as server:
             # First pass: every question new to the server (nothing in the sentence-vector cache).
             log("extractive only, 8 clients, each question once (cold) ...")
-            cold = asyncio.run(run_extractive(server.url, questions, 8, -(-len(questions) // 8)))
-            extractive.append({**cold, "clients": "8 clients, cold"})
-            for clients in (1, 8):
-                log(f"extractive only, {clients} client(s) ...")
-                row = asyncio.run(run_extractive(server.url, questions, clients, args.per_client))
-                extractive.append({**row, "clients": f"{clients} client{'s' if clients > 1 else ''}, warm"})
+            runs = [("8 clients, cold", 8, -(-len(questions) // 8)), ("1 client, warm", 1, args.per_client),
+                    ("8 clients, warm", 8, args.per_client)]
+            for name, clients, per_client in runs:
+                log(f"extractive only, {name} ...")
+                cpu = server.cpu_seconds()
+                row = asyncio.run(run_extractive(server.url, questions, clients, per_client))
+                extractive.append({**row, "clients": name, "cpu": (server.cpu_seconds() - cpu) / row["questions"]})
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -194,21 +222,25 @@ def main() -> int:
         f"## Serving benchmark (endpoint waits {args.llm_seconds:.1f} s per answer; {args.workers} server "
         f"process(es); {os.cpu_count()} cores)",
         "",
-        "| concurrent conversations | wall s | sources p50 / p95 ms | first token p50 / p95 ms | done p50 / p95 ms | mode |",
-        "|---:|---:|---:|---:|---:|---|",
+        "| concurrent conversations | wall s | sources p50 / p95 ms | first token p50 / p95 ms | done p50 / p95 ms "
+        "| server CPU ms per conversation | mode |",
+        "|---:|---:|---:|---:|---:|---:|---|",
     ]
-    for n, wall, sources, tokens, done, modes in rows:
+    for n, wall, sources, tokens, done, modes, cpu in rows:
         lines.append(f"| {n} | {wall:.2f} | {ms(pct(sources, .5))} / {ms(pct(sources, .95))} | "
                      f"{ms(pct(tokens, .5))} / {ms(pct(tokens, .95))} | {ms(pct(done, .5))} / {ms(pct(done, .95))} | "
-                     f"{','.join(sorted(m for m in modes if m))} |")
-    lines += ["", "| extractive only | questions | wall s | questions/s | p50 ms | p95 ms |", "|---|---:|---:|---:|---:|---:|"]
+                     f"{ms(cpu)} | {','.join(sorted(m for m in modes if m))} |")
+    lines += ["", "| extractive only | questions | wall s | questions/s | p50 ms | p95 ms | server CPU ms per question |",
+              "|---|---:|---:|---:|---:|---:|---:|"]
     for row in extractive:
         lines.append(f"| {row['clients']} | {row['questions']} | {row['wall']:.2f} | {row['qps']:.1f} | "
-                     f"{ms(row['p50'])} | {ms(row['p95'])} |")
+                     f"{ms(row['p50'])} | {ms(row['p95'])} | {ms(row['cpu'])} |")
     text = "\n".join(lines)
     print(text)
     args.out.parent.mkdir(exist_ok=True)
-    args.out.write_text(text + "\n\nMeasured on a shared machine; figures are noisy.\n", encoding="utf-8")
+    args.out.write_text(text + "\n\nLatencies are noisy on a shared machine. Server CPU is the user + system time of the\n"
+                        "server's processes over the whole run of a row, from /proc (10 ms resolution), per conversation\n"
+                        "or question: other load does not inflate it.\n", encoding="utf-8")
     log(f"wrote {args.out}")
     return 0
 
