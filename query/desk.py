@@ -100,6 +100,8 @@ class Desk:
                 result["standalone_question"] = standalone
             yield "sources", {"sources": result["sources"], "standalone_question": standalone,
                               "retrieve_ms": result["latency"]["retrieve_ms"]}
+            if prepared.signature is not None:
+                await anyio.to_thread.run_sync(self.engine.lookup, prepared, limiter=self.cpu)
             answer, error = None, None
             pieces: list[str] = []
             if prepared.wants_llm:

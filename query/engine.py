@@ -148,7 +148,8 @@ class Engine:
         filters: Filters | None = None, use_llm: bool = True, usage: Usage | None = None,
         history: list[dict] | None = None, started: float | None = None, embedding: list[float] | None = None,
     ) -> Prepared:
-        """Small talk, retrieval, sources and the cache lookup: everything before the LLM.
+        """Small talk, retrieval and the sources: what the `sources` event carries. Then
+        `lookup` finds a cached answer, if any; the server sends the sources in between.
 
         `embedding`: the question's vector if already computed (see `query.desk`)."""
         started = time.perf_counter() if started is None else started
@@ -176,15 +177,22 @@ class Engine:
         result["mode"] = "extractive"
         if use_llm and self.client is not None and retrieval.sections:
             prepared.signature = sources_signature(retrieval.sections, self.settings.llm_model, PROMPT_VERSION)
-            # A follow-up's answer depends on the conversation, not only on the sources.
-            hit = (
-                self.cache.get(question, prepared.signature, retrieval.query_embedding)
-                if self.cache is not None and not prepared.history else None
-            )
-            if hit is not None:
-                prepared.reply = hit[0]
-                result.update(mode="llm", cached=True, cache=hit[1])
         prepared.result["_generate_started"] = time.perf_counter()
+        return prepared
+
+    def lookup(self, prepared: Prepared) -> Prepared:
+        """A cached answer for these sources, when there is one (then no LLM is asked).
+
+        After `prepare` rather than in it: the lookup (redacting the question, reading
+        SQLite) is not needed for the sources, and in a burst of questions every
+        millisecond before a `sources` event is one the others wait for as well."""
+        # A follow-up's answer depends on the conversation, not only on the sources.
+        if self.cache is None or prepared.signature is None or prepared.history or prepared.reply is not None:
+            return prepared
+        hit = self.cache.get(prepared.question, prepared.signature, prepared.query_embedding)
+        if hit is not None:
+            prepared.reply = hit[0]
+            prepared.result.update(mode="llm", cached=True, cache=hit[1])
         return prepared
 
     def messages(self, prepared: Prepared) -> list[dict]:
@@ -228,7 +236,7 @@ class Engine:
         self, question: str, qid: str | int | None, top_k: int | None, filters: Filters | None,
         use_llm: bool, stream: bool,
     ) -> Iterator[str | dict]:
-        prepared = self.prepare(question, qid, top_k, filters, use_llm)
+        prepared = self.lookup(self.prepare(question, qid, top_k, filters, use_llm))
         if not prepared.wants_llm:
             final = self.complete(prepared, None)
             yield final["answer"]

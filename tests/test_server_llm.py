@@ -117,3 +117,27 @@ def test_endpoint_failure_falls_back_to_extractive_with_a_notice(server, stub):
     stub.fail_next(500, times=1)
     done = _stream(server, {"question": "장비 반납은 어떻게 하나요?"})[-1][1]
     assert done["mode"] == "extractive" and "LLM unavailable" in done["notice"] and done["answer"]
+
+
+def test_a_cached_answer_streams_after_its_sources_without_asking_the_endpoint(built_store, stub, tmp_path):
+    """The cache is looked up after the `sources` event went out; a hit answers in full
+    (mode llm, cached) and the endpoint is not asked again."""
+    from query.cache import AnswerCache
+
+    _, settings = built_store
+    settings = make_settings(settings.storage_dir, openai_base_url=stub.base_url, openai_api_key="test",
+                             llm_max_retries=0, llm_timeout=10)
+    engine = load(settings, None)
+    engine.cache = AnswerCache(tmp_path / "answers.sqlite", settings.cache_similarity)
+    sessions = SessionStore(tmp_path / "sessions.sqlite")
+    question = {"question": "로밍 일일 요금제는 일본에서 얼마인가요?"}
+    with serve(create_app(engine, sessions)) as url:
+        first = _stream(url, question)
+        asked = len(stub.requests)
+        again = _stream(url, question)
+    assert [k for k, _ in again][0] == "sources" and again[-1][0] == "done"
+    assert again[0][1]["sources"] == first[0][1]["sources"]
+    done = again[-1][1]
+    assert done["mode"] == "llm" and done["cached"] is True and done["cache"] == "exact"
+    assert done["answer"] == first[-1][1]["answer"] and done["usage"]["llm_requests"] == 0
+    assert len(stub.requests) == asked
