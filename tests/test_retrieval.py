@@ -46,3 +46,29 @@ def test_results_are_distinct_sections(built_store):
     sections = retriever.retrieve("인터넷 요금과 약정", top_k=5).sections
     ids = [s.section_id for s in sections]
     assert len(ids) == len(set(ids))
+
+
+def test_chunks_deleted_behind_a_live_retriever_are_never_returned(manuals, settings):
+    """The retriever remembers which section each chunk id belongs to and reads only the
+    returned sections' records; a chunk an ingestion deleted since (still named by the HNSW
+    index and the BM25 snapshot) must not come back, and the ranking is the one a fresh
+    retriever over the same store gives."""
+    from ingest.run import ingest
+
+    assert ingest([manuals], settings, progress=False).files.failed == 0
+    # lexical only: the BM25 snapshot keeps naming the deleted chunks at the top (Chroma's
+    # own query would stop returning them)
+    settings = settings.model_copy(update={"retrieval_mode": "lexical"})
+    live = HybridRetriever(settings)
+    question = "일시 정지는 1년에 최대 며칠까지 가능한가요?"
+    before = live.retrieve(question, top_k=5).sections
+    assert before[0].section_id.startswith("billing/suspend.html")
+    gone = [hit.node.node_id for hit in before[0].chunks]
+    live.collection.delete(ids=gone)  # what an ingestion does to a changed page, in place
+
+    after = live.retrieve(question, top_k=5).sections
+    assert not {hit.node.node_id for s in after for hit in s.chunks} & set(gone)
+    assert all(hit.node.metadata.get("path") for s in after for hit in s.chunks)
+    fresh = HybridRetriever(settings).retrieve(question, top_k=5).sections
+    assert [(s.section_id, [h.node.node_id for h in s.chunks]) for s in after] == \
+        [(s.section_id, [h.node.node_id for h in s.chunks]) for s in fresh]
