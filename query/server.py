@@ -30,6 +30,10 @@ What is shared between concurrent requests, and why it is safe without a lock:
   tokenizations from 6 threads at once gave exactly the serial results.
 - The answer cache and the session store hold their own lock around short SQLite calls.
 - The LLM clients (sync `openai.OpenAI`, async `AsyncOpenAI`) are httpx pools, safe to share.
+- Remembered results: the retriever's chunk -> section map (a plain dict: single reads and
+  writes are atomic under the GIL, and an entry is never wrong for a chunk that exists),
+  a question's Kiwi analysis and its redaction (`functools.lru_cache`, thread-safe, pure
+  functions of the text).
 """
 
 from __future__ import annotations
