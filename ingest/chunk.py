@@ -65,11 +65,14 @@ def breadcrumb(section: Section) -> str:
 
 
 def _table_chunks(
-    table: Table, section: Section, header: str, proser: TableProser, chunker: Chunker
+    table: Table, section: Section, header: str, proser: TableProser, chunker: Chunker, line: str = ""
 ) -> list[tuple[str, str]]:
-    """(chunk text, markdown of the rows in it) pairs for one table."""
+    """(chunk text, markdown of the rows in it) pairs for one table. `line` is the chunk's
+    first line when it says more than the breadcrumb `header` (the parent page's title);
+    the prose cache keys on `header` alone, so that line never re-asks the LLM."""
     context = f"{header} — {table.caption}" if table.caption else header
     text, how = proser.render(table, context)
+    header = line or header
     if how in ("llm", "cache"):
         title = f"{header}\n{table.caption}\n" if table.caption else f"{header}\n"
         budget = chunker.chunk_size - chunker.count(title)
@@ -112,15 +115,17 @@ def page_nodes(page: Page, proser: TableProser, chunker: Chunker, doc_hash: str)
     """All chunks of a page, in reading order."""
     pieces: list[tuple[Section, str, str, str, bool]] = []  # (section, kind, text, table_md, card)
     for section in page.sections:
-        header = breadcrumb(section) or page.title
+        crumb = breadcrumb(section) or page.title
+        # The parent page's title leads the line every chunk of the page is found by.
+        header = record.breadcrumb([page.parent, crumb]) if page.parent else crumb
         if section.blocks:
             budget = chunker.chunk_size - chunker.count(header) - 1
             for piece in chunker.split_text("\n".join(section.blocks), budget):
                 pieces.append((section, record.KIND_TEXT, f"{header}\n{piece}", "", False))
         for table in section.tables:
-            for text, table_md in _table_chunks(table, section, header, proser, chunker):
+            for text, table_md in _table_chunks(table, section, crumb, proser, chunker, header):
                 pieces.append((section, record.KIND_TABLE, text, table_md, False))
-            card = _card(table, section, header)
+            card = _card(table, section, crumb)
             if card:
                 pieces.append((section, record.KIND_TABLE, *card, True))
 

@@ -54,3 +54,32 @@ def test_fast_scan_and_parser_agree_on_block_keys():
         body = soup.find("body")
         parsed = {element_key(t) for t in body.find_all(True) if t.name in BLOCK_TAGS or t.name[:1] == "h" and t.name[1:].isdigit()}
         assert page_keys(html) == parsed - {None}
+
+
+def _chunks(html: str, path: str) -> list[str]:
+    from core.settings import Settings
+    from ingest.chunk import Chunker, page_nodes
+    from ingest.table_prose import TableProser
+
+    page = parse_page(html, path)
+    return [n.text for n in page_nodes(page, TableProser(Settings(), None), Chunker(320, 40), "h")]
+
+
+def test_a_page_under_a_parent_carries_the_parents_title_in_every_chunk():
+    """A reference page titled "Tools" lists keys; only its parent says they are shortcuts."""
+    head = """<link rel="home" href="index.html" title="User Manual">
+    <link rel="up" href="keys.html" title="Keys and Mouse Reference">"""
+    html = f"""<html><head><title>Tools</title>{head}</head><body><h2>Tools</h2>
+    <dl><dt>Shift + C</dt><dd><p>Crop</p></dd><dt>R</dt><dd><p>Rectangle Select</p></dd></dl>
+    <table><tr><th>M</th><td>Move</td></tr></table></body></html>"""
+    chunks = _chunks(html, "key-tools.html")
+    assert len(chunks) == 2 and all(c.split("\n", 1)[0] == "Keys and Mouse Reference › Tools" for c in chunks)
+    assert "Shift + C: Crop" in chunks[0]
+    page = parse_page(html, "key-tools.html")
+    assert page.parent == "Keys and Mouse Reference" and page.sections[0].heading_path == ["Tools"]
+    # directly under the home page (every page is): nothing to add
+    at_home = html.replace('href="keys.html" title="Keys and Mouse Reference"', 'href="index.html" title="User Manual"')
+    assert all(c.split("\n", 1)[0] == "Tools" for c in _chunks(at_home, "key-tools.html"))
+    # no declared parent: nothing to add
+    bare = html.replace(head, "")
+    assert all(c.split("\n", 1)[0] == "Tools" for c in _chunks(bare, "key-tools.html"))

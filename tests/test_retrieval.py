@@ -48,3 +48,19 @@ def test_results_are_distinct_sections(built_store):
     sections = retriever.retrieve("인터넷 요금과 약정", top_k=5).sections
     ids = [s.section_id for s in sections]
     assert len(ids) == len(set(ids))
+
+
+def test_a_retrievers_first_hit_outranks_a_chunk_both_rank_middling():
+    """The one retriever that can match (the dense side for a Korean question over an English
+    answer) puts the right chunk first; a chunk both retrievers rank 25th must not bury it."""
+    from llama_index.core.schema import NodeWithScore, TextNode
+
+    from core.settings import Settings
+    from query.retrieve import fuse
+
+    fillers = [f"f{i}" for i in range(24)]
+    dense = [NodeWithScore(node=TextNode(id_=cid, text=cid), score=0.5) for cid in ["sure", *fillers, "both"]]
+    lexical = [(cid, 1.0) for cid in [*(f"g{i}" for i in range(24)), "both"]]
+    default = Settings.model_fields["rrf_k"].default  # the shipped constant, whatever .env says
+    fused = fuse(dense, lexical, Settings().model_copy(update={"rrf_k": default}))
+    assert fused["sure"] > fused["both"]
