@@ -109,7 +109,7 @@ def _link_rel(soup: BeautifulSoup, rel: str) -> Tag | None:
     return None
 
 
-def parent_title(soup: BeautifulSoup, title: str) -> str:
+def parent_title(soup: BeautifulSoup, title: str, path: str = "") -> str:
     """The title of the page this one sits under, as the page's head declares it
     (`<link rel="up" title=...>`, which DocBook, and many help generators, write), unless
     that is the manual's home page (every page is under it: it tells nothing apart).
@@ -126,10 +126,17 @@ def parent_title(soup: BeautifulSoup, title: str) -> str:
     if not isinstance(text, str) or not text.strip():
         return ""
     home = _link_rel(soup, "home")
-    if home is not None and home.get("href") == up.get("href"):
+    if home is not None and (_target(home, path) == _target(up, path) or _norm(home.get("title") or "") == _norm(text)):
         return ""
     text = clean(text)
     return "" if _norm(text) == _norm(title) else text
+
+
+def _target(link: Tag, path: str) -> str:
+    """Where a `<link href>` points, relative to the manuals' root ("../index.html" from
+    "a/b.html" and "index.html" from "c.html" are the same page)."""
+    href = urlsplit(str(link.get("href") or "")).path
+    return posixpath.normpath(posixpath.join(posixpath.dirname(path), unquote(href))) if href else ""
 
 
 def _is_navigation(element: Tag, titles: set[str]) -> bool:
@@ -383,4 +390,4 @@ def _parse(html: str, path: str, boilerplate: frozenset[str], chrome: bool) -> P
     text_sample = " ".join(b for s in walker.sections for b in s.blocks[:3])
     lang = page_language(declared.strip(), path, text_sample)
     sections = [s for s in walker.sections if s.blocks or s.tables]
-    return Page(path=path, title=title, lang=lang, sections=sections, parent=parent_title(soup, title))
+    return Page(path=path, title=title, lang=lang, sections=sections, parent=parent_title(soup, title, path))

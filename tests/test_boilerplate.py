@@ -80,6 +80,10 @@ def test_a_page_under_a_parent_carries_the_parents_title_in_every_chunk():
     # directly under the home page (every page is): nothing to add
     at_home = html.replace('href="keys.html" title="Keys and Mouse Reference"', 'href="index.html" title="User Manual"')
     assert all(c.split("\n", 1)[0] == "Tools" for c in _chunks(at_home, "key-tools.html"))
+    # the home page under another name and another spelling of its path
+    nested = html.replace('href="index.html"', 'href="../index.html"').replace(
+        'href="keys.html" title="Keys and Mouse Reference"', 'href="./../index.html" title="Contents"')
+    assert all(c.split("\n", 1)[0] == "Tools" for c in _chunks(nested, "keys/tools.html"))
     # no declared parent: nothing to add
     bare = html.replace(head, "")
     assert all(c.split("\n", 1)[0] == "Tools" for c in _chunks(bare, "key-tools.html"))
