@@ -10,6 +10,7 @@ the content, so re-ingesting unchanged content yields the same ids (nothing re-e
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import Counter
 from dataclasses import dataclass
 
@@ -58,6 +59,32 @@ class Chunker:
         if current:
             groups.append(current)
         return groups
+
+
+_KEY_VALUE = re.compile(r"^(?:• )?[^:\n]{1,40}: \S")
+KEY_VALUE_MIN_ROWS = 6
+
+
+def key_value_pieces(blocks: list[str], chunker: Chunker, budget: int) -> list[str] | None:
+    """A section that is a list of `key: value` rows (shortcut keys, options, terms) in
+    groups of whole rows a third of a chunk long, or None for any other section.
+
+    Why: thirty shortcuts in one chunk embed as their average and none of them is near
+    "which key opens a file as layers"; BM25 likewise drowns one row among thirty. Smaller
+    groups of whole rows keep each row findable, and never cut a key from its value.
+    Measured (gimp set): section@5 0.73 -> 0.75, fact in answer 0.48 -> 0.52 ("fullscreen
+    key" now finds its keyboard-reference section); httpd section@5 0.94 -> 0.93 (one
+    question from rank 5 to 6), fact 0.74 -> 0.75.
+    """
+    rows = [b for b in blocks if len(b) < 200 and _KEY_VALUE.match(b)]
+    if len(blocks) < KEY_VALUE_MIN_ROWS or len(rows) < 0.7 * len(blocks):
+        return None
+    small = max(64, chunker.chunk_size // 3)
+    pieces: list[str] = []
+    for group in chunker.group_rows(blocks, min(small, budget)):
+        text = "\n".join(blocks[i] for i in group)
+        pieces.extend(chunker.split_text(text, budget))  # a single over-long row is still cut to size
+    return pieces
 
 
 def breadcrumb(section: Section) -> str:
@@ -120,7 +147,8 @@ def page_nodes(page: Page, proser: TableProser, chunker: Chunker, doc_hash: str)
         header = record.breadcrumb([page.parent, crumb]) if page.parent else crumb
         if section.blocks:
             budget = chunker.chunk_size - chunker.count(header) - 1
-            for piece in chunker.split_text("\n".join(section.blocks), budget):
+            texts = key_value_pieces(section.blocks, chunker, budget) or chunker.split_text("\n".join(section.blocks), budget)
+            for piece in texts:
                 pieces.append((section, record.KIND_TEXT, f"{header}\n{piece}", "", False))
         for table in section.tables:
             for text, table_md in _table_chunks(table, section, crumb, proser, chunker, header):

@@ -87,3 +87,21 @@ def test_a_page_under_a_parent_carries_the_parents_title_in_every_chunk():
     # no declared parent: nothing to add
     bare = html.replace(head, "")
     assert all(c.split("\n", 1)[0] == "Tools" for c in _chunks(bare, "key-tools.html"))
+
+
+def test_a_list_of_keys_is_chunked_in_groups_of_whole_rows():
+    """Thirty shortcuts in one chunk match no single question; groups of whole rows do, and
+    a key never leaves its value."""
+    rows = "".join(f"<dt>Ctrl + {chr(65 + i)}</dt><dd><p>Command number {i} of the File menu</p></dd>" for i in range(24))
+    html = f"""<html><head><title>File</title></head><body><h2>File</h2><dl>{rows}
+    <dt>Ctrl + Alt + O</dt><dd><p>Open image as layers</p></dd></dl>
+    <h2>About</h2><p>{"This page lists the keys of the File menu. " * 3}</p></body></html>"""
+    chunks = _chunks(html, "keys-file.html")
+    listing = [c for c in chunks if c.startswith("File\n")]
+    assert len(listing) > 2
+    lines = [line for c in listing for line in c.split("\n")[1:]]
+    assert len(lines) == 25 and all(": " in line for line in lines)  # every row whole, once
+    (layers,) = [c for c in listing if "Open image as layers" in c]
+    assert "Ctrl + Alt + O: Open image as layers" in layers and len(layers.split("\n")) < 15
+    # prose is not a list of keys: one chunk as before
+    assert [c for c in chunks if c.startswith("File › About\n")] == ["File › About\n" + "This page lists the keys of the File menu. " * 2 + "This page lists the keys of the File menu."]
