@@ -79,6 +79,9 @@ def key_value_pieces(blocks: list[str], chunker: Chunker, budget: int) -> list[s
     rows = [b for b in blocks if len(b) < 200 and _KEY_VALUE.match(b)]
     if len(blocks) < KEY_VALUE_MIN_ROWS or len(rows) < 0.7 * len(blocks):
         return None
+    keys = Counter(row.removeprefix("• ").split(":", 1)[0].strip().lower() for row in rows)
+    if keys.most_common(1)[0][1] > max(2, len(rows) // 4):
+        return None  # repeated labels ("Q:", "A:", "Note:", "참고:") are paragraphs that belong together
     small = max(64, chunker.chunk_size // 3)
     pieces: list[str] = []
     for group in chunker.group_rows(blocks, min(small, budget)):

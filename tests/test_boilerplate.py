@@ -103,5 +103,8 @@ def test_a_list_of_keys_is_chunked_in_groups_of_whole_rows():
     assert len(lines) == 25 and all(": " in line for line in lines)  # every row whole, once
     (layers,) = [c for c in listing if "Open image as layers" in c]
     assert "Ctrl + Alt + O: Open image as layers" in layers and len(layers.split("\n")) < 15
+    # questions and answers labelled alike are not a list of keys: they stay together
+    faq = "".join(f"<p>Q: How do I do thing {i}?</p><p>A: Open menu {i} and press the button.</p>" for i in range(6))
+    assert [c.count("\n") for c in _chunks(f"<html><head><title>FAQ</title></head><body>{faq}</body></html>", "faq.html")] == [12]
     # prose is not a list of keys: one chunk as before
     assert [c for c in chunks if c.startswith("File › About\n")] == ["File › About\n" + "This page lists the keys of the File menu. " * 2 + "This page lists the keys of the File menu."]
