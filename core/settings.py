@@ -54,7 +54,12 @@ class Settings(BaseSettings):
     # Retrieval
     retrieval_mode: str = Field("hybrid", description="hybrid | dense | lexical")
     candidate_k: int = Field(40, ge=1, description="Candidates per retriever before fusion")
-    rrf_k: int = Field(60, ge=1)
+    # Reciprocal-rank constant. At the textbook 60 a chunk both retrievers rank ~60th
+    # outscores one that either ranks first, and on our sets the right section was often
+    # that first one (a Korean question over an English answer only the dense side can
+    # match; a table of shortcuts only BM25 can). 20 measured: section@5 +1 question on
+    # httpd, gimp and debian, no figure down on any set; 10 and 5 lost the sample set's MRR.
+    rrf_k: int = Field(20, ge=1, description="Reciprocal-rank fusion constant (smaller: a retriever's top ranks count more)")
     # Chroma's HNSW is approximate: at its default breadth (100) the dense top 40 missed up
     # to 20% of the exact top 40 on the httpd set, and which ones depended on the order the
     # manuals were ingested in (an incrementally updated store answered one question

@@ -64,6 +64,7 @@ class Page:
     title: str
     lang: str
     sections: list[Section]
+    parent: str = ""  # the title of the page this one belongs under (see `parent_title`)
 
 
 def classify_link(href: str, page_path: str) -> Link | None:
@@ -98,6 +99,44 @@ def nav_titles(soup: BeautifulSoup, title: str) -> set[str]:
         if isinstance(value, str) and value.strip():
             titles.add(_norm(value))
     return titles
+
+
+def _link_rel(soup: BeautifulSoup, rel: str) -> Tag | None:
+    for link in soup.find_all("link", href=True):
+        values = link.get("rel") or []
+        if rel in ([values] if isinstance(values, str) else values):
+            return link
+    return None
+
+
+def parent_title(soup: BeautifulSoup, title: str, path: str = "") -> str:
+    """The title of the page this one sits under, as the page's head declares it
+    (`<link rel="up" title=...>`, which DocBook, and many help generators, write), unless
+    that is the manual's home page (every page is under it: it tells nothing apart).
+
+    Why: a reference page is often titled by one word of its parent's subject ("Tools",
+    "Edit", "View" under "Keys and Mouse Reference"). Its chunks then say nothing about
+    what they list, and neither BM25 nor the embedding can match "which shortcut...".
+    The parent's title in the chunk's first line says it.
+    """
+    up = _link_rel(soup, "up")
+    if up is None:
+        return ""
+    text = up.get("title")
+    if not isinstance(text, str) or not text.strip():
+        return ""
+    home = _link_rel(soup, "home")
+    if home is not None and (_target(home, path) == _target(up, path) or _norm(home.get("title") or "") == _norm(text)):
+        return ""
+    text = clean(text)
+    return "" if _norm(text) == _norm(title) else text
+
+
+def _target(link: Tag, path: str) -> str:
+    """Where a `<link href>` points, relative to the manuals' root ("../index.html" from
+    "a/b.html" and "index.html" from "c.html" are the same page)."""
+    href = urlsplit(str(link.get("href") or "")).path
+    return posixpath.normpath(posixpath.join(posixpath.dirname(path), unquote(href))) if href else ""
 
 
 def _is_navigation(element: Tag, titles: set[str]) -> bool:
@@ -351,4 +390,4 @@ def _parse(html: str, path: str, boilerplate: frozenset[str], chrome: bool) -> P
     text_sample = " ".join(b for s in walker.sections for b in s.blocks[:3])
     lang = page_language(declared.strip(), path, text_sample)
     sections = [s for s in walker.sections if s.blocks or s.tables]
-    return Page(path=path, title=title, lang=lang, sections=sections)
+    return Page(path=path, title=title, lang=lang, sections=sections, parent=parent_title(soup, title, path))

@@ -72,3 +72,17 @@ def test_chunks_deleted_behind_a_live_retriever_are_never_returned(manuals, sett
     fresh = HybridRetriever(settings).retrieve(question, top_k=5).sections
     assert [(s.section_id, [h.node.node_id for h in s.chunks]) for s in after] == \
         [(s.section_id, [h.node.node_id for h in s.chunks]) for s in fresh]
+
+
+def test_a_retrievers_first_hit_outranks_a_chunk_both_rank_middling():
+    """The one retriever that can match (the dense side for a Korean question over an English
+    answer) puts the right chunk first; a chunk both retrievers rank 25th must not bury it."""
+    from core.settings import Settings
+    from query.retrieve import fuse
+
+    fillers = [f"f{i}" for i in range(24)]
+    dense = [(cid, 0.5) for cid in ["sure", *fillers, "both"]]
+    lexical = [(cid, 1.0) for cid in [*(f"g{i}" for i in range(24)), "both"]]
+    default = Settings.model_fields["rrf_k"].default  # the shipped constant, whatever .env says
+    fused = fuse(dense, lexical, Settings().model_copy(update={"rrf_k": default}))
+    assert fused["sure"] > fused["both"]
