@@ -98,9 +98,9 @@ BREADCRUMB_SEPARATOR = " › "
 
 
 def breadcrumb(heading_path: list[str]) -> str:
-    """The section's headings from the page title down, as one line: every chunk's text
-    starts with it (so the section's name is embedded and indexed), and it is the
-    `HEADING` field."""
+    """The section's headings from the page title down, as one line: the `HEADING` field,
+    and the start of every chunk's text (so the section's name is embedded and indexed),
+    after the parent page's title when the page names one (ingest.chunk)."""
     return BREADCRUMB_SEPARATOR.join(heading_path)
 
 

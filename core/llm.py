@@ -7,6 +7,7 @@ the timeout; we count requests, tokens and cost so every answer can report what 
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import asdict, dataclass
 
@@ -68,6 +69,21 @@ def _count(settings: Settings, usage: Usage, reported: dict | None) -> None:
         usage.add(settings, settings.llm_model, 0, 0)
 
 
+def _json(body: object) -> dict:
+    """The reply as a JSON object. With `cast_to=object` the client hands back the body
+    as text when the server labels it other than JSON (some proxies and local servers
+    send `text/plain`): that is parsed here; anything else is a clear error, which the
+    caller reports as the endpoint failing (extractive answer with a notice)."""
+    if isinstance(body, (str, bytes)):
+        try:
+            body = json.loads(body)
+        except ValueError:
+            raise ValueError(f"the LLM endpoint replied with something other than JSON: {str(body)[:80]!r}") from None
+    if not isinstance(body, dict):
+        raise ValueError(f"the LLM endpoint replied with JSON that is not an object: {str(body)[:80]!r}")
+    return body
+
+
 def _content(response: dict) -> str:
     choices = response.get("choices") or []
     return ((choices[0].get("message") or {}).get("content") or "") if choices else ""
@@ -98,7 +114,7 @@ def make_client(settings: Settings) -> OpenAI:
 
 def chat(client: OpenAI, settings: Settings, messages: list[dict], usage: Usage) -> str:
     """One non-streaming completion; usage is counted even when the content is empty."""
-    response = client.post(_PATH, body=_request(settings, messages), cast_to=object)
+    response = _json(client.post(_PATH, body=_request(settings, messages), cast_to=object))
     _count(settings, usage, response.get("usage"))
     return _content(response)
 
@@ -108,10 +124,13 @@ def chat_stream(client: OpenAI, settings: Settings, messages: list[dict], usage:
     reported = None
     stream = client.post(_PATH, body=_request(settings, messages, stream=True), cast_to=object,
                          stream=True, stream_cls=Stream[object])
-    for chunk in stream:
-        reported = chunk.get("usage") or reported
-        yield from _deltas(chunk)
-    _count(settings, usage, reported)
+    try:
+        for chunk in map(_json, stream):
+            reported = chunk.get("usage") or reported
+            yield from _deltas(chunk)
+    finally:
+        stream.close()
+        _count(settings, usage, reported)
 
 
 # Async twins for the API server: an answer awaited on the event loop holds no thread
@@ -126,7 +145,7 @@ def make_async_client(settings: Settings) -> AsyncOpenAI:
 
 async def achat(client: AsyncOpenAI, settings: Settings, messages: list[dict], usage: Usage,
                 max_tokens: int | None = None) -> str:
-    response = await client.post(_PATH, body=_request(settings, messages, max_tokens), cast_to=object)
+    response = _json(await client.post(_PATH, body=_request(settings, messages, max_tokens), cast_to=object))
     _count(settings, usage, response.get("usage"))
     return _content(response)
 
@@ -138,7 +157,8 @@ async def achat_stream(
                                stream=True, stream_cls=AsyncStream[object])
     reported = None
     try:
-        async for chunk in stream:
+        async for item in stream:
+            chunk = _json(item)
             reported = chunk.get("usage") or reported
             for delta in _deltas(chunk):
                 yield delta

@@ -302,7 +302,8 @@ def open_collection(index_dir: Path, settings: Settings, embed_name: str, create
 # Chroma indexes every metadata value it stores: our full chunk metadata made `add` 17%
 # slower. Filters and deletes need only these keys flat, and retrieval the section id (it
 # groups some 70 candidates into sections before building any node); the rest travels
-# inside LlamaIndex's `_node_content`, from which `ChromaVectorStore` rebuilds the node.
+# inside LlamaIndex's `_node_content`, from which retrieval rebuilds the node
+# (`metadata_dict_to_node`, as LlamaIndex's `ChromaVectorStore` does).
 FLAT_KEYS = frozenset({*FILTER_KEYS, SECTION_ID, "document_id", "doc_id", "ref_doc_id"})  # the last three: LlamaIndex's
 
 

@@ -95,14 +95,14 @@ def breadcrumb(section: Section) -> str:
 
 
 def _table_chunks(
-    table: Table, section: Section, header: str, proser: TableProser, chunker: Chunker, line: str = ""
+    table: Table, section: Section, header: str, proser: TableProser, chunker: Chunker, first_line: str = ""
 ) -> list[tuple[str, str]]:
-    """(chunk text, markdown of the rows in it) pairs for one table. `line` is the chunk's
+    """(chunk text, markdown of the rows in it) pairs for one table. `first_line` is the chunk's
     first line when it says more than the breadcrumb `header` (the parent page's title);
     the prose cache keys on `header` alone, so that line never re-asks the LLM."""
     context = f"{header} — {table.caption}" if table.caption else header
     text, how = proser.render(table, context)
-    header = line or header
+    header = first_line or header
     if how in ("llm", "cache"):
         title = f"{header}\n{table.caption}\n" if table.caption else f"{header}\n"
         budget = chunker.chunk_size - chunker.count(title)

@@ -95,8 +95,8 @@ class Engine:
     """Loads models and indexes once; answers many questions (CLI batch, API, eval).
 
     Safe to call from many threads at once (the API server does, without a global lock):
-    the retriever's shared objects are read-only after loading (see `query.server` for the
-    audit), the answer cache serialises its SQLite access with its own lock, and the LLM
+    the retriever's shared objects are read-only after loading but for results it
+    remembers in thread-safe ways (see `query.server` for the audit), the answer cache serialises its SQLite access with its own lock, and the LLM
     clients are thread-safe httpx pools.
     """
 

@@ -196,7 +196,9 @@ def detect(text: str) -> list[Span]:
 # the session turn, the query log), and detection with ko-pii and phonenumbers costs about
 # 1 ms for a question with digits in it ("5G", "12개월"): on a burst of 32 questions that
 # was 6% of the server's time holding the GIL (py-spy). A pure function of its arguments,
-# so remembered; lru_cache is safe to call from the desk's threads.
+# so remembered; lru_cache is safe to call from the desk's threads. The remembered texts
+# (at most 4096, raw and redacted) live in this process's memory only, like the requests
+# being served; nothing of them is written anywhere.
 @lru_cache(maxsize=4096)
 def redact(text: str | None, lang: str | None = None) -> str | None:
     """`text` with every detected span replaced by its typed placeholder.

@@ -9,7 +9,7 @@ rank for evaluation. Filters are applied inside both retrievers, not after the c
 Why the dense side queries the Chroma collection itself instead of going through
 LlamaIndex's `VectorIndexRetriever`: ranking needs only ids and distances, and the
 retriever turns all 40 candidates into nodes (instrumentation spans, a JSON parse of each
-record) before fusion, and every fused chunk is read back anyway (see `_records`).
+record) before fusion, while only the returned sections' chunks need records (see `_sections`).
 Measured on the sample manuals: 6.1 ms per question through the retriever vs 1.0 ms for
 the same ids and distances, a third of retrieval; on a floor of agents asking at once that
 CPU is what everyone queues behind. The collection is the one `core.store` writes as
@@ -77,7 +77,7 @@ class Retrieval:
     seconds: float
     query_embedding: list[float] | None = None
     notice: str | None = None
-    dense_top: float | None = None  # cosine of the best dense hit: how well the manuals cover the question
+    dense_top: float | None = None  # similarity of the best dense hit, exp(-cosine distance): how well the manuals cover the question
 
 
 class HybridRetriever:
@@ -147,7 +147,8 @@ class HybridRetriever:
         return {cid: (text, metadata) for cid, text, metadata in zip(got["ids"], got["documents"], got["metadatas"])
                 if metadata and metadata.get(PATH)}
 
-    def _fetch(self, ids: list[str]) -> dict[str, TextNode]:
+    def nodes(self, ids: list[str]) -> dict[str, TextNode]:
+        """Chunk id -> LlamaIndex node, for the ids that still exist."""
         return {cid: _node(cid, text, metadata) for cid, (text, metadata) in self._records(ids).items()}
 
     def _sections(self, fused: dict[str, float], pool: int) -> list[Section]:
@@ -161,28 +162,31 @@ class HybridRetriever:
         the sample manuals). Every chunk that is returned is read as Chroma holds it now: a
         chunk deleted since (a "ghost", see `_records`) is dropped and the ranking redone,
         so the result is the one a full read would give. The map lives as long as this
-        generation's retriever (query.live loads a new one for each published index), so an
-        anchor renamed by an ingestion regroups within one publish; it is a plain dict
-        because single reads and writes are atomic under the GIL, and no entry is ever wrong
-        for a chunk id that still exists in this generation.
+        generation's retriever (query.live loads a new one for each published index). An
+        incremental ingestion that renames an anchor but keeps a chunk's text keeps its id,
+        so that chunk groups under its old section until the next publish (its own record,
+        shown in the sources, is read fresh). A plain dict: single reads and writes are
+        atomic under the GIL, and each call keeps a reference to the map it started with,
+        so replacing a full map never breaks a request in flight.
         """
+        owner = self._owner  # this call's map, even if another thread starts a new one meanwhile
         ranked = sorted(fused, key=lambda cid: -fused[cid])
         records: dict[str, tuple[str, dict]] = {}
         gone: set[str] = set()
-        unread = [cid for cid in ranked if cid not in self._owner]
+        unread = [cid for cid in ranked if cid not in owner]
         while True:
             if unread:
                 got = self._records(unread)
                 records.update(got)
                 gone.update(cid for cid in unread if cid not in got)
-                self._owner.update((cid, stored_section(metadata)) for cid, (_, metadata) in got.items())
+                owner.update((cid, stored_section(metadata)) for cid, (_, metadata) in got.items())
             live = [cid for cid in ranked if cid not in gone]
-            top = rank_sections(live, fused, self._owner.__getitem__, self.settings.sibling_bonus)[:pool]
+            top = rank_sections(live, fused, owner.__getitem__, self.settings.sibling_bonus)[:pool]
             unread = [cid for _, _, cids in top for cid in cids if cid not in records]
             if not unread:
                 break
-        if len(self._owner) > MAX_REMEMBERED:
-            self._owner.clear()  # a bound on memory for very large stores; it refills as questions come
+        if len(owner) > MAX_REMEMBERED:
+            self._owner = {}  # a bound on memory for very large stores; it refills as questions come
         return [Section(section_id, [NodeWithScore(node=_node(cid, *records[cid]), score=fused[cid]) for cid in cids],
                         score) for section_id, score, cids in top]
 
@@ -220,7 +224,7 @@ def _node(chunk_id: str, text: str, metadata: dict) -> TextNode:
 
 
 _TIE = 1e-5
-MAX_REMEMBERED = 500_000  # chunk -> section entries (about 60 MB) before the map starts over
+MAX_REMEMBERED = 300_000  # chunk -> section entries (about 60 MB per server process) before the map starts over
 
 
 def fuse(

@@ -36,6 +36,7 @@ class StubOpenAI:
         self._failures: list[tuple[int, float | None]] = []
         self._delays: list[float] = []
         self.default_delay = 0.0  # seconds every request waits when none is scripted (benchmarks)
+        self.json_type = "application/json"  # some proxies and local servers label JSON text/plain
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self.base_url = ""
@@ -99,7 +100,7 @@ class StubOpenAI:
             def _json(self, status: int, data: dict, headers: dict | None = None) -> None:
                 raw = json.dumps(data).encode("utf-8")
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", stub.json_type)
                 self.send_header("Content-Length", str(len(raw)))
                 for key, value in (headers or {}).items():
                     self.send_header(key, value)

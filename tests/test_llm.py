@@ -101,6 +101,21 @@ def test_retries_then_succeeds(store, stub, status):
     assert result["mode"] == "llm" and len(chat_requests(stub)) == 3
 
 
+def test_json_labelled_as_text_is_still_an_answer_and_a_non_json_reply_a_notice(store, stub):
+    stub.reply_with(lambda body: "위약금은 138,000원입니다 [1].")
+    stub.json_type = "text/plain; charset=utf-8"
+    result = llm_engine(store, stub).ask(PENALTY_Q)
+    assert result["mode"] == "llm" and result["answer"] == "위약금은 138,000원입니다 [1]."
+    assert result["usage"]["llm_requests"] == 1 and result["usage"]["input_tokens"] > 0
+
+    engine = llm_engine(store, stub)
+    engine.cache = None  # the first answer is cached; this one must reach the "endpoint"
+    engine.client.post = lambda *a, **k: "<html>502 Bad Gateway</html>"  # what a proxy error page looks like
+    result = engine.ask(PENALTY_Q)
+    assert result["mode"] == "extractive" and "138,000원" in result["answer"]
+    assert "other than JSON" in result["notice"]
+
+
 def test_timeout_falls_back_to_extractive_with_a_notice(store, stub):
     stub.delay_next(3, times=5)
     result = llm_engine(store, stub, llm_timeout=0.5, llm_max_retries=1).ask(PENALTY_Q)

@@ -24,15 +24,15 @@ def test_filters_apply_to_both_retrievers(built_store):
     question = "위약금과 환불 요금은 얼마인가요?"
     vector = retriever.embed_model.get_query_embedding(question)
     english = Filters(lang="en")
-    dense = retriever._fetch([cid for cid, _ in retriever.dense(vector, 10, english)]).values()
-    lexical = retriever._fetch([cid for cid, _ in retriever.lexical_hits("refund roaming 위약금", 10, english)])
+    dense = retriever.nodes([cid for cid, _ in retriever.dense(vector, 10, english)]).values()
+    lexical = retriever.nodes([cid for cid, _ in retriever.lexical_hits("refund roaming 위약금", 10, english)])
     assert dense and lexical
     assert {node.metadata["lang"] for node in dense} == {"en"}
     assert {node.metadata["lang"] for node in lexical.values()} == {"en"}
 
     billing = Filters(under="billing/")
-    dense = retriever._fetch([cid for cid, _ in retriever.dense(vector, 10, billing)]).values()
-    lexical = retriever._fetch([cid for cid, _ in retriever.lexical_hits(question, 10, billing)])
+    dense = retriever.nodes([cid for cid, _ in retriever.dense(vector, 10, billing)]).values()
+    lexical = retriever.nodes([cid for cid, _ in retriever.lexical_hits(question, 10, billing)])
     assert dense and lexical
     assert all(n.metadata["path"].startswith("billing/") for n in dense)
     assert all(n.metadata["path"].startswith("billing/") for n in lexical.values())
