@@ -61,3 +61,17 @@ def test_a_failing_model_fails_each_waiting_question_and_the_next_ones_still_wor
     first, second = asyncio.run(run())
     assert isinstance(first, RuntimeError)
     assert len(second) == len(model.get_query_embedding("second"))
+
+
+def test_a_burst_is_embedded_in_batches_so_retrieval_can_start_on_the_first(settings) -> None:
+    from query.question_vectors import MAX_BATCH
+
+    counting = CountingModel(get_embed_model(settings))
+    burst = [f"{q} ({i})" for i in range(4) for q in QUESTIONS]  # 24 questions at once
+
+    async def ask_all() -> list[list[float]]:
+        vectors = QuestionVectors(counting, anyio.CapacityLimiter(1))
+        return await asyncio.gather(*(vectors.vector(q) for q in burst))
+
+    assert len(asyncio.run(ask_all())) == len(burst)
+    assert sum(counting.calls) == len(burst) and max(counting.calls) <= MAX_BATCH < len(burst)
