@@ -19,6 +19,7 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 from core.chunk_record import EXTRACTIVE_CHUNKS, HANGUL, HEADING, chunk_body
 from core.lexical import tokenize
 from query.fields import AskedFields, Field, load_profile
+from query.question_kind import question_kind, states_condition
 from query.sections import Section
 
 _SENTENCE_END = re.compile(r"(?<=[.!?。])\s+(?=[\"'(\[A-Z가-힣0-9•])")
@@ -85,9 +86,8 @@ _HAS_NUMBER = re.compile(r"\d")
 _ROW_KEY = re.compile(r"^([^:]{1,30}):\s")
 
 
-# "How do I ..." is answered by a procedure's ordered steps, shown together (English and
-# Korean wording; other languages fall back to plain scoring).
-_PROCESS = re.compile(r"\bhow (do|can|to|should|would)\b|\bsteps?\b|\bprocedure\b|방법|어떻게|하려면|절차|순서", re.I)
+# "How do I ..." is answered by a procedure's ordered steps, shown together, or by the
+# example configuration a sentence introduces (query.question_kind reads the question).
 _STEP = re.compile(r"^\d+\.\s")
 MAX_STEPS = 8
 
@@ -112,6 +112,64 @@ def _with_steps(found: list[Unit]) -> list[Unit]:
     return out
 
 
+# How much a candidate of the kind the question asks for gains over one that only shares
+# its words. The similarity of a sentence to the question is about 0.3-0.7, so 0.15 moves
+# a condition sentence ahead of a neighbour that repeats the question's words but states
+# no condition, without lifting an off-topic one above an on-topic sentence.
+CONDITION_BONUS = 0.15
+PROCESS_BONUS = 0.1
+SIDE_MATCH = 0.5  # share of a side's own terms a line must name to speak for that side
+SIDE_MARGIN = 0.3
+
+
+def _kind_bonus(kind, unit: Unit) -> float:
+    bonus = 0.0
+    if kind.condition and states_condition(unit.text):
+        bonus += CONDITION_BONUS
+    if kind.process and (unit.shown != unit.text or _is_example(unit.text)):
+        bonus += PROCESS_BONUS  # a step list or an example configuration: something to do
+    return bonus
+
+
+def _lead_with_sides(sides, candidates: list[tuple[int, "Unit", str]], scores: np.ndarray) -> None:
+    """"Difference between A and B": a line about A, then one about B, lead the answer.
+
+    The sentence most similar to such a question usually names both ("X is similar to A and
+    B, except ...") and says nothing about either; a line that names one side alone is what
+    the reader compares. A side's terms are weighted by how rare they are among the
+    candidates ("Flatten Image": "flatten" names the side, "image" is everywhere), and a
+    side's line must score within SIDE_MARGIN of the best line: naming a side is not enough
+    to be on topic. Among those, lines not naming the other side come first."""
+    if not SIDE_MATCH:
+        return
+    top = scores.max()
+    terms = [_terms(unit.text) for _, unit, _ in candidates]
+    df: dict[str, int] = {}
+    for t in terms:
+        for term in t & (sides[0] | sides[1]):
+            df[term] = df.get(term, 0) + 1
+
+    def match(side: frozenset[str], t: frozenset[str]) -> float:
+        weights = {term: 1.0 / df[term] for term in side if term in df}
+        total = sum(1.0 / df.get(term, 1) for term in side)
+        return sum(w for term, w in weights.items() if term in t) / total if total else 0.0
+
+    taken: set[int] = set()
+    for rank, (side, other) in enumerate((sides, sides[::-1])):
+        best, best_key = None, None
+        for i, t in enumerate(terms):
+            if i in taken or not np.isfinite(scores[i]) or scores[i] < top - SIDE_MARGIN:
+                continue
+            if match(side, t) < SIDE_MATCH:
+                continue
+            key = (match(other, t) < SIDE_MATCH, scores[i])
+            if best_key is None or key > best_key:
+                best, best_key = i, key
+        if best is not None:
+            taken.add(best)
+            scores[best] = top + 2.0 - rank
+
+
 @lru_cache(maxsize=50_000)
 def _terms(text: str) -> frozenset[str]:
     """A candidate's BM25 terms. Kiwi's analysis of the candidates was half of a warm
@@ -126,7 +184,8 @@ def extractive_answer(
     """`profile`: the field profile (query.fields); the bundled default when None."""
     if not sections:
         return ""
-    process = bool(_PROCESS.search(question))
+    kind = question_kind(question)
+    process = kind.process
     candidates: list[tuple[int, Unit, str]] = []  # (source number, unit, unit text with its section heading)
     for number, section in enumerate(sections, start=1):
         seen: set[str] = set()
@@ -150,7 +209,7 @@ def extractive_answer(
         terms = _terms(with_heading)
         overlap = len(query_terms & terms) / len(query_terms) if query_terms else 0.0
         bonus = 0.1 if wants_quantity and _HAS_NUMBER.search(unit.text) else 0.0
-        prior[i] = 0.6 * overlap + bonus + 0.08 / number
+        prior[i] = 0.6 * overlap + bonus + 0.08 / number + _kind_bonus(kind, unit)
         row_key = _ROW_KEY.match(unit.text)
         if row_key and asked.asks_for(row_key.group(1)):
             prior[i] += 0.5
@@ -171,6 +230,8 @@ def extractive_answer(
     if asked_rows:
         lead = max(asked_rows, key=lambda i: scores[i])
         scores[lead] = scores.max() + 1.0
+    if kind.sides:
+        _lead_with_sides(kind.sides, candidates, scores)
     order = np.argsort(-scores)
     picked: list[tuple[int, str]] = []
     per_source: dict[int, int] = {}
