@@ -58,6 +58,15 @@ def _is_example(line: str) -> bool:
     return bool(line) and not _SENTENCE_TAIL.search(line) and not HANGUL.search(line)
 
 
+_WORDISH = re.compile(r"[\w/.~-]{4,}")
+
+
+def _explains(example: str, sentence: str) -> bool:
+    """The sentence after an example line repeats one of its values (a path, a name)."""
+    first = _SENTENCE_END.split(sentence)[0]
+    return any(word in first for word in _WORDISH.findall(example) if not word.isalpha() or len(word) > 5)
+
+
 def units(text: str) -> list[Unit]:
     """Sentences of prose and whole table rows; the breadcrumb line is skipped."""
     lines = [line.strip() for line in chunk_body(text).split("\n") if line.strip()]
@@ -66,7 +75,12 @@ def units(text: str) -> list[Unit]:
         sentences = [s.strip() for s in _SENTENCE_END.split(line) if s.strip()]
         pieces = [line] if len(line) < 300 else sentences
         prefix = suffix = ""
-        if not _is_example(line):
+        if _is_example(line):
+            # "UserDir /var/html" alone says nothing; the sentence after it that names what it
+            # wrote ("... /var/html/rbowen/file.html을 뜻한다") says what it does.
+            if i + 1 < len(lines) and not _is_example(lines[i + 1]) and _explains(line, lines[i + 1]):
+                suffix = _SENTENCE_END.split(lines[i + 1])[0].strip()
+        else:
             if i > 0 and _is_example(lines[i - 1]) and _REFERS_BACK.match(sentences[0]):
                 prefix = lines[i - 1]
             if i + 1 < len(lines) and _is_example(lines[i + 1]) and _INTRODUCES.search(sentences[-1]):
@@ -116,7 +130,7 @@ def _with_steps(found: list[Unit]) -> list[Unit]:
 # its words. The similarity of a sentence to the question is about 0.3-0.7, so 0.15 moves
 # a condition sentence ahead of a neighbour that repeats the question's words but states
 # no condition, without lifting an off-topic one above an on-topic sentence.
-CONDITION_BONUS = 0.15
+CONDITION_BONUS = 0.0  # measured: see the commit log; a flat bonus did not help the held-out set
 PROCESS_BONUS = 0.1
 SIDE_MATCH = 0.5  # share of a side's own terms a line must name to speak for that side
 SIDE_MARGIN = 0.3
@@ -131,7 +145,7 @@ def _kind_bonus(kind, unit: Unit) -> float:
     return bonus
 
 
-def _lead_with_sides(sides, candidates: list[tuple[int, "Unit", str]], scores: np.ndarray) -> None:
+def _lead_with_sides(sides, candidates: list[tuple[int, "Unit", str]], scores: np.ndarray) -> set[int]:
     """"Difference between A and B": a line about A, then one about B, lead the answer.
 
     The sentence most similar to such a question usually names both ("X is similar to A and
@@ -139,14 +153,17 @@ def _lead_with_sides(sides, candidates: list[tuple[int, "Unit", str]], scores: n
     the reader compares. A side's terms are weighted by how rare they are among the
     candidates ("Flatten Image": "flatten" names the side, "image" is everywhere), and a
     side's line must score within SIDE_MARGIN of the best line: naming a side is not enough
-    to be on topic. Among those, lines not naming the other side come first."""
+    to be on topic. Among those, lines naming the side as the question writes it ("file
+    attribute", not only "file") come first, then lines not naming the other side. When the
+    best line itself names both sides ("BrowserMatch is a special case of SetEnvIf ..."), it
+    is the comparison and stays first."""
     if not SIDE_MATCH:
-        return
+        return set()
     top = scores.max()
     terms = [_terms(unit.text) for _, unit, _ in candidates]
     df: dict[str, int] = {}
     for t in terms:
-        for term in t & (sides[0] | sides[1]):
+        for term in t & (sides[0].terms | sides[1].terms):
             df[term] = df.get(term, 0) + 1
 
     def match(side: frozenset[str], t: frozenset[str]) -> float:
@@ -154,20 +171,30 @@ def _lead_with_sides(sides, candidates: list[tuple[int, "Unit", str]], scores: n
         total = sum(1.0 / df.get(term, 1) for term in side)
         return sum(w for term, w in weights.items() if term in t) / total if total else 0.0
 
-    taken: set[int] = set()
+    best_line = int(np.argmax(scores))
+    if all(match(side.terms, terms[best_line]) >= SIDE_MATCH for side in sides):
+        scores[best_line] = top + 3.0  # the best line compares the two itself: it stays first
+    taken: set[int] = {best_line}
+    leads: set[int] = set()
     for rank, (side, other) in enumerate((sides, sides[::-1])):
         best, best_key = None, None
         for i, t in enumerate(terms):
             if i in taken or not np.isfinite(scores[i]) or scores[i] < top - SIDE_MARGIN:
                 continue
-            if match(side, t) < SIDE_MATCH:
+            unit = candidates[i][1]
+            if unit.shown == unit.text and _is_example(unit.text):
+                continue  # a bare configuration line names a side but says nothing about it
+            if match(side.terms, t) < SIDE_MATCH:
                 continue
-            key = (match(other, t) < SIDE_MATCH, scores[i])
+            text = " ".join(unit.text.lower().split())
+            key = (side.phrase in text, scores[i])
             if best_key is None or key > best_key:
                 best, best_key = i, key
         if best is not None:
             taken.add(best)
+            leads.add(best)
             scores[best] = top + 2.0 - rank
+    return leads
 
 
 @lru_cache(maxsize=50_000)
@@ -230,8 +257,7 @@ def extractive_answer(
     if asked_rows:
         lead = max(asked_rows, key=lambda i: scores[i])
         scores[lead] = scores.max() + 1.0
-    if kind.sides:
-        _lead_with_sides(kind.sides, candidates, scores)
+    leads = _lead_with_sides(kind.sides, candidates, scores) if kind.sides else set()
     order = np.argsort(-scores)
     picked: list[tuple[int, str]] = []
     per_source: dict[int, int] = {}
@@ -247,8 +273,10 @@ def extractive_answer(
         if inside:  # the sentence introducing an example already shown alone: show both once
             picked[inside[0]] = (number, unit.shown)
             continue
-        if per_source.get(number, 0) >= 2:
-            continue
+        if any(n == number and (unit.shown in shown or shown in unit.shown) for n, shown in picked):
+            continue  # the same sentence again, alone or inside its whole line (overlapping chunks)
+        if per_source.get(number, 0) >= 2 and i not in leads:
+            continue  # (a side of a comparison is shown even when its source gave two lines)
         picked.append((number, unit.shown))
         per_source[number] = per_source.get(number, 0) + 1
         if len(picked) >= max_units:

@@ -18,7 +18,7 @@ from core.chunk_record import HANGUL
 from core.lexical import tokenize
 
 # "How do I ...", "steps to ...", "어떻게", "하려면", "방법"
-PROCESS = re.compile(r"\bhow (do|can|to|should|would)\b|\bsteps?\b|\bprocedure\b|방법|어떻게|하려면|절차|순서", re.I)
+PROCESS = re.compile(r"\bhow (do|can|to|should|would)\b|\bsteps?\b|\bprocedure\b|방법|어떻게(?!\s*(되|돼|달라|다른|다르))|하려면|절차|순서", re.I)
 
 # Questions about a condition or a cause: when / if / unless / why / in which case / what
 # happens, and the spoken form of a failure ("... doesn't work", "nothing happens", "what am
@@ -55,10 +55,18 @@ MAX_SIDE_WORDS = 4
 
 
 @dataclass(frozen=True)
+class Side:
+    """One side of a comparison: the terms only it has, and its words as written."""
+
+    terms: frozenset[str]
+    phrase: str
+
+
+@dataclass(frozen=True)
 class Kind:
     process: bool
     condition: bool
-    sides: tuple[frozenset[str], frozenset[str]] | None  # distinctive terms of each side compared
+    sides: tuple[Side, Side] | None  # the two things a comparison contrasts
 
 
 def _terms(text: str) -> set[str]:
@@ -66,7 +74,16 @@ def _terms(text: str) -> set[str]:
     return {t for t in tokenize(text) if len(t) > 1 and not t.startswith("~")}
 
 
-def _side_terms(a: str, b: str) -> tuple[frozenset[str], frozenset[str]] | None:
+_ARTICLE = re.compile(r"^(the|a|an)\s+", re.I)
+
+
+def _phrase(text: str) -> str:
+    return _ARTICLE.sub("", " ".join(text.lower().split()))
+
+
+def _side_terms(a: str, b: str) -> tuple[Side, Side] | None:
+    phrase_a = _phrase(" ".join(a.split()[-MAX_SIDE_WORDS:]))
+    phrase_b = _phrase(" ".join(b.split()[:MAX_SIDE_WORDS]))
     # "between the Includes and IncludesNOEXEC options", "heal tool vs clone tool, which ...":
     # a trailing noun (and what follows it) belongs to both sides, or to neither.
     a = _TRAILING_NOUNS_EN.sub("", a) or a
@@ -79,10 +96,10 @@ def _side_terms(a: str, b: str) -> tuple[frozenset[str], frozenset[str]] | None:
     only_b = frozenset(t for t in tb - ta if not (HANGUL.search(t) and t in a))
     if not only_a or not only_b:
         return None
-    return only_a, only_b
+    return Side(only_a, phrase_a), Side(only_b, phrase_b)
 
 
-def comparison_sides(question: str) -> tuple[frozenset[str], frozenset[str]] | None:
+def comparison_sides(question: str) -> tuple[Side, Side] | None:
     """The two things a comparison question contrasts, as terms each side alone has."""
     q = " ".join(question.split())
     for pattern in _SIDES_EN:
@@ -92,7 +109,7 @@ def comparison_sides(question: str) -> tuple[frozenset[str], frozenset[str]] | N
     return _korean_sides(q.split()) if _DIFFERENCE_KO.search(q) else None
 
 
-def _korean_sides(words: list[str]) -> tuple[frozenset[str], frozenset[str]] | None:
+def _korean_sides(words: list[str]) -> tuple[Side, Side] | None:
     for i, word in enumerate(words[:-1]):
         joined = _AND_KO.match(word)
         if not joined:
