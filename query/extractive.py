@@ -19,7 +19,7 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 from core.chunk_record import EXTRACTIVE_CHUNKS, HANGUL, HEADING, chunk_body
 from core.lexical import tokenize
 from query.fields import AskedFields, Field, load_profile
-from query.question_kind import question_kind, states_condition
+from query.question_kind import Kind, Side, question_kind, states_requirement
 from query.sections import Section
 
 _SENTENCE_END = re.compile(r"(?<=[.!?。])\s+(?=[\"'(\[A-Z가-힣0-9•])")
@@ -127,25 +127,29 @@ def _with_steps(found: list[Unit]) -> list[Unit]:
 
 
 # How much a candidate of the kind the question asks for gains over one that only shares
-# its words. The similarity of a sentence to the question is about 0.3-0.7, so 0.15 moves
-# a condition sentence ahead of a neighbour that repeats the question's words but states
-# no condition, without lifting an off-topic one above an on-topic sentence.
-CONDITION_BONUS = 0.0  # measured: see the commit log; a flat bonus did not help the held-out set
+# its words (the similarity of a sentence to the question is about 0.3-0.7).
+# "X doesn't work / what am I missing / 안 돼요" is answered by the requirement that was not
+# met ("AllowOverride AuthConfig must be in effect", "...가 모두 필요함을 명심하라"): 0.25
+# measured best of 0.15/0.25/0.35 on the held-out httpd set with no other set moving.
+# A bonus for if/when sentences on "when / in which case" questions was measured too and
+# dropped: it lost as many questions as it won ("under what circumstances is it safe" is
+# answered by "... is perfectly safe because ...", which has no "if").
+CAUSE_BONUS = 0.25
 PROCESS_BONUS = 0.1
 SIDE_MATCH = 0.5  # share of a side's own terms a line must name to speak for that side
-SIDE_MARGIN = 0.3
+SIDE_MARGIN = 0.3  # how far below the best line a side's line may score
 
 
-def _kind_bonus(kind, unit: Unit) -> float:
+def _kind_bonus(kind: Kind, unit: Unit) -> float:
     bonus = 0.0
-    if kind.condition and states_condition(unit.text):
-        bonus += CONDITION_BONUS
+    if kind.cause and states_requirement(unit.text):
+        bonus += CAUSE_BONUS
     if kind.process and (unit.shown != unit.text or _is_example(unit.text)):
         bonus += PROCESS_BONUS  # a step list or an example configuration: something to do
     return bonus
 
 
-def _lead_with_sides(sides, candidates: list[tuple[int, "Unit", str]], scores: np.ndarray) -> set[int]:
+def _lead_with_sides(sides: tuple[Side, Side], candidates: list[tuple[int, Unit, str]], scores: np.ndarray) -> set[int]:
     """"Difference between A and B": a line about A, then one about B, lead the answer.
 
     The sentence most similar to such a question usually names both ("X is similar to A and

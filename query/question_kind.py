@@ -1,10 +1,10 @@
 """What kind of answer a question wants, read from its wording (English and Korean).
 
 An extractive answer that quotes the sentence most similar to the question often misses
-what was asked: "how do I ..." wants the steps or the example configuration, "when / why /
-what happens if ..." wants the sentence that states the condition ("... only if ...",
-"... must be in effect ...", "...하려면 ...이 필요하다"), and "difference between A and B"
-wants a line about each side, not a sentence that merely names both. These are patterns of
+what was asked: "how do I ..." wants the steps or the example configuration, "why / it
+doesn't work / 안 돼요" wants the requirement that was not met ("... must be in effect",
+"...가 모두 필요함을 명심하라"), and "difference between A and B" wants a line about each
+side, not a sentence that merely names both. These are patterns of
 the language, not of one manual: nothing here names a product, a markup class or a table
 label (corpus wording belongs in a field profile, query/fields.py).
 """
@@ -20,21 +20,19 @@ from core.lexical import tokenize
 # "How do I ...", "steps to ...", "어떻게", "하려면", "방법"
 PROCESS = re.compile(r"\bhow (do|can|to|should|would)\b|\bsteps?\b|\bprocedure\b|방법|어떻게(?!\s*(되|돼|달라|다른|다르))|하려면|절차|순서", re.I)
 
-# Questions about a condition or a cause: when / if / unless / why / in which case / what
-# happens, and the spoken form of a failure ("... doesn't work", "nothing happens", "what am
-# I missing", "안 돼요", "동작을 안 해요") whose answer is the requirement that was not met.
-CONDITION = re.compile(
-    r"(^|[,;:]\s*)(when|why|if|unless|under what|in which|in what)\b"
-    r"|\b(what happens (if|when|to)|only (if|when)|in which (case|situation)|under what|is it safe|do i need"
-    r"|what am i missing|doesn'?t|does not|don'?t|do not|won'?t|will not|isn'?t|not work\w*|nothing happens"
-    r"|stopped working|still do(es)? nothing)\b"
-    r"|왜|언제|어떤\s*경우|경우에만|어떤\s*때|때만|안\s*(돼|되|해|나|떠|뜨)|않아|않는|못\s*해|해도\s*되|써도\s*되",
+# Questions about a cause: why, and the spoken form of a failure ("... doesn't work", "nothing
+# happens", "what am I missing", "안 돼요", "동작을 안 해요"), answered by the requirement
+# that was not met.
+CAUSE = re.compile(
+    r"\b(why|what am i missing|missing|doesn'?t|don'?t|does not|do not|won'?t|will not|isn'?t|not work\w*"
+    r"|nothing happens|stopped working|still do(es)? nothing|do i need)\b"
+    r"|왜|안\s*(돼|되|해|나|떠|뜨)|않아|않는|못\s*해",
     re.I,
 )
-# A sentence that states a condition or a requirement.
-CONDITION_SENTENCE = re.compile(
-    r"\b(if|when|whenever|unless|only|must|need|needs|required|requires|otherwise|provided|as long as|in case|in order to)\b"
-    r"|경우|때|(?<=[가-힣])(으면|하면|려면|이면|라면|다면)\b|해야|야\s*한다|필요|만\s|않으면|아니라면",
+# A sentence that states a requirement.
+REQUIREMENT_SENTENCE = re.compile(
+    r"\b(must|need|needs|required|requires|have to|has to|make sure|in effect|only if|only when)\b"
+    r"|필요|해야|야\s*한다|반드시|려면|명심",
     re.I,
 )
 
@@ -65,7 +63,7 @@ class Side:
 @dataclass(frozen=True)
 class Kind:
     process: bool
-    condition: bool
+    cause: bool
     sides: tuple[Side, Side] | None  # the two things a comparison contrasts
 
 
@@ -142,10 +140,10 @@ def question_kind(question: str) -> Kind:
     sides = comparison_sides(question)
     return Kind(
         process=bool(PROCESS.search(question)) and sides is None,
-        condition=bool(CONDITION.search(question)) and sides is None,
+        cause=bool(CAUSE.search(question)) and sides is None,
         sides=sides,
     )
 
 
-def states_condition(text: str) -> bool:
-    return bool(CONDITION_SENTENCE.search(text))
+def states_requirement(text: str) -> bool:
+    return bool(REQUIREMENT_SENTENCE.search(text))
