@@ -32,7 +32,7 @@ CAUSE = re.compile(
 # A sentence that states a requirement.
 REQUIREMENT_SENTENCE = re.compile(
     r"\b(must|need|needs|required|requires|have to|has to|make sure|in effect|only if|only when)\b"
-    r"|필요|해야|야\s*한다|반드시|려면|명심",
+    r"|필요|야\s*(한|하|합|돼|된|됩)|반드시|려면|명심",
     re.I,
 )
 
