@@ -76,8 +76,8 @@ def units(text: str) -> list[Unit]:
         pieces = [line] if len(line) < 300 else sentences
         prefix = suffix = ""
         if _is_example(line):
-            # "UserDir /var/html" alone says nothing; the sentence after it that names what it
-            # wrote ("... /var/html/rbowen/file.html을 뜻한다") says what it does.
+            # "Mount /srv/media" alone says nothing; the sentence after it that repeats its
+            # value ("그러면 /srv/media/photos 폴더가 공유된다") says what it does.
             if i + 1 < len(lines) and not _is_example(lines[i + 1]) and _explains(line, lines[i + 1]):
                 suffix = _SENTENCE_END.split(lines[i + 1])[0].strip()
         else:
@@ -138,7 +138,7 @@ def _with_steps(found: list[Unit]) -> list[Unit]:
 # How much a candidate of the kind the question asks for gains over one that only shares
 # its words (the similarity of a sentence to the question is about 0.3-0.7).
 # "X doesn't work / what am I missing / 안 돼요" is answered by the requirement that was not
-# met ("AllowOverride AuthConfig must be in effect", "...가 모두 필요함을 명심하라"): 0.25
+# met ("the drive must be formatted as exFAT", "...가 모두 필요함을 명심하라"): 0.25
 # measured best of 0.15/0.25/0.35 on the held-out httpd set with no other set moving.
 # A bonus for if/when sentences on "when / in which case" questions was measured too and
 # dropped: it lost as many questions as it won ("under what circumstances is it safe" is
@@ -171,11 +171,11 @@ def _lead_with_sides(sides: tuple[Side, Side], candidates: list[tuple[int, Unit,
     The sentence most similar to such a question usually names both ("X is similar to A and
     B, except ...") and says nothing about either; a line that names one side alone is what
     the reader compares. A side's terms are weighted by how rare they are among the
-    candidates ("Flatten Image": "flatten" names the side, "image" is everywhere), and a
+    candidates ("Merge Layers": "merge" names the side, "layers" is everywhere), and a
     side's line must score within SIDE_MARGIN of the best line: naming a side is not enough
     to be on topic. Among those, lines naming the side as the question writes it ("file
     attribute", not only "file") come first, then the best scored. When the best line
-    itself names both sides ("BrowserMatch is a special case of SetEnvIf ..."), it
+    itself names both sides ("Eco mode is Turbo mode with the fan slowed ..."), it
     is the comparison and stays first."""
     if not SIDE_MATCH:
         return set()

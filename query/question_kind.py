@@ -82,7 +82,7 @@ def _phrase(text: str) -> str:
 def _side_terms(a: str, b: str) -> tuple[Side, Side] | None:
     phrase_a = _phrase(" ".join(a.split()[-MAX_SIDE_WORDS:]))
     phrase_b = _phrase(" ".join(b.split()[:MAX_SIDE_WORDS]))
-    # "between the Includes and IncludesNOEXEC options", "heal tool vs clone tool, which ...":
+    # "between the Eco and Turbo modes", "eco mode vs turbo mode, which ...":
     # a trailing noun (and what follows it) belongs to both sides, or to neither.
     a = _TRAILING_NOUNS_EN.sub("", a) or a
     b = _TRAILING_NOUNS_EN.sub("", b) or b

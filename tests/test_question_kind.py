@@ -99,10 +99,10 @@ def test_a_how_do_i_answer_leads_with_the_steps_together(settings) -> None:
 
 
 @pytest.mark.parametrize(("question", "a", "b"), [
-    ("What is the difference between the Includes and IncludesNOEXEC options?", "includes", "includesnoexec"),
-    ("heal tool vs clone tool, which one for removing wrinkles?", "heal tool", "clone tool"),
-    ("TransferLog 지시어는 CustomLog 지시어와 어떤 점이 다른가요?", "transferlog", "customlog"),
-    ("패키지 지울 때 remove랑 purge는 뭐가 달라요?", "remove", "purge"),
+    ("What is the difference between the Basic and Premium plans?", "basic", "premium"),
+    ("spot brush vs blur brush, which one for removing dust?", "spot", "blur"),
+    ("Backup 명령은 Sync 명령과 어떤 점이 다른가요?", "backup", "sync"),
+    ("파일 지울 때 delete랑 shred는 뭐가 달라요?", "delete", "shred"),
 ])
 def test_comparison_sides_are_read_from_the_question(question, a, b) -> None:
     sides = comparison_sides(question)
