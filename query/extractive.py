@@ -294,8 +294,9 @@ def extractive_answer(
         if inside:  # the sentence introducing an example already shown alone: show both once
             picked[inside[0]] = (number, unit.shown)
             continue
-        if any(n == number and (unit.shown in shown or shown in unit.shown) for n, shown in picked):
-            continue  # the same sentence again, alone or inside its whole line (overlapping chunks)
+        if any(n == number and (unit.shown in shown or shown in unit.shown or unit.text in shown.split("\n"))
+               for n, shown in picked):
+            continue  # the same sentence or example again: alone, in its whole line, or already shown
         if per_source.get(number, 0) >= 2 and i not in leads:
             continue  # (a side of a comparison is shown even when its source gave two lines)
         picked.append((number, unit.shown))
