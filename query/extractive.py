@@ -43,6 +43,7 @@ class Unit:
 
     text: str
     shown: str
+    steps: bool = False  # shows a numbered procedure (its steps, or the sentence introducing them)
 
 
 # Prose ends in sentence punctuation (or a Korean final "다"); an example line
@@ -128,9 +129,9 @@ def _with_steps(found: list[Unit]) -> list[Unit]:
             intro = found[i - 1] if i > 0 and _INTRODUCES.search(found[i - 1].text) else None
             shown = f"{intro.text}\n{steps}" if intro else steps
             if intro:
-                out[i - 1] = Unit(intro.text, shown)
+                out[i - 1] = Unit(intro.text, shown, steps=True)
             for k in range(i, i + len(run)):
-                out[k] = Unit(text, shown)
+                out[k] = Unit(text, shown, steps=True)
         i = j
     return out
 
@@ -158,7 +159,7 @@ def _kind_bonus(kind: Kind, unit: Unit) -> float:
     bonus = 0.0
     if kind.cause and states_requirement(unit.text):
         bonus += CAUSE_BONUS
-    if kind.process and _STEP.match(unit.text) and unit.shown != unit.text:
+    if kind.process and unit.steps:
         bonus += STEPS_BONUS  # the numbered steps of a procedure, shown together
     elif kind.process and (unit.shown != unit.text or _is_example(unit.text)):
         bonus += PROCESS_BONUS  # an example configuration or command: something to do
