@@ -1,0 +1,149 @@
+"""What kind of answer a question wants, read from its wording (English and Korean).
+
+An extractive answer that quotes the sentence most similar to the question often misses
+what was asked: "how do I ..." wants the steps or the example configuration, "why / it
+doesn't work / 안 돼요" wants the requirement that was not met ("... must be in effect",
+"...가 모두 필요함을 명심하라"), and "difference between A and B" wants a line about each
+side, not a sentence that merely names both. These are patterns of
+the language, not of one manual: nothing here names a product, a markup class or a table
+label (corpus wording belongs in a field profile, query/fields.py).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from core.chunk_record import HANGUL
+from core.lexical import tokenize
+
+# "How do I ...", "steps to ...", "어떻게", "하려면", "방법"
+PROCESS = re.compile(r"\bhow (do|can|to|should|would)\b|\bsteps?\b|\bprocedure\b|방법|어떻게(?!\s*(되|돼|달라|다른|다르))|하려면|절차|순서", re.I)
+
+# Questions about a cause: why, and the spoken form of a failure ("... doesn't work", "nothing
+# happens", "what am I missing", "안 돼요", "동작을 안 해요"), answered by the requirement
+# that was not met.
+CAUSE = re.compile(
+    r"\b(why|what am i missing|missing|doesn'?t|don'?t|does not|do not|won'?t|will not|isn'?t|not work\w*"
+    r"|nothing happens|stopped working|still do(es)? nothing|do i need)\b"
+    r"|왜|안\s*(돼|되|해|나|떠|뜨)|않아|않는|못\s*해",
+    re.I,
+)
+# A sentence that states a requirement.
+REQUIREMENT_SENTENCE = re.compile(
+    r"\b(must|need|needs|required|requires|have to|has to|make sure|in effect|only if|only when)\b"
+    r"|필요|야\s*(한|하|합|돼|된|됩)|반드시|려면|명심",
+    re.I,
+)
+
+_SIDES_EN = (
+    re.compile(r"\bdiffer\w*\s+between\s+(?P<a>.+?)\s+and\s+(?P<b>.+?)\s*[?.!]*$", re.I),
+    re.compile(r"^(?:.*?:\s*)?(?P<a>.+?)\s+(?:vs\.?|versus)\s+(?P<b>.+?)\s*[?.!]*$", re.I),
+    re.compile(r"\bhow\s+(?:does|do|is|are)\s+(?P<a>.+?)\s+differ\w*\s+from\s+(?P<b>.+?)\s*[?.!]*$", re.I),
+    re.compile(r"\b(?:compare|comparing)\s+(?P<a>.+?)\s+(?:and|with|to)\s+(?P<b>.+?)\s*[?.!]*$", re.I),
+)
+# "A와 B는 어떻게 다른가요", "A랑 B 차이", "A과 B의 차이점은": word by word, because the
+# sides are as long as the particles say (one word or a noun phrase).
+_DIFFERENCE_KO = re.compile(r"차이|다르|다른|달라|달리")
+_AND_KO = re.compile(r"^(?P<w>.+?)(와|과|랑|이랑|하고)$")
+_FILLER_KO = frozenset({"어떤", "점이", "점에서", "무엇이", "뭐가", "어떻게", "좀", "무슨"})
+_TOPIC_KO = re.compile(r"^(?P<w>.+?)(은|는|의|이|가|을|를)$")
+_TRAILING_NOUNS_EN = re.compile(r"\s+(option|directive|command|setting|mode|tool|entr(y|ie)|format|script|section|container|attribute|file)s?\b.*$", re.I)
+MAX_SIDE_WORDS = 4
+
+
+@dataclass(frozen=True)
+class Side:
+    """One side of a comparison: the terms only it has, and its words as written."""
+
+    terms: frozenset[str]
+    phrase: str
+
+
+@dataclass(frozen=True)
+class Kind:
+    process: bool
+    cause: bool
+    sides: tuple[Side, Side] | None  # the two things a comparison contrasts
+
+
+def _terms(text: str) -> set[str]:
+    """Word terms only: the lexical index's sub-word grams ("~재시") would match anything."""
+    return {t for t in tokenize(text) if len(t) > 1 and not t.startswith("~")}
+
+
+_ARTICLE = re.compile(r"^(the|a|an)\s+", re.I)
+
+
+def _phrase(text: str) -> str:
+    return _ARTICLE.sub("", " ".join(text.lower().split()))
+
+
+def _side_terms(a: str, b: str) -> tuple[Side, Side] | None:
+    phrase_a = _phrase(" ".join(a.split()[-MAX_SIDE_WORDS:]))
+    phrase_b = _phrase(" ".join(b.split()[:MAX_SIDE_WORDS]))
+    # "between the Eco and Turbo modes", "eco mode vs turbo mode, which ...":
+    # a trailing noun (and what follows it) belongs to both sides, or to neither.
+    a = _TRAILING_NOUNS_EN.sub("", a) or a
+    b = _TRAILING_NOUNS_EN.sub("", b) or b
+    ta = _terms(" ".join(a.split()[-MAX_SIDE_WORDS:]))
+    tb = _terms(" ".join(b.split()[:MAX_SIDE_WORDS]))
+    # Korean compounds split differently by side ("이름기반 가상호스트" -> 가상호스트,
+    # "IP기반 가상호스트" -> 가상 + 호스트): a Hangul term written inside the other side is shared.
+    only_a = frozenset(t for t in ta - tb if not (HANGUL.search(t) and t in b))
+    only_b = frozenset(t for t in tb - ta if not (HANGUL.search(t) and t in a))
+    if not only_a or not only_b:
+        return None
+    return Side(only_a, phrase_a), Side(only_b, phrase_b)
+
+
+def comparison_sides(question: str) -> tuple[Side, Side] | None:
+    """The two things a comparison question contrasts, as terms each side alone has."""
+    q = " ".join(question.split())
+    for pattern in _SIDES_EN:
+        m = pattern.search(q)
+        if m:
+            return _side_terms(m.group("a"), m.group("b"))
+    return _korean_sides(q.split()) if _DIFFERENCE_KO.search(q) else None
+
+
+def _korean_sides(words: list[str]) -> tuple[Side, Side] | None:
+    for i, word in enumerate(words[:-1]):
+        joined = _AND_KO.match(word)
+        if not joined:
+            continue
+        rest = [w for w in words[i + 1:i + 4] if w not in _FILLER_KO]
+        if rest and _DIFFERENCE_KO.search(rest[0]):
+            # "A는 B와 어떤 점이 다른가요": B ends here, A is the topic before it.
+            topics = [k for k in range(i) if _TOPIC_KO.match(words[k])]
+            if topics:
+                t = topics[-1]
+                a_words = words[max(0, t - MAX_SIDE_WORDS + 1):t] + [_TOPIC_KO.match(words[t]).group("w")]
+                b_words = words[t + 1:i] + [joined.group("w")]
+                return _side_terms(" ".join(a_words[-len(b_words):]), " ".join(b_words))
+        b_words: list[str] = []
+        for later in words[i + 1:i + 1 + MAX_SIDE_WORDS]:
+            if _DIFFERENCE_KO.search(later):
+                break
+            topic = _TOPIC_KO.match(later)
+            b_words.append(topic.group("w") if topic else later)
+            if topic:
+                break
+        if not b_words:
+            continue
+        a_words = words[max(0, i - len(b_words) + 1):i] + [joined.group("w")]
+        return _side_terms(" ".join(a_words), " ".join(b_words))
+    return None
+
+
+def question_kind(question: str) -> Kind:
+    sides = comparison_sides(question)
+    return Kind(
+        process=bool(PROCESS.search(question)) and sides is None,
+        cause=bool(CAUSE.search(question)) and sides is None,
+        sides=sides,
+    )
+
+
+def states_requirement(text: str) -> bool:
+    return bool(REQUIREMENT_SENTENCE.search(text))
