@@ -249,7 +249,7 @@ def extractive_answer(
         return ""
     # Rows and sentences are scored with their heading: "Monthly fee: 33,000" means little
     # alone, "Basic 5G plan: Monthly fee: 33,000" answers "how much is Basic 5G a month".
-    query_terms = set(tokenize(question))
+    query_terms = set(tokenize(question, question=True))
     wants_quantity = bool(_QUANTITY.search(question))
     asked = AskedFields(question, load_profile() if profile is None else profile)
     prior = np.zeros(len(candidates))  # everything but the embedding similarity
