@@ -96,8 +96,9 @@ class Engine:
 
     Safe to call from many threads at once (the API server does, without a global lock):
     the retriever's shared objects are read-only after loading but for results it
-    remembers in thread-safe ways (see `query.server` for the audit), the answer cache serialises its SQLite access with its own lock, and the LLM
-    clients are thread-safe httpx pools.
+    remembers in thread-safe ways (see `query.server` for the audit), the answer cache
+    serialises its SQLite access with its own lock, and the LLM clients are thread-safe
+    httpx pools.
     """
 
     def __init__(self, settings: Settings, storage_dir: Path | None = None) -> None:
