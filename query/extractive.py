@@ -68,6 +68,60 @@ def _explains(example: str, sentence: str) -> bool:
     return any(word in first for word in _WORDISH.findall(example) if not word.isalpha() or len(word) > 5)
 
 
+_STEP = re.compile(r"^\d+\.\s")  # a numbered step ("2. Press HOME")
+# A list item after an introduction: a bullet, or a "term: description" row.
+_ITEM = re.compile(r"^(•|[^:]{1,60}:\s)")
+MAX_ITEMS = 6
+ITEM_CHARS = 160
+CONTINUATION_CHARS = 80
+
+
+def _shortened(item: str) -> str:
+    """A long list item's first sentence, cut at a word when even that is long."""
+    first = _SENTENCE_END.split(item)[0].strip()
+    return first if len(first) <= ITEM_CHARS else first[:ITEM_CHARS].rsplit(" ", 1)[0] + " …"
+
+
+def _is_command(line: str) -> bool:
+    """A command or value set on a line of its own inside a sentence: it does not start
+    with Hangul ("service 패키지 status" keeps its Korean placeholder) and ends no sentence."""
+    return 0 < len(line) <= 160 and not HANGUL.match(line) and not _SENTENCE_TAIL.search(line)
+
+
+def _is_unterminated_prose(line: str) -> bool:
+    """Prose cut off where a manual put a command on its own line ("... 실행할 수 있는
+    명령" / "issue the command"): words, no sentence end, not a row or a list item."""
+    return len(line.split()) >= 3 and not _SENTENCE_TAIL.search(line) and not _ITEM.match(line) \
+        and not _STEP.match(line) and not _is_example(line)
+
+
+def _continued(lines: list[str], i: int) -> str:
+    """What a sentence at `lines[i]` hands the reader next, to show with it.
+
+    Manuals split one sentence around a command set on its own line ("To stop a service
+    from starting at boot, the command" / `systemctl disable x.service` / "does it."), and
+    list what a sentence ending in ":" announces on the lines below ("These actions cannot
+    be undone:" / "Closing the image: ..." / "Reverting the image: ..."). The sentence
+    alone picks the right place and says nothing; the command or the items are the fact.
+    """
+    line, nxt = lines[i], lines[i + 1] if i + 1 < len(lines) else ""
+    if not nxt:
+        return ""
+    if _is_unterminated_prose(line) and _is_command(nxt):
+        after = _SENTENCE_END.split(lines[i + 2])[0].strip() if i + 2 < len(lines) else ""
+        ends = len(after) <= CONTINUATION_CHARS and _SENTENCE_TAIL.search(after) and not _is_example(after)
+        return f"{nxt}\n{after}" if ends else nxt
+    if line.endswith(":"):
+        items = []
+        for item in lines[i + 1 : i + 1 + MAX_ITEMS]:
+            if not _ITEM.match(item):
+                break
+            items.append(item if len(item) <= ITEM_CHARS else _shortened(item))
+        if len(items) > 1:
+            return "\n".join(items)
+    return ""
+
+
 def units(text: str) -> list[Unit]:
     """Sentences of prose and whole table rows; the breadcrumb line is skipped."""
     lines = [line.strip() for line in chunk_body(text).split("\n") if line.strip()]
@@ -86,6 +140,8 @@ def units(text: str) -> list[Unit]:
                 prefix = lines[i - 1]
             if i + 1 < len(lines) and _is_example(lines[i + 1]) and _INTRODUCES.search(sentences[-1]):
                 suffix = lines[i + 1]
+            else:
+                suffix = _continued(lines, i)
         for j, piece in enumerate(pieces):
             head = prefix if j == 0 else ""
             tail = suffix if j == len(pieces) - 1 else ""
@@ -103,7 +159,6 @@ _ROW_KEY = re.compile(r"^([^:]{1,30}):\s")
 
 # "How do I ..." is answered by a procedure's ordered steps, shown together, or by the
 # example configuration a sentence introduces (query.question_kind reads the question).
-_STEP = re.compile(r"^\d+\.\s")
 MAX_STEPS = 8
 
 
@@ -289,8 +344,9 @@ def extractive_answer(
         number, unit, _ = candidates[i]
         if any(n == number and shown == unit.shown for n, shown in picked):
             continue  # a step of a list already shown whole
-        if any(n == number and unit.shown in shown.split("\n") for n, shown in picked):
-            continue  # an example line already shown with the sentence that introduces it
+        if any(n == number and (unit.shown in shown.split("\n") or _shortened(unit.shown) in shown.split("\n"))
+               for n, shown in picked):
+            continue  # an example line or list item already shown with the sentence that introduces it
         inside = [k for k, (n, shown) in enumerate(picked) if n == number and shown in unit.shown.split("\n")]
         if inside:  # the sentence introducing an example already shown alone: show both once
             picked[inside[0]] = (number, unit.shown)

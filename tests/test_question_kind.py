@@ -53,6 +53,20 @@ Pairing the remote control takes about ten seconds. Pair it as follows:
 3. Wait for the message "Remote paired" on the screen.
 The remote works up to eight metres from the set-top box once paired."""
 
+SERVICES_KO = """시스템 › 서비스 › 자동 시작
+장치를 켜면 설치된 서비스가 모두 자동으로 시작되며, 서비스마다 시작 순서가 정해져 있습니다.
+부팅할 때 특정 서비스가 시작되지 않게 하려면 패키지를 지우는 대신 실행할 수 있는 명령
+svcctl disable 서비스이름
+입니다. 다시 켜려면 enable을 씁니다.
+서비스 목록은 관리 화면의 서비스 메뉴에서 볼 수 있습니다."""
+
+UNDO = """Editing › Undo › Limits
+Most changes to a document can be undone from the Edit menu, and the undo history keeps the last fifty changes.
+A few changes to a document cannot be undone:
+Closing the document: the undo history belongs to the open document and is freed with it.
+Reverting to the saved file: the editor reloads the file, so the history starts again.
+Changing the page size of a document can be undone like any other change."""
+
 
 def _sections(text: str) -> list[Section]:
     node = TextNode(text=text, metadata={"path": "guide.html", "anchor": "a", "heading": text.split("\n")[0]})
@@ -116,3 +130,19 @@ def test_kinds_are_told_apart() -> None:
     assert question_kind("설정을 넣었는데 동작을 안 해요").cause
     assert question_kind("What is the difference between A1 and B2?").sides is not None
     assert not question_kind("Which port does the server listen on by default?").cause
+
+
+def test_a_sentence_cut_by_a_command_is_shown_with_the_command(settings) -> None:
+    """The sentence ends after the command line ("... 실행할 수 있는 명령 / svcctl ... / 입니다."):
+    without the command it names nothing to run."""
+    answer = extractive_answer("부팅할 때 서비스가 자동으로 안 뜨게 하려면 패키지를 지워야 하나요?",
+                               _sections(SERVICES_KO), get_embed_model(settings))
+    first = _entries(answer)[0]
+    assert "실행할 수 있는 명령\nsvcctl disable 서비스이름\n입니다." in first, answer
+
+
+def test_a_sentence_announcing_a_list_is_shown_with_its_items(settings) -> None:
+    answer = extractive_answer("which changes can't be undone?", _sections(UNDO), get_embed_model(settings))
+    first = _entries(answer)[0]
+    assert first.startswith("A few changes to a document cannot be undone:\nClosing the document:"), answer
+    assert "\nReverting to the saved file:" in first, answer
