@@ -274,6 +274,11 @@ def _lead_with_sides(sides: tuple[Side, Side], candidates: list[tuple[int, Unit,
     return leads
 
 
+def _asked_row(unit: Unit, asked: AskedFields) -> bool:
+    row_key = _ROW_KEY.match(unit.text)
+    return bool(row_key) and asked.asks_for(row_key.group(1))
+
+
 @lru_cache(maxsize=50_000)
 def _terms(text: str) -> frozenset[str]:
     """A candidate's BM25 terms. Kiwi's analysis of the candidates was half of a warm
@@ -290,6 +295,7 @@ def extractive_answer(
         return ""
     kind = question_kind(question)
     process = kind.process
+    asked = AskedFields(question, load_profile() if profile is None else profile)
     candidates: list[tuple[int, Unit, str]] = []  # (source number, unit, unit text with its section heading)
     for number, section in enumerate(sections, start=1):
         seen: set[str] = set()
@@ -297,7 +303,10 @@ def extractive_answer(
         for hit in section.chunks[:EXTRACTIVE_CHUNKS]:
             found = units(hit.node.get_content())
             for unit in _with_steps(found) if process else found:
-                if unit.text not in seen and len(seen) < MAX_UNITS_PER_SOURCE:
+                # The asked field's row is a candidate even after a long list has used up
+                # the section's share ("Default: SSLProtocol all -SSLv3" came after twelve
+                # protocol bullets and was never read).
+                if unit.text not in seen and (len(seen) < MAX_UNITS_PER_SOURCE or _asked_row(unit, asked)):
                     seen.add(unit.text)
                     candidates.append((number, unit, f"{heading}: {unit.text}"))
     if not candidates:
@@ -306,7 +315,6 @@ def extractive_answer(
     # alone, "Basic 5G plan: Monthly fee: 33,000" answers "how much is Basic 5G a month".
     query_terms = set(tokenize(question, question=True))
     wants_quantity = bool(_QUANTITY.search(question))
-    asked = AskedFields(question, load_profile() if profile is None else profile)
     prior = np.zeros(len(candidates))  # everything but the embedding similarity
     asked_rows = []
     for i, (number, unit, with_heading) in enumerate(candidates):
@@ -314,8 +322,7 @@ def extractive_answer(
         overlap = len(query_terms & terms) / len(query_terms) if query_terms else 0.0
         bonus = 0.1 if wants_quantity and _HAS_NUMBER.search(unit.text) else 0.0
         prior[i] = 0.6 * overlap + bonus + 0.08 / number + _kind_bonus(kind, unit)
-        row_key = _ROW_KEY.match(unit.text)
-        if row_key and asked.asks_for(row_key.group(1)):
+        if _asked_row(unit, asked):
             prior[i] += 0.5
             asked_rows.append(i)
     embedded = np.arange(len(candidates))

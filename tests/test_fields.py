@@ -52,6 +52,16 @@ def test_a_korean_label_the_question_names_leads_the_answer(settings) -> None:
     assert answer.split("\n")[0].startswith("약정 기간: 24개월")
 
 
+def test_the_asked_row_after_a_long_list_still_leads(settings) -> None:
+    """A list longer than a section's share of candidate sentences comes before the plan
+    sheet: the asked row is read all the same."""
+    regions = "\n".join(f"• Region {n}: roaming partner network number {n}" for n in range(1, 15))
+    text = f"Roaming › Partner networks\nThe plan roams on these partner networks abroad:\n{regions}\nMonthly fee: KRW 9,900"
+    answer = extractive_answer("What is the monthly fee of roaming on partner networks abroad?", _sections(text),
+                               get_embed_model(settings))
+    assert answer.split("\n")[0].startswith("Monthly fee: KRW 9,900"), answer
+
+
 def test_a_field_profile_maps_wording_to_a_label_the_question_does_not_name(settings, tmp_path: Path) -> None:
     question = "How long are repairs free for customers who mostly use messaging and maps on Basic 5G?"
     profile_file = tmp_path / "profile.json"
