@@ -191,6 +191,25 @@ def _heading_anchor(heading: Tag) -> str | None:
     return named[0] if named else None
 
 
+def _container_anchor(heading: Tag) -> str | None:
+    """The id of the element a heading opens: `<section id="install"><h2>Install</h2>`.
+
+    HTML5 generators (Sphinx, DITA-OT, many help tools) put the jump target on the section
+    element, not on its heading. An enclosing element with an id counts only when this
+    heading is its first heading: a page-wide `<div id="content">` opens the page's first
+    heading, never the sections below it. Page titles (h1) keep the plain page link.
+    """
+    if heading.name == "h1":
+        return None
+    for container in heading.parents:
+        if container.name in ("body", "html") or not isinstance(container, Tag):
+            return None
+        ident = container.get("id")
+        if ident:
+            return ident if container.find(list(HEADINGS)) is heading else None
+    return None
+
+
 def _heading_text(heading: Tag) -> str:
     texts = []
     for child in heading.children:
@@ -235,7 +254,7 @@ class _Walker:
         self.drop_carry()
         level = HEADINGS[heading.name]
         text = _heading_text(heading)
-        anchor = _heading_anchor(heading) or self.pending_anchor
+        anchor = _heading_anchor(heading) or self.pending_anchor or _container_anchor(heading)
         self.pending_anchor = None
         while self.stack and self.stack[-1][0] >= level:
             self.stack.pop()
@@ -331,10 +350,13 @@ class _Walker:
                 if isinstance(alt, str) and alt.strip() and child.find_parent("a") is None:
                     self.buffer.append(f" [{alt.strip()}] ")
             else:
+                # An empty target just before a heading (`<a name="refund"></a>`, `<span
+                # id="refund"></span>`) is where links to that heading jump.
+                ident = child.get("name") if name == "a" else None
+                ident = ident or child.get("id")
+                if ident and not child.get_text(strip=True) and child.find(list(HEADINGS)) is None:
+                    self.pending_anchor = ident
                 if name == "a":
-                    ident = child.get("name") or child.get("id")
-                    if ident and not child.get_text(strip=True):
-                        self.pending_anchor = ident
                     self._link(child)
                 if name == "dt":
                     self.term(child)

@@ -63,3 +63,20 @@ def test_permalink_and_a_name_anchors():
     assert page.lang == "en"
     suspend = _page("billing/suspend.html")
     assert [s.anchor for s in suspend.sections if s.tables] == ["limits"]
+
+
+def test_a_heading_takes_the_id_of_the_section_element_it_opens():
+    """HTML5 generators put the jump target on `<section id>` (or an empty element just
+    before the heading); a page-wide wrapper's id never becomes a section's anchor, and
+    the page title keeps the plain page link."""
+    html = """<html lang="en"><head><title>Router setup</title></head><body><div id="content">
+    <section id="router-setup"><h1>Router setup</h1><p>Set up the home router before the first call.</p>
+    <section id="wifi-password"><h2>Change the Wi-Fi password</h2><p>Open the admin page and choose Wireless.</p>
+    <section id="guest-network"><div class="title"><h3>Guest network</h3></div><p>Guests get a separate network.</p></section>
+    </section><section id="factory-reset"><h2>Factory reset</h2><p>Hold the reset button for ten seconds.</p></section>
+    </section><span id="billing"></span><h2>Billing</h2><p>The router is billed with the line.</p>
+    </section></div></body></html>"""
+    page = parse_page(html, "router/setup.html")
+    anchors = {s.heading_path[-1]: s.anchor for s in page.sections}
+    assert anchors == {"Router setup": None, "Change the Wi-Fi password": "wifi-password",
+                       "Guest network": "guest-network", "Factory reset": "factory-reset", "Billing": "billing"}
