@@ -20,7 +20,7 @@ from bs4.element import Comment, Doctype, ProcessingInstruction
 
 from core.chunk_record import page_language
 from ingest.boilerplate import BLOCK_TAGS, element_key
-from ingest.tables import Table, clean, inline_text, parse_table
+from ingest.tables import Table, clean, inline_text, is_layout_table, layout_cells, parse_table
 
 HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 _BLOCKS = {
@@ -312,6 +312,8 @@ class _Walker:
         name = element.name
         if name == "header" and element.find(list(HEADINGS)) is None:
             return True
+        if name in ("td", "th"):  # a layout table's cell (see `walk`): a bar of links is chrome
+            return _is_navigation(element, self.titles)
         if name not in BLOCK_TAGS:
             return False
         if self.boilerplate and element_key(element) in self.boilerplate:
@@ -335,6 +337,12 @@ class _Walker:
                     self._links_in(child)
                     continue
                 self.open_section(child)
+            elif name == "table" and is_layout_table(child):
+                self.flush()
+                for cell in layout_cells(child):
+                    if not self._is_chrome(cell):
+                        self.walk(cell)
+                        self.flush()
             elif name == "table":
                 self.flush()
                 table = parse_table(child)

@@ -54,6 +54,37 @@ def _own_rows(table: Tag) -> list[Tag]:
     return [tr for tr in table.find_all("tr") if tr.find_parent("table") is table]
 
 
+_HEADING_TAGS = ["h1", "h2", "h3", "h4", "h5", "h6"]
+
+
+def is_layout_table(table: Tag) -> bool:
+    """A table that lays out the page rather than relating values: read as page text.
+
+    Older help systems put the whole page (navigation bar, headings, paragraphs, the real
+    data tables) inside the cells of one table. Read as a data table, its headings never
+    open sections and all the text becomes one cell. Told by shape, never by class names:
+    declared presentational, or without header cells (`th`) and either a heading inside a
+    cell or a single column (a boxed note, a page frame). A table with header cells keeps
+    its table reading (a parameter table whose description cell holds a boxed "Note").
+    """
+    if table.get("role") in ("presentation", "none"):
+        return True
+    rows = _own_rows(table)
+    cells = [cell for tr in rows for cell in tr.find_all(["th", "td"], recursive=False)]
+    if not cells:
+        return False
+    if any(cell.name == "th" for cell in cells):
+        return False  # header cells relate values, even around a boxed note with a heading in a cell
+    if any(cell.find(_HEADING_TAGS) is not None for cell in cells):
+        return True
+    return all(len(tr.find_all(["th", "td"], recursive=False)) <= 1 for tr in rows)
+
+
+def layout_cells(table: Tag) -> list[Tag]:
+    """A layout table's cells in reading order (row by row)."""
+    return [cell for tr in _own_rows(table) for cell in tr.find_all(["th", "td"], recursive=False)]
+
+
 @dataclass
 class Cell:
     text: str

@@ -80,3 +80,25 @@ def test_a_heading_takes_the_id_of_the_section_element_it_opens():
     anchors = {s.heading_path[-1]: s.anchor for s in page.sections}
     assert anchors == {"Router setup": None, "Change the Wi-Fi password": "wifi-password",
                        "Guest network": "guest-network", "Factory reset": "factory-reset", "Billing": "billing"}
+
+
+def test_a_page_laid_out_in_a_table_is_read_as_sections():
+    """Older help pages sit inside one big layout table: its headings still open sections
+    with their anchors, the navigation cell is dropped, a one-cell note box is text, and
+    the real data table inside keeps its table reading."""
+    html = """<html><head><title>프린터 설정</title></head><body>
+    <table width="100%" border="0"><tr><td><a href="index.html">처음</a> | <a href="next.html">다음 &gt;&gt;</a></td></tr>
+    <tr><td><h1>프린터 설정</h1><p>프린터를 처음 연결하면 드라이버를 설치해야 합니다.</p>
+    <h2 id="paper">용지 크기</h2><p>기본 용지 크기는 A4입니다.</p>
+    <table border="1"><tr><th>항목</th><th>기본값</th></tr><tr><td>용지</td><td>A4</td></tr><tr><td>방향</td><td>세로</td></tr></table>
+    <table><tr><td><b>참고</b> 양면 인쇄는 지원되지 않습니다.</td></tr></table>
+    <h2 id="color">컬러 인쇄</h2><p>컬러 인쇄는 [설정] 메뉴에서 켭니다.</p></td></tr></table></body></html>"""
+    page = parse_page(html, "printer.html")
+    by_anchor = {s.anchor: s for s in page.sections}
+    assert set(by_anchor) == {None, "paper", "color"}
+    assert by_anchor[None].blocks == ["프린터를 처음 연결하면 드라이버를 설치해야 합니다."]
+    paper = by_anchor["paper"]
+    assert paper.heading_path == ["프린터 설정", "용지 크기"]
+    assert paper.blocks == ["기본 용지 크기는 A4입니다.", "참고 양면 인쇄는 지원되지 않습니다."]
+    assert [[cell.text for cell in row] for row in paper.tables[0].grid] == [["항목", "기본값"], ["용지", "A4"], ["방향", "세로"]]
+    assert by_anchor["color"].blocks == ["컬러 인쇄는 [설정] 메뉴에서 켭니다."]
