@@ -145,6 +145,8 @@ def parse_table(table: Tag) -> Table | None:
         if not is_head:
             break
         header_rows = r + 1
+    if header_rows == 0 and not any(cell.header for row in grid for cell in row) and _styled_first_row(rows):
+        header_rows = 1
     body = grid[header_rows:]
     header_col = bool(body) and all(row[0].header for row in body) and ncols > 1
 
@@ -153,6 +155,49 @@ def parse_table(table: Tag) -> Table | None:
     parsed = Table(caption=caption, grid=grid, header_rows=header_rows, header_col=header_col)
     parsed.column_headers = _column_headers(parsed, ncols)
     return parsed
+
+
+_LOOK = ("bgcolor", "class", "style")
+
+
+def _look(tag: Tag) -> tuple:
+    return tuple(str(tag.get(name) or "") for name in _LOOK)
+
+
+def _emphasised(cell: Tag) -> bool:
+    """All of the cell's text is bold (`<b>`, `<strong>`)."""
+    def outermost(bold: Tag) -> bool:
+        parent = bold.parent
+        while parent is not None and parent is not cell and parent.name not in ("b", "strong"):
+            parent = parent.parent
+        return parent is cell
+
+    text = clean(cell.get_text(" "))
+    bold = clean(" ".join(b.get_text(" ") for b in cell.find_all(["b", "strong"]) if outermost(b)))
+    return bool(text) and bold == text
+
+
+def _styled_first_row(rows: list[Tag]) -> bool:
+    """A header row written without `<th>`: every cell of the first row bold, or the first
+    row dressed alike (background, class, style) and unlike the row below.
+
+    Why: editors that export HTML (and many older help tools) mark a table's header by
+    looks only. Read as a body row, the header's labels never reach the values, so "월
+    요금: 33,000원" becomes "베이직 | 33,000원 | 10GB" and a question naming the column
+    finds nothing. Needs a header and two body rows and at least two labelled columns.
+    """
+    if len(rows) < 3:
+        return False
+    first = [td for td in rows[0].find_all(["th", "td"], recursive=False)]
+    second = [td for td in rows[1].find_all(["th", "td"], recursive=False)]
+    labelled = [td for td in first if clean(td.get_text(" "))]
+    if len(labelled) < 2 or any(len(clean(td.get_text(" "))) > 40 for td in labelled):
+        return False
+    if all(_emphasised(td) for td in labelled) and not all(_emphasised(td) for td in second if clean(td.get_text(" "))):
+        return True
+    looks = {_look(td) if any(_look(td)) else _look(rows[0]) for td in labelled}
+    below = {_look(td) if any(_look(td)) else _look(rows[1]) for td in second}
+    return len(looks) == 1 and any(next(iter(looks))) and not looks & below
 
 
 def _span(value: object) -> int:

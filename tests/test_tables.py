@@ -37,3 +37,22 @@ def test_key_value_and_nested_tables():
 def test_markdown_keeps_exact_values():
     md = markdown(_tables("billing/cancel.html")[0])
     assert "| 1년 미만 | 138,000원 |" in md
+
+
+def _table(html: str):
+    return parse_table(BeautifulSoup(html, "lxml").find("table"))
+
+
+def test_a_header_row_marked_by_looks_only_names_the_values():
+    """Exported HTML marks a header by bold text or a shaded row, not `<th>`: each value is
+    still stated with its column's label. A plain first row stays a body row."""
+    bold = _table("""<table border=1><tr><td><b>요금제</b></td><td><b>월 요금</b></td><td><b>데이터</b></td></tr>
+        <tr><td>베이직</td><td>33,000원</td><td>10GB</td></tr><tr><td>프리미엄</td><td>55,000원</td><td>무제한</td></tr></table>""")
+    assert prose(bold).splitlines() == ["요금제: 베이직; 월 요금: 33,000원; 데이터: 10GB.",
+                                        "요금제: 프리미엄; 월 요금: 55,000원; 데이터: 무제한."]
+    shaded = _table("""<table><tr bgcolor="#dddddd"><td>Plan</td><td>Fee</td><td>Data</td></tr>
+        <tr><td>Basic</td><td>KRW 33,000</td><td>10 GB</td></tr><tr><td>Max</td><td>KRW 55,000</td><td>Unlimited</td></tr></table>""")
+    assert prose(shaded).splitlines()[0] == "Plan: Basic; Fee: KRW 33,000; Data: 10 GB."
+    plain = _table("""<table><tr><td>Plan</td><td>Fee</td><td>Data</td></tr>
+        <tr><td>Basic</td><td>KRW 33,000</td><td>10 GB</td></tr><tr><td>Max</td><td>KRW 55,000</td><td>Unlimited</td></tr></table>""")
+    assert prose(plain).splitlines()[0] == "Plan | Fee | Data."
