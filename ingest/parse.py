@@ -34,6 +34,11 @@ _DROP = {
 }
 # A list marker alone ("•", "3.") is carried to the text of the list item's first block.
 _MARKER = re.compile(r"^(•|\d+\.)$")
+# A `<br>` in the buffer. Source newlines are only whitespace, but a `<br>` ends a line:
+# pages written without `<p>` or `<li>` ("1. 설치 파일을 내려받습니다.<br>2. setup.exe를
+# 실행합니다.<br>설치 경로: C:\Editor") keep their steps, rows and commands apart.
+_BREAK = "\u2028"
+_CODE = ["pre", "code", "tt", "kbd", "samp"]
 ATTACHMENT_EXT = {
     "pdf", "hwp", "hwpx", "doc", "docx", "xls", "xlsx", "ppt", "pptx", "zip", "csv", "txt", "odt", "ods",
 }
@@ -239,15 +244,17 @@ class _Walker:
         return self.sections[-1]
 
     def flush(self) -> None:
-        text = clean("".join(self.buffer))
+        """The buffered text as blocks: one per line a `<br>` ends (see `_BREAK`)."""
+        parts = "".join(self.buffer).split(_BREAK)
         self.buffer = []
-        if _MARKER.match(text):
-            self.carry += text + " "
-            return
-        if text:
-            text, self.carry = self.carry + text, ""
-            self.current.blocks.append(text)
-            self.pending_anchor = None
+        for text in map(clean, parts):
+            if _MARKER.match(text):
+                self.carry += text + " "
+                continue
+            if text:
+                text, self.carry = self.carry + text, ""
+                self.current.blocks.append(text)
+                self.pending_anchor = None
 
     def open_section(self, heading: Tag) -> None:
         self.flush()
@@ -350,7 +357,8 @@ class _Walker:
                     self.current.tables.append(table)
                 self._links_in(child)
             elif name == "br":
-                self.buffer.append("\n")
+                # Inside code a `<br>` only lays out the example, which stays one block.
+                self.buffer.append(" " if child.find_parent(_CODE) is not None else _BREAK)
             elif name == "img":
                 self._link(child)
                 alt = child.get("alt")

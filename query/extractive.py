@@ -122,6 +122,21 @@ def _continued(lines: list[str], i: int) -> str:
     return ""
 
 
+MAX_EXAMPLE_LINES = 8
+EXAMPLE_CHARS = 400
+
+
+def _example_run(lines: list[str], start: int) -> str:
+    """The example starting at `lines[start]` with the example lines that follow it: a
+    configuration written one directive per line (`<br>` or `<pre>` lines) is one example."""
+    run = [lines[start]]
+    for line in lines[start + 1 : start + MAX_EXAMPLE_LINES]:
+        if not _is_example(line) or sum(map(len, run)) + len(line) > EXAMPLE_CHARS:
+            break
+        run.append(line)
+    return "\n".join(run)
+
+
 def units(text: str) -> list[Unit]:
     """Sentences of prose and whole table rows; the breadcrumb line is skipped."""
     lines = [line.strip() for line in chunk_body(text).split("\n") if line.strip()]
@@ -139,7 +154,7 @@ def units(text: str) -> list[Unit]:
             if i > 0 and _is_example(lines[i - 1]) and _REFERS_BACK.match(sentences[0]):
                 prefix = lines[i - 1]
             if i + 1 < len(lines) and _is_example(lines[i + 1]) and _INTRODUCES.search(sentences[-1]):
-                suffix = lines[i + 1]
+                suffix = _example_run(lines, i + 1)
             else:
                 suffix = _continued(lines, i)
         for j, piece in enumerate(pieces):

@@ -102,3 +102,15 @@ def test_a_page_laid_out_in_a_table_is_read_as_sections():
     assert paper.blocks == ["기본 용지 크기는 A4입니다.", "참고 양면 인쇄는 지원되지 않습니다."]
     assert [[cell.text for cell in row] for row in paper.tables[0].grid] == [["항목", "기본값"], ["용지", "A4"], ["방향", "세로"]]
     assert by_anchor["color"].blocks == ["컬러 인쇄는 [설정] 메뉴에서 켭니다."]
+
+
+def test_lines_ended_by_br_stay_apart():
+    """A page written without `<p>` or `<li>` keeps its steps and rows as lines, so a step
+    list reads as steps and a row as `label: value`; source newlines stay whitespace."""
+    html = """<html><head><title>설치</title></head><body><h1>설치</h1>
+    <p>프로그램을 설치하려면
+    다음과 같이 합니다.<br>1. 설치 파일을 내려받습니다.<br>2. setup.exe를 실행합니다.<br><br>
+    설치 경로: C:\\Editor<br>필요 공간: 200MB</p></body></html>"""
+    blocks = [b for s in parse_page(html, "setup.html").sections for b in s.blocks]
+    assert blocks == ["프로그램을 설치하려면 다음과 같이 합니다.", "1. 설치 파일을 내려받습니다.",
+                      "2. setup.exe를 실행합니다.", "설치 경로: C:\\Editor", "필요 공간: 200MB"]
