@@ -196,13 +196,14 @@ def _heading_anchor(heading: Tag) -> str | None:
     return named[0] if named else None
 
 
-def _container_anchor(heading: Tag) -> str | None:
+def _container_anchor(heading: Tag, page_headings: int) -> str | None:
     """The id of the element a heading opens: `<section id="install"><h2>Install</h2>`.
 
     HTML5 generators (Sphinx, DITA-OT, many help tools) put the jump target on the section
-    element, not on its heading. An enclosing element with an id counts only when this
-    heading is its first heading: a page-wide `<div id="content">` opens the page's first
-    heading, never the sections below it. Page titles (h1) keep the plain page link.
+    element, not on its heading. The nearest enclosing element with an id counts only when
+    it is this heading's section: the heading is its first, every other heading in it is
+    deeper, and some heading of the page lies outside it. So a page-wide `<div
+    id="content">` never names a section, and page titles (h1) keep the plain page link.
     """
     if heading.name == "h1":
         return None
@@ -210,8 +211,13 @@ def _container_anchor(heading: Tag) -> str | None:
         if container.name in ("body", "html") or not isinstance(container, Tag):
             return None
         ident = container.get("id")
-        if ident:
-            return ident if container.find(list(HEADINGS)) is heading else None
+        if not ident:
+            continue
+        inside = container.find_all(list(HEADINGS))
+        level = HEADINGS[heading.name]
+        if inside[0] is heading and all(HEADINGS[h.name] > level for h in inside[1:]) and len(inside) < page_headings:
+            return ident
+        return None
     return None
 
 
@@ -238,6 +244,7 @@ class _Walker:
         self.sections = [Section(heading_path=[title] if title else [], anchor=None, level=0)]
         self.buffer: list[str] = []
         self.pending_anchor: str | None = None
+        self.page_headings = 0  # headings on the whole page (see `_container_anchor`)
 
     @property
     def current(self) -> Section:
@@ -261,7 +268,7 @@ class _Walker:
         self.drop_carry()
         level = HEADINGS[heading.name]
         text = _heading_text(heading)
-        anchor = _heading_anchor(heading) or self.pending_anchor or _container_anchor(heading)
+        anchor = _heading_anchor(heading) or self.pending_anchor or _container_anchor(heading, self.page_headings)
         self.pending_anchor = None
         while self.stack and self.stack[-1][0] >= level:
             self.stack.pop()
@@ -420,6 +427,7 @@ def _parse(html: str, path: str, boilerplate: frozenset[str], chrome: bool) -> P
         h1 = body.find("h1") if isinstance(body, Tag) else None
         title = _heading_text(h1) if h1 else posixpath.basename(path)
     walker = _Walker(path, title, boilerplate, nav_titles(soup, title))
+    walker.page_headings = len(body.find_all(list(HEADINGS))) if isinstance(body, Tag) else 0
     if not chrome:
         walker._is_chrome = lambda element: False  # type: ignore[method-assign]
     walker.walk(body)

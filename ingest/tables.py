@@ -69,15 +69,14 @@ def is_layout_table(table: Tag) -> bool:
     """
     if table.get("role") in ("presentation", "none"):
         return True
-    rows = _own_rows(table)
-    cells = [cell for tr in rows for cell in tr.find_all(["th", "td"], recursive=False)]
+    cells = layout_cells(table)
     if not cells:
         return False
     if any(cell.name == "th" for cell in cells):
         return False  # header cells relate values, even around a boxed note with a heading in a cell
     if any(cell.find(_HEADING_TAGS) is not None for cell in cells):
         return True
-    return all(len(tr.find_all(["th", "td"], recursive=False)) <= 1 for tr in rows)
+    return all(len(tr.find_all(["th", "td"], recursive=False)) <= 1 for tr in _own_rows(table))
 
 
 def layout_cells(table: Tag) -> list[Tag]:
@@ -188,8 +187,8 @@ def _styled_first_row(rows: list[Tag]) -> bool:
     """
     if len(rows) < 3:
         return False
-    first = [td for td in rows[0].find_all(["th", "td"], recursive=False)]
-    second = [td for td in rows[1].find_all(["th", "td"], recursive=False)]
+    first = rows[0].find_all(["th", "td"], recursive=False)
+    second = rows[1].find_all(["th", "td"], recursive=False)
     labelled = [td for td in first if clean(td.get_text(" "))]
     if len(labelled) < 2 or any(len(clean(td.get_text(" "))) > 40 for td in labelled):
         return False

@@ -80,6 +80,9 @@ def test_a_heading_takes_the_id_of_the_section_element_it_opens():
     anchors = {s.heading_path[-1]: s.anchor for s in page.sections}
     assert anchors == {"Router setup": None, "Change the Wi-Fi password": "wifi-password",
                        "Guest network": "guest-network", "Factory reset": "factory-reset", "Billing": "billing"}
+    topic = parse_page("""<html><head><title>Reset</title></head><body><div id="main"><h2>Reset the router</h2>
+        <p>Hold the button.</p><h3>After a reset</h3><p>Set the password again.</p></div></body></html>""", "reset.html")
+    assert [s.anchor for s in topic.sections] == [None, None]  # the page's wrapper names no section
 
 
 def test_a_page_laid_out_in_a_table_is_read_as_sections():
