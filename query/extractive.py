@@ -122,9 +122,31 @@ def _continued(lines: list[str], i: int) -> str:
     return ""
 
 
+# A picture's alternative text on a line of its own ("[Cropped image]") and a figure's
+# caption ("Figure 16.80. Cropped image", "그림 3. 셋톱박스 뒷면") name what is shown
+# and state nothing; they share the question's words (they are titled like the section)
+# and filled answer slots before the sentences that say what to do.
+_FIGURE = re.compile(r"^\[[^\[\]]*\]$|^(figure|fig\.|그림)\s*\d+(\.\d+)*\.?(\s|$)", re.I)
+
+
+# A sentence that opens by leaning on the one before it: what follows a symptom or a
+# wish ("then", "you do this by", "the solution", "how to fix", "그러나", "이때"). Words
+# of the language and of how manuals are written, not of one manual.
+_FOLLOWS_UP = re.compile(
+    r"^(then|so|thus|therefore|however|but|otherwise|instead|to do (so|this|that)|you (can )?do (this|so|that)"
+    r"|the (solution|fix|remedy|workaround|other|second)|how to fix|solution|fix|this is (because|why|necessary)"
+    r"|in (this|that|such a) case|그러나|하지만|그러면|그래서|따라서|그런데|이 경우|이때|대신|다만|단|해결(책|방법)?)(\b|,)", re.I)
+FOLLOW_CHARS = 240  # 0 switches follow-ups off
+# A sentence after an example line that speaks of it ("Note that AllowOverride AuthConfig
+# must be in effect for these directives to have any effect", "이 설정은 ..."): it says what
+# the example needs or does, which the example line alone does not.
+_NOTE_ON_EXAMPLE = re.compile(r"^(note that|note:|this|these|the above|주의|참고|이|위)\b", re.I)
+
+
 def units(text: str) -> list[Unit]:
-    """Sentences of prose and whole table rows; the breadcrumb line is skipped."""
-    lines = [line.strip() for line in chunk_body(text).split("\n") if line.strip()]
+    """Sentences of prose and whole table rows; the breadcrumb line, pictures and figure
+    captions are skipped."""
+    lines = [line.strip() for line in chunk_body(text).split("\n") if line.strip() and not _FIGURE.match(line.strip())]
     out: list[Unit] = []
     for i, line in enumerate(lines):
         sentences = [s.strip() for s in _SENTENCE_END.split(line) if s.strip()]
@@ -133,19 +155,47 @@ def units(text: str) -> list[Unit]:
         if _is_example(line):
             # "Mount /srv/media" alone says nothing; the sentence after it that repeats its
             # value ("그러면 /srv/media/photos 폴더가 공유된다") says what it does.
-            if i + 1 < len(lines) and not _is_example(lines[i + 1]) and _explains(line, lines[i + 1]):
+            if i + 1 < len(lines) and not _is_example(lines[i + 1]) and (
+                    _explains(line, lines[i + 1]) or _NOTE_ON_EXAMPLE.match(lines[i + 1])):
                 suffix = _SENTENCE_END.split(lines[i + 1])[0].strip()
         else:
             if i > 0 and _is_example(lines[i - 1]) and _REFERS_BACK.match(sentences[0]):
                 prefix = lines[i - 1]
             if i + 1 < len(lines) and _is_example(lines[i + 1]) and _INTRODUCES.search(sentences[-1]):
                 suffix = lines[i + 1]
+                if i + 2 < len(lines) and _NOTE_ON_EXAMPLE.match(lines[i + 2]):
+                    suffix += "\n" + _SENTENCE_END.split(lines[i + 2])[0].strip()
             else:
                 suffix = _continued(lines, i)
         for j, piece in enumerate(pieces):
             head = prefix if j == 0 else ""
             tail = suffix if j == len(pieces) - 1 else ""
             out.append(Unit(piece, "\n".join(part for part in (head, piece, tail) if part)))
+    return _with_follow_ups(out)
+
+
+def _with_follow_ups(found: list[Unit]) -> list[Unit]:
+    """A sentence is shown with the next one when that one carries it on ("If you want to
+    clone from an image, you must tell it which one." / "You do this by holding down Ctrl
+    and clicking ..."; "How to tell: ..." / "How to fix: ..."; "Description: ..." /
+    "Solution: ..."; "... 완전히 같다." / "그러나 ... 성능이 더 빠르다.").
+
+    Manuals state the situation first, in the words a user asks with, and the fix or the
+    way in the sentence after it, which opens with a word that leans on the first ("then",
+    "you do this", "the solution", "그러나"). The first sentence is the one picked; alone it
+    restates the question. Only a complete, short follow-up is added (its first sentence
+    when it is long), so the answer stays a quote of the manual."""
+    if not FOLLOW_CHARS:
+        return found
+    out = list(found)
+    for k in range(len(out) - 1):
+        nxt = out[k + 1]
+        if not (_FOLLOWS_UP.match(nxt.text) and _SENTENCE_TAIL.search(nxt.text)) or nxt.text in out[k].shown:
+            continue
+        first = _SENTENCE_END.split(nxt.text)[0].strip()
+        more = next((m for m in (nxt.shown, nxt.text, first) if len(m) <= FOLLOW_CHARS), "")
+        if more:
+            out[k] = Unit(out[k].text, f"{out[k].shown}\n{more}", out[k].steps)
     return out
 
 
