@@ -36,6 +36,21 @@ REQUIREMENT_SENTENCE = re.compile(
     re.I,
 )
 
+# Questions asking for advice ("should I", "is it a good idea", "what is the safe way",
+# "써도 되나요", "뭘 설치하는 게 좋을까요", "추천"), answered by the sentence that advises
+# ("... is not recommended for photographs", "You should make a backup", "apt-get 을 대신
+# 쓰세요"), not by the one that describes the thing asked about.
+ADVICE = re.compile(
+    r"\b(should (i|we)|is it (a )?(good|bad|safe|wise|ok|okay)|good idea|recommend\w*|best|safe way|advisable"
+    r"|good compromise|aim for)\b|권장|추천|(해|써|깔아|올려|걸어)도\s*(되|돼|괜찮)|괜찮을까|좋을까|좋아요\?|게 좋|나아요|나을까",
+    re.I,
+)
+ADVICE_SENTENCE = re.compile(
+    r"\b(recommend\w*|should|advis\w*|best|prefer\w*|good idea|better|reasonable|suggest\w*)\b"
+    r"|권장|추천|하세요|쓰세요|십시오|좋습니다|바람직|낫습니다",
+    re.I,
+)
+
 _SIDES_EN = (
     re.compile(r"\bdiffer\w*\s+between\s+(?P<a>.+?)\s+and\s+(?P<b>.+?)\s*[?.!]*$", re.I),
     re.compile(r"^(?:.*?:\s*)?(?P<a>.+?)\s+(?:vs\.?|versus)\s+(?P<b>.+?)\s*[?.!]*$", re.I),
@@ -64,6 +79,7 @@ class Side:
 class Kind:
     process: bool
     cause: bool
+    advice: bool
     sides: tuple[Side, Side] | None  # the two things a comparison contrasts
 
 
@@ -141,9 +157,14 @@ def question_kind(question: str) -> Kind:
     return Kind(
         process=bool(PROCESS.search(question)) and sides is None,
         cause=bool(CAUSE.search(question)) and sides is None,
+        advice=bool(ADVICE.search(question)) and sides is None,
         sides=sides,
     )
 
 
 def states_requirement(text: str) -> bool:
     return bool(REQUIREMENT_SENTENCE.search(text))
+
+
+def gives_advice(text: str) -> bool:
+    return bool(ADVICE_SENTENCE.search(text))

@@ -1,10 +1,10 @@
 """The extractive answer's first entry holds the fact when the manual puts it next to the
 sentence that matches the question: the fix after the symptom ("How to tell: ..." /
 "How to fix: ..."; "... 화면이 나오지 않을 수 있습니다." / "이때 ..."), the note after an
-example line ("Note that ... must be ..."), and no picture or figure caption in between
-taking a slot. Each fixture's best-matching line restates the question and says nothing,
+example line ("Note that ... must be ..."), the advice for "should I / 써도 되나요"
+("... 권장하지 않으며"), and no picture or figure caption in between taking a slot. Each fixture's best-matching line restates the question and says nothing,
 so these tests fail when the mechanism is switched off (query.extractive's FOLLOW_CHARS
-set to 0, _NOTE_ON_EXAMPLE or _FIGURE matching nothing)."""
+or ADVICE_BONUS set to 0, _NOTE_ON_EXAMPLE or _FIGURE matching nothing)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from llama_index.core.schema import NodeWithScore, TextNode
 import query.extractive as extractive
 from core.embedding import get_embed_model
 from query.extractive import extractive_answer, units
+from query.question_kind import question_kind
 from query.sections import Section
 
 WIFI = """Troubleshooting › Router › Wi-Fi network missing
@@ -39,6 +40,13 @@ PANEL = """Router › Back panel
 Figure 3.2. Router back panel with the reset button
 The reset button sits in a small hole between the power socket and the WAN port; press it with a paper clip for five seconds.
 The router restarts with the factory settings afterwards."""
+
+
+WIDTH_KO = """공유기 › 와이파이 › 채널 폭
+160MHz 채널 폭을 쓰면 같은 방에 있는 노트북과 휴대폰의 와이파이 속도가 두 배로 빨라집니다.
+아파트처럼 이웃 공유기가 많은 곳에서는 160MHz 채널을 권장하지 않으며, 80MHz로 두세요.
+채널 폭은 공유기 앱의 와이파이 메뉴에서 바꿉니다."""
+ADVICE_Q = "와이파이 빠르게 160MHz 채널 폭 써도 괜찮을까요?"
 
 
 def _sections(text: str) -> list[Section]:
@@ -74,16 +82,32 @@ def test_pictures_and_figure_captions_take_no_slot(settings) -> None:
     assert "Figure 3.2" not in answer and "[Router back panel" not in answer, answer
 
 
+def test_a_question_asking_for_advice_is_answered_by_the_advice(settings) -> None:
+    """The sentence describing what the setting does shares more of the question's words;
+    the one advising against it is what was asked."""
+    first, answer = _first(ADVICE_Q, WIDTH_KO, settings)
+    assert "권장하지 않으며" in first, answer
+
+
+def test_advice_questions_are_told_from_others() -> None:
+    assert question_kind("is it a good idea to convert photos to indexed mode?").advice
+    assert question_kind("Should I ask on the user mailing list?").advice
+    assert question_kind("릴리스를 올릴 때 그 도구를 써도 되나요?").advice
+    assert question_kind("콘솔에서 쓸 추천 도구").advice
+    assert not question_kind("How do I reset the router?").advice
+    assert not question_kind("셋톱박스 배상금이 얼마예요?").advice
+
+
 def test_only_a_complete_short_follow_up_is_added() -> None:
     """A follow-up cut off by a command ("대신 쓸 명령") or one that never ends is not glued on."""
     shown = [u.shown for u in units("A › B\nThe service starts at boot.\nInstead, the command\nsvc stop x")]
     assert shown[0] == "The service starts at boot.", shown
 
 
-@pytest.mark.parametrize("switch", ["FOLLOW_CHARS", "_NOTE_ON_EXAMPLE", "_FIGURE"])
+@pytest.mark.parametrize("switch", ["FOLLOW_CHARS", "_NOTE_ON_EXAMPLE", "_FIGURE", "ADVICE_BONUS"])
 def test_each_mechanism_is_what_the_tests_measure(settings, monkeypatch, switch) -> None:
     """Switched off, the matching test above fails: the fixtures do need the mechanism."""
-    monkeypatch.setattr(extractive, switch, 0 if switch == "FOLLOW_CHARS" else re.compile(r"(?!)"))
+    monkeypatch.setattr(extractive, switch, 0 if switch in ("FOLLOW_CHARS", "ADVICE_BONUS") else re.compile(r"(?!)"))
     cases = {
         "FOLLOW_CHARS": [("my phone can't find the wifi network any more after a power cut, the router lights are on",
                           WIFI, "How to fix: Hold the WPS button"),
@@ -91,6 +115,7 @@ def test_each_mechanism_is_what_the_tests_measure(settings, monkeypatch, switch)
         "_NOTE_ON_EXAMPLE": [("I added AutoReboot 03:00 to the device settings file but the box never restarts at "
                               "night, what am I missing?", REBOOT, "scheduler service must be switched on")],
         "_FIGURE": [("where is the reset button on the router back panel?", PANEL, "paper clip")],
+        "ADVICE_BONUS": [(ADVICE_Q, WIDTH_KO, "권장하지 않으며")],
     }[switch]
     for question, text, fact in cases:
         first, _ = _first(question, text, settings)
