@@ -2,9 +2,9 @@
 sentence that matches the question: the fix after the symptom ("How to tell: ..." /
 "How to fix: ..."; "... 화면이 나오지 않을 수 있습니다." / "이때 ..."), the note after an
 example line ("Note that ... must be ..."), the advice for "should I / 써도 되나요"
-("... 권장하지 않으며"), and no picture or figure caption in between taking a slot. Each fixture's best-matching line restates the question and says nothing,
+("... 권장하지 않으며"), the amount for "how much do I pay / 얼마를 내야", and no picture or figure caption in between taking a slot. Each fixture's best-matching line restates the question and says nothing,
 so these tests fail when the mechanism is switched off (query.extractive's FOLLOW_CHARS
-or ADVICE_BONUS set to 0, _NOTE_ON_EXAMPLE or _FIGURE matching nothing)."""
+ADVICE_BONUS or MONEY_BONUS set to 0, _NOTE_ON_EXAMPLE or _FIGURE matching nothing)."""
 
 from __future__ import annotations
 
@@ -47,6 +47,18 @@ WIDTH_KO = """공유기 › 와이파이 › 채널 폭
 아파트처럼 이웃 공유기가 많은 곳에서는 160MHz 채널을 권장하지 않으며, 80MHz로 두세요.
 채널 폭은 공유기 앱의 와이파이 메뉴에서 바꿉니다."""
 ADVICE_Q = "와이파이 빠르게 160MHz 채널 폭 써도 괜찮을까요?"
+
+
+LOST = """Rental equipment › Lost or damaged equipment
+Remote controls are replaced by courier within two days.
+Voice remote HB-RC7: KRW 9,900.
+Wi-Fi router HB-AX3000: KRW 64,900."""
+LOST_KO = """임대 장비 › 분실·훼손
+장비는 회사 소유이며 잃어버리면 고객에게 청구됩니다.
+음성인식 리모컨 HB-RC7: 9,900원.
+와이파이 공유기 HB-AX3000: 64,900원."""
+PRICE_QS = [("a customer lost the remote control, how much does the customer pay?", LOST, "KRW 9,900"),
+            ("고객이 리모컨을 잃어버렸는데 얼마를 내야 하나요?", LOST_KO, "9,900원")]
 
 
 def _sections(text: str) -> list[Section]:
@@ -98,16 +110,24 @@ def test_advice_questions_are_told_from_others() -> None:
     assert not question_kind("셋톱박스 배상금이 얼마예요?").advice
 
 
+@pytest.mark.parametrize("question,text,price", PRICE_QS)
+def test_a_price_question_is_answered_by_the_amount(settings, question, text, price) -> None:
+    """"How much do I pay / 얼마를 내야" wants the row with the amount, not the sentence
+    about the same thing that names no price."""
+    first, answer = _first(question, text, settings)
+    assert price in first, answer
+
+
 def test_only_a_complete_short_follow_up_is_added() -> None:
     """A follow-up cut off by a command ("대신 쓸 명령") or one that never ends is not glued on."""
     shown = [u.shown for u in units("A › B\nThe service starts at boot.\nInstead, the command\nsvc stop x")]
     assert shown[0] == "The service starts at boot.", shown
 
 
-@pytest.mark.parametrize("switch", ["FOLLOW_CHARS", "_NOTE_ON_EXAMPLE", "_FIGURE", "ADVICE_BONUS"])
+@pytest.mark.parametrize("switch", ["FOLLOW_CHARS", "_NOTE_ON_EXAMPLE", "_FIGURE", "ADVICE_BONUS", "MONEY_BONUS"])
 def test_each_mechanism_is_what_the_tests_measure(settings, monkeypatch, switch) -> None:
     """Switched off, the matching test above fails: the fixtures do need the mechanism."""
-    monkeypatch.setattr(extractive, switch, 0 if switch in ("FOLLOW_CHARS", "ADVICE_BONUS") else re.compile(r"(?!)"))
+    monkeypatch.setattr(extractive, switch, 0 if switch in ("FOLLOW_CHARS", "ADVICE_BONUS", "MONEY_BONUS") else re.compile(r"(?!)"))
     cases = {
         "FOLLOW_CHARS": [("my phone can't find the wifi network any more after a power cut, the router lights are on",
                           WIFI, "How to fix: Hold the WPS button"),
@@ -116,6 +136,7 @@ def test_each_mechanism_is_what_the_tests_measure(settings, monkeypatch, switch)
                               "night, what am I missing?", REBOOT, "scheduler service must be switched on")],
         "_FIGURE": [("where is the reset button on the router back panel?", PANEL, "paper clip")],
         "ADVICE_BONUS": [(ADVICE_Q, WIDTH_KO, "권장하지 않으며")],
+        "MONEY_BONUS": PRICE_QS,
     }[switch]
     for question, text, fact in cases:
         first, _ = _first(question, text, settings)
