@@ -281,6 +281,7 @@ STEPS_BONUS = 0.5
 SOURCE_LINES = 2
 TOP_SOURCE_LINES = 3
 SIDE_MATCH = 0.5  # share of a side's own terms a line must name to speak for that side
+SIDE_DEFINES = True  # a side's own item ("• purge - ...") before a line naming it in passing
 SIDE_MARGIN = 0.3  # how far below the best line a side's line may score
 
 
@@ -340,7 +341,12 @@ def _lead_with_sides(sides: tuple[Side, Side], candidates: list[tuple[int, Unit,
             if match(side.terms, t) < SIDE_MATCH:
                 continue
             text = " ".join(unit.text.lower().split())
-            key = (side.phrase in text, scores[i])
+            # A list item or row that opens with the side ("• purge - removes the package and
+            # its configuration files") defines it; a sentence that only mentions it in passing
+            # ("when the application package is purged, ...") does not.
+            item = text.lstrip("•*- ")
+            defines = SIDE_DEFINES and item.startswith(side.phrase) and item[len(side.phrase):].lstrip()[:1] in (":", "-", "–", "—")
+            key = (defines, side.phrase in text, scores[i])
             if best_key is None or key > best_key:
                 best, best_key = i, key
         if best is not None:

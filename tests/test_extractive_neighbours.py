@@ -1,10 +1,13 @@
-"""The extractive answer's first entry holds the fact when the manual puts it next to the
-sentence that matches the question: the fix after the symptom ("How to tell: ..." /
-"How to fix: ..."; "... 화면이 나오지 않을 수 있습니다." / "이때 ..."), the note after an
-example line ("Note that ... must be ..."), the advice for "should I / 써도 되나요"
-("... 권장하지 않으며"), the third line of the best-ranked section, the amount for "how much do I pay / 얼마를 내야", and no picture or figure caption in between taking a slot. Each fixture's best-matching line restates the question and says nothing,
-so these tests fail when the mechanism is switched off (query.extractive's FOLLOW_CHARS
-ADVICE_BONUS or MONEY_BONUS set to 0, TOP_SOURCE_LINES to SOURCE_LINES, _NOTE_ON_EXAMPLE or _FIGURE matching nothing)."""
+"""The extractive answer holds the fact when the manual puts it next to the line that
+matches the question: the fix after the symptom ("How to tell: ..." / "How to fix: ...";
+"... 나오지 않는 경우가 있습니다." / "이때 ..."), the note after an example line ("Note that
+... must be ..."), the advice for "should I / 써도 되나요" ("... 권장하지 않으며"), the amount
+for "how much do I pay / 얼마를 내야", each side's defining item for "the difference between
+A and B", the third line of the best-ranked section; and no picture or figure caption takes
+a slot. Each fixture's best-matching line restates the question and says nothing, so these
+tests fail when the mechanism is switched off (query.extractive's FOLLOW_CHARS,
+ADVICE_BONUS or MONEY_BONUS set to 0, TOP_SOURCE_LINES to SOURCE_LINES, SIDE_DEFINES to
+False, _NOTE_ON_EXAMPLE or _FIGURE matching nothing): the last test checks that."""
 
 from __future__ import annotations
 
@@ -75,6 +78,20 @@ BILL_APP_KO = """요금 › 청구서 보기
 청구서는 모바일 앱에서도 볼 수 있습니다."""
 LATE_QS = [("what happens if the customer pays the monthly bill late?", (BILL, BILL_APP), "surcharge of 2%"),
            ("청구서를 늦게 내면 어떻게 되나요?", (BILL_KO, BILL_APP_KO), "2%가 더해집니다")]
+
+
+RESET = """Device › Restart and reset
+After a restart, the difference is that the remote control keeps working without pairing.
+After a reset, the difference is that the customer gets a new password for the device.
+• restart - the device switches off and on again; settings and recordings are kept.
+• reset - the device erases all settings and recordings and starts like a new one."""
+RESET_KO = """장치 › 재시작과 초기화
+재시작 후에 다른 점은 리모컨을 다시 연결하지 않아도 된다는 것입니다.
+초기화 후에 다른 점은 고객이 새 비밀번호를 받는다는 것입니다.
+• 재시작: 장치를 껐다가 다시 켭니다. 설정과 녹화물은 그대로 남습니다.
+• 초기화: 모든 설정과 녹화물을 지우고 새 제품처럼 시작합니다."""
+SIDE_QS = [("what is the difference between restart and reset?", RESET, ("• restart - ", "• reset - ")),
+           ("재시작과 초기화는 뭐가 달라요?", RESET_KO, ("• 재시작: ", "• 초기화: "))]
 
 
 def _ranked(*texts: str) -> list[Section]:
@@ -150,20 +167,35 @@ def test_the_best_ranked_section_may_give_all_three_lines(settings, question, te
     assert fact in answer and "[2]" not in answer, answer
 
 
+@pytest.mark.parametrize("question,text,items", SIDE_QS)
+def test_a_comparison_leads_with_the_items_defining_each_side(settings, question, text, items) -> None:
+    """Sentences mentioning a side in passing share more words with "what is the difference";
+    the list items that define each side are what the reader compares."""
+    answer = extractive_answer(question, _sections(text), get_embed_model(settings))
+    entries = answer.split(" [1]\n")
+    assert {entries[0][:len(items[0])], entries[1][:len(items[1])]} == set(items), answer
+
+
 def test_only_a_complete_short_follow_up_is_added() -> None:
     """A follow-up cut off by a command ("대신 쓸 명령") or one that never ends is not glued on."""
     shown = [u.shown for u in units("A › B\nThe service starts at boot.\nInstead, the command\nsvc stop x")]
     assert shown[0] == "The service starts at boot.", shown
 
 
-@pytest.mark.parametrize("switch", ["FOLLOW_CHARS", "_NOTE_ON_EXAMPLE", "_FIGURE", "ADVICE_BONUS", "MONEY_BONUS", "TOP_SOURCE_LINES"])
+@pytest.mark.parametrize("switch", ["FOLLOW_CHARS", "_NOTE_ON_EXAMPLE", "_FIGURE", "ADVICE_BONUS", "MONEY_BONUS", "TOP_SOURCE_LINES", "SIDE_DEFINES"])
 def test_each_mechanism_is_what_the_tests_measure(settings, monkeypatch, switch) -> None:
     """Switched off, the matching test above fails: the fixtures do need the mechanism."""
-    off = {"FOLLOW_CHARS": 0, "ADVICE_BONUS": 0, "MONEY_BONUS": 0, "TOP_SOURCE_LINES": extractive.SOURCE_LINES}
+    off = {"FOLLOW_CHARS": 0, "ADVICE_BONUS": 0, "MONEY_BONUS": 0, "TOP_SOURCE_LINES": extractive.SOURCE_LINES,
+           "SIDE_DEFINES": False}
     monkeypatch.setattr(extractive, switch, off.get(switch, re.compile(r"(?!)")))
     if switch == "TOP_SOURCE_LINES":
         for question, texts, fact in LATE_QS:
             assert fact not in extractive_answer(question, _ranked(*texts), get_embed_model(settings))
+        return
+    if switch == "SIDE_DEFINES":
+        for question, text, items in SIDE_QS:
+            first = extractive_answer(question, _sections(text), get_embed_model(settings)).split(" [1]\n")[0]
+            assert not first.startswith(items), first
         return
     cases = {
         "FOLLOW_CHARS": [("my phone can't find the wifi network any more after a power cut, the router lights are on",
