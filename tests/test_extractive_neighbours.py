@@ -1,12 +1,13 @@
 """The extractive answer holds the fact when the manual puts it next to the line that
 matches the question: the fix after the symptom ("How to tell: ..." / "How to fix: ...";
 "... 나오지 않는 경우가 있습니다." / "이때 ..."), the note after an example line ("Note that
-... must be ..."), the advice for "should I / 써도 되나요" ("... 권장하지 않으며"), the amount
+... must be ..."), the advice for "should I / 써도 되나요" ("... 권장하지 않으며"), the way for "how do I"
+("If you want to ..., dial ...", "...려면"), the amount
 for "how much do I pay / 얼마를 내야", each side's defining item for "the difference between
 A and B", the third line of the best-ranked section; and no picture or figure caption takes
 a slot. Each fixture's best-matching line restates the question and says nothing, so these
 tests fail when the mechanism is switched off (query.extractive's FOLLOW_CHARS,
-ADVICE_BONUS or MONEY_BONUS set to 0, TOP_SOURCE_LINES to SOURCE_LINES, SIDE_DEFINES to
+ADVICE_BONUS, MONEY_BONUS or PURPOSE_BONUS set to 0, TOP_SOURCE_LINES to SOURCE_LINES, SIDE_DEFINES to
 False, _NOTE_ON_EXAMPLE or _FIGURE matching nothing): the last test checks that."""
 
 from __future__ import annotations
@@ -94,6 +95,18 @@ SIDE_QS = [("what is the difference between restart and reset?", RESET, ("• re
            ("재시작과 초기화는 뭐가 달라요?", RESET_KO, ("• 재시작: ", "• 초기화: "))]
 
 
+GREETING = """Voicemail › Greeting
+When a caller reaches the voicemail, the standard greeting is played before the tone.
+If you want to use your own greeting message, dial 123, press 3 and speak after the tone.
+Greetings can be up to 60 seconds long."""
+GREETING_KO = """음성사서함 › 인사말
+전화가 음성사서함으로 넘어가면 삐 소리 전에 인사말이 나옵니다.
+기본 인사말 대신 내 인사말을 쓰려면 123번으로 전화해 3번을 누르고 삐 소리 후에 말합니다.
+인사말은 60초까지 녹음할 수 있습니다."""
+PURPOSE_QS = [("how do I change my voicemail greeting?", GREETING, "dial 123, press 3"),
+              ("음성사서함 인사말을 바꾸려면 어떻게 하나요?", GREETING_KO, "123번으로 전화해 3번을")]
+
+
 def _ranked(*texts: str) -> list[Section]:
     out = []
     for k, text in enumerate(texts):
@@ -176,16 +189,22 @@ def test_a_comparison_leads_with_the_items_defining_each_side(settings, question
     assert {entries[0][:len(items[0])], entries[1][:len(items[1])]} == set(items), answer
 
 
+@pytest.mark.parametrize("question,text,way", PURPOSE_QS)
+def test_how_do_i_leads_with_the_sentence_stating_the_purpose(settings, question, text, way) -> None:
+    first, answer = _first(question, text, settings)
+    assert way in first, answer
+
+
 def test_only_a_complete_short_follow_up_is_added() -> None:
     """A follow-up cut off by a command ("대신 쓸 명령") or one that never ends is not glued on."""
     shown = [u.shown for u in units("A › B\nThe service starts at boot.\nInstead, the command\nsvc stop x")]
     assert shown[0] == "The service starts at boot.", shown
 
 
-@pytest.mark.parametrize("switch", ["FOLLOW_CHARS", "_NOTE_ON_EXAMPLE", "_FIGURE", "ADVICE_BONUS", "MONEY_BONUS", "TOP_SOURCE_LINES", "SIDE_DEFINES"])
+@pytest.mark.parametrize("switch", ["FOLLOW_CHARS", "_NOTE_ON_EXAMPLE", "_FIGURE", "ADVICE_BONUS", "MONEY_BONUS", "TOP_SOURCE_LINES", "SIDE_DEFINES", "PURPOSE_BONUS"])
 def test_each_mechanism_is_what_the_tests_measure(settings, monkeypatch, switch) -> None:
     """Switched off, the matching test above fails: the fixtures do need the mechanism."""
-    off = {"FOLLOW_CHARS": 0, "ADVICE_BONUS": 0, "MONEY_BONUS": 0, "TOP_SOURCE_LINES": extractive.SOURCE_LINES,
+    off = {"FOLLOW_CHARS": 0, "ADVICE_BONUS": 0, "MONEY_BONUS": 0, "PURPOSE_BONUS": 0, "TOP_SOURCE_LINES": extractive.SOURCE_LINES,
            "SIDE_DEFINES": False}
     monkeypatch.setattr(extractive, switch, off.get(switch, re.compile(r"(?!)")))
     if switch == "TOP_SOURCE_LINES":
@@ -206,6 +225,7 @@ def test_each_mechanism_is_what_the_tests_measure(settings, monkeypatch, switch)
         "_FIGURE": [("where is the reset button on the router back panel?", PANEL, "paper clip")],
         "ADVICE_BONUS": [(ADVICE_Q, WIDTH_KO, "권장하지 않으며")],
         "MONEY_BONUS": PRICE_QS,
+        "PURPOSE_BONUS": PURPOSE_QS,
     }[switch]
     for question, text, fact in cases:
         first, _ = _first(question, text, settings)
