@@ -137,8 +137,8 @@ _FOLLOWS_UP = re.compile(
     r"|the (solution|fix|remedy|workaround|other|second)|how to fix|solution|fix|this is (because|why|necessary)"
     r"|in (this|that|such a) case|그러나|하지만|그러면|그래서|따라서|그런데|이 경우|이때|대신|다만|단|해결(책|방법)?)(\b|,)", re.I)
 FOLLOW_CHARS = 240  # 0 switches follow-ups off
-# A sentence after an example line that speaks of it ("Note that AllowOverride AuthConfig
-# must be in effect for these directives to have any effect", "이 설정은 ..."): it says what
+# A sentence after an example line that speaks of it ("Note that the scheduler service
+# must be switched on for these settings to have any effect", "이 설정은 ..."): it says what
 # the example needs or does, which the example line alone does not.
 _NOTE_ON_EXAMPLE = re.compile(r"^(note that|note:|this|these|the above|주의|참고|이|위)\b", re.I)
 
@@ -207,9 +207,8 @@ _HAS_NUMBER = re.compile(r"\d")
 # "How much do I pay / 얼마를 내야 하나요 / 위약금은?" asks for an amount of money: a row or
 # sentence with one ("Voice remote: KRW 9,900", "9,900원") gains MONEY_BONUS over one with
 # any number (a date, a model number, "12개월"). General words of prices in English and
-# Korean, not of one product. Measured over the seven eval sets: 0.1 won sample-ko-17,
-# sample-ko-19, vocab-sample-01, vocab-sample-02 and lost none; 0.2 won one more and
-# lost vocab-sample-07.
+# Korean, not of one product. Measured over the seven eval sets: 0.1 won 4 questions
+# (sample manuals) and lost none; 0.2 won one more and lost one.
 _ASKS_PRICE = re.compile(
     r"얼마(예요|에요|인가요|입니까|인지|를|나\s*(내|더|들)|\s*(더\s*)?(내|들|해|받|청구))|요금|비용|가격|금액|수수료|이용료|사용료|임대료|보증금|위약금|배상금|연체료"
     r"|\b(price|cost|fee|charge|penalty|deposit|how much (do|does|will|would|is|are) (i|we|it|they|the customer)\s+(pay|cost|charged?))\b", re.I)
@@ -266,24 +265,23 @@ def _with_steps(found: list[Unit]) -> list[Unit]:
 # merely restates the task ("... until you pair them again") shares more of its words.
 CAUSE_BONUS = 0.25
 # "Should I / is it a good idea / 써도 되나요" is answered by the sentence that advises
-# ("... is not recommended for photographs", "apt-get 을 대신 쓰세요"). Measured over all
+# ("... is not recommended for photographs", "새 도구를 대신 쓰세요"). Measured over all
 # seven eval sets: 0.1 won 2 questions and lost none; 0.15 lost one, 0.2 won 3 and lost 2,
 # 0.3 won 3 and lost 4 (describing sentences in the same section then lost their place).
 ADVICE_BONUS = 0.1
 # "How do I X?" is answered by the sentence that opens with the purpose ("If you want to
 # change that message, you can do so with ...", "To pair the remote, ...", "인사말을
-# 바꾸려면 ..."): the way to do X. Measured over the seven eval sets: 0.1 won hh-en-05 and
-# lost none; 0.2 lost debian-ko-012.
+# 바꾸려면 ..."): the way to do X. Measured over the seven eval sets: 0.1 won one question
+# (held-out set) and lost none; 0.2 lost one.
 PURPOSE_BONUS = 0.1
 _PURPOSE = re.compile(r"^(if you (want|wish|need|would like) to|in order to|to [a-z]+\b(?! be\b))|(?<![가-힣])[가-힣]+(하|되|이|으)?려면", re.I)
 PROCESS_BONUS = 0.2
 STEPS_BONUS = 0.5
 # Lines one source may give the answer: two keep a second place in view, but the best
-# ranked section may give all three. Its third line was often the fact ("the reportbug
-# package ...", the one row of a penalty table asked about) and was dropped for a weaker
+# ranked section may give all three. Its third line was often the fact (the tool that files
+# a bug report, the one row of a penalty table asked about) and was dropped for a weaker
 # line from another source. Measured over the seven eval sets against 2 for every source:
-# won sample-ko-03, debian-ko-010, debian-ko-012, lost debian-en-013 (whose [1] is the
-# wrong section); answers shorter on average.
+# won 3 questions, lost 1 (whose [1] is the wrong section); answers shorter on average.
 SOURCE_LINES = 2
 TOP_SOURCE_LINES = 3
 SIDE_MATCH = 0.5  # share of a side's own terms a line must name to speak for that side

@@ -38,7 +38,7 @@ REQUIREMENT_SENTENCE = re.compile(
 
 # Questions asking for advice ("should I", "is it a good idea", "what is the safe way",
 # "써도 되나요", "뭘 설치하는 게 좋을까요", "추천"), answered by the sentence that advises
-# ("... is not recommended for photographs", "You should make a backup", "apt-get 을 대신
+# ("... is not recommended for photographs", "You should make a backup", "새 도구를 대신
 # 쓰세요"), not by the one that describes the thing asked about.
 ADVICE = re.compile(
     r"\b(should (i|we)|is it (a )?(good|bad|safe|wise|ok|okay)|good idea|recommend\w*|best|safe way|advisable"
