@@ -126,7 +126,7 @@ def _continued(lines: list[str], i: int) -> str:
 # caption ("Figure 16.80. Cropped image", "그림 3. 셋톱박스 뒷면") name what is shown
 # and state nothing; they share the question's words (they are titled like the section)
 # and filled answer slots before the sentences that say what to do.
-_FIGURE = re.compile(r"^\[[^\[\]]*\]$|^(figure|fig\.|그림)\s*\d+(\.\d+)*\.?(\s|$)", re.I)
+_FIGURE = re.compile(r"^\[[^\[\]]*\]$|^(figure|fig\.|그림)\s*\d+(\.\d+)*[.:](\s|$)", re.I)
 
 
 # A sentence that opens by leaning on the one before it: what follows a symptom or a

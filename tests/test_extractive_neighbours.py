@@ -195,6 +195,12 @@ def test_how_do_i_leads_with_the_sentence_stating_the_purpose(settings, question
     assert way in first, answer
 
 
+def test_a_sentence_about_a_figure_is_kept() -> None:
+    """Only a caption ("Figure 3.2. Back panel") or a picture's text alone on its line goes."""
+    kept = [u.text for u in units("A › B\nFigure 3.2. Back panel\nFigure 3 shows the reset button.\n[Back panel]")]
+    assert kept == ["Figure 3 shows the reset button."], kept
+
+
 def test_only_a_complete_short_follow_up_is_added() -> None:
     """A follow-up cut off by a command ("대신 쓸 명령") or one that never ends is not glued on."""
     shown = [u.shown for u in units("A › B\nThe service starts at boot.\nInstead, the command\nsvc stop x")]
