@@ -51,6 +51,20 @@ ADVICE_SENTENCE = re.compile(
     re.I,
 )
 
+# "In which case / under what circumstances / when does ... / 어떤 경우에만" asks for the
+# condition that limits something, answered by the sentence that states the limit ("only
+# when", "unless", "regardless of the setting", "경우에만", "상관없이"). A bonus for any
+# if/when sentence was measured and dropped (query.extractive); these words are narrower.
+CONDITION = re.compile(
+    r"\b(in which case|in what case|under what (circumstances|conditions)|when (is|does|do|will|would|are)"
+    r"|what happens (if|when))\b|어떤 경우|어느 경우|언제",
+    re.I,
+)
+RESTRICTION_SENTENCE = re.compile(
+    r"\b(only (if|when)|unless|regardless|as long as|provided that|except)\b|경우에만|때만|때에만|에 한해|상관없이",
+    re.I,
+)
+
 _SIDES_EN = (
     re.compile(r"\bdiffer\w*\s+between\s+(?P<a>.+?)\s+and\s+(?P<b>.+?)\s*[?.!]*$", re.I),
     re.compile(r"^(?:.*?:\s*)?(?P<a>.+?)\s+(?:vs\.?|versus)\s+(?P<b>.+?)\s*[?.!]*$", re.I),
@@ -80,6 +94,7 @@ class Kind:
     process: bool
     cause: bool
     advice: bool
+    condition: bool
     sides: tuple[Side, Side] | None  # the two things a comparison contrasts
 
 
@@ -158,12 +173,17 @@ def question_kind(question: str) -> Kind:
         process=bool(PROCESS.search(question)) and sides is None,
         cause=bool(CAUSE.search(question)) and sides is None,
         advice=bool(ADVICE.search(question)) and sides is None,
+        condition=bool(CONDITION.search(question)) and sides is None,
         sides=sides,
     )
 
 
 def states_requirement(text: str) -> bool:
     return bool(REQUIREMENT_SENTENCE.search(text))
+
+
+def states_restriction(text: str) -> bool:
+    return bool(RESTRICTION_SENTENCE.search(text))
 
 
 def gives_advice(text: str) -> bool:

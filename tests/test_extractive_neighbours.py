@@ -2,12 +2,13 @@
 matches the question: the fix after the symptom ("How to tell: ..." / "How to fix: ...";
 "... 나오지 않는 경우가 있습니다." / "이때 ..."), the note after an example line ("Note that
 ... must be ..."), the advice for "should I / 써도 되나요" ("... 권장하지 않으며"), the way for "how do I"
-("If you want to ..., dial ...", "...려면"), the amount
+("If you want to ..., dial ...", "...려면"), the limit for "when / 어떤 경우에" ("only when",
+"경우에만"), the amount
 for "how much do I pay / 얼마를 내야", each side's defining item for "the difference between
 A and B", the third line of the best-ranked section; and no picture or figure caption takes
 a slot. Each fixture's best-matching line restates the question and says nothing, so these
 tests fail when the mechanism is switched off (query.extractive's FOLLOW_CHARS,
-ADVICE_BONUS, MONEY_BONUS or PURPOSE_BONUS set to 0, TOP_SOURCE_LINES to SOURCE_LINES, SIDE_DEFINES to
+ADVICE_BONUS, MONEY_BONUS, PURPOSE_BONUS or CONDITION_BONUS set to 0, TOP_SOURCE_LINES to SOURCE_LINES, SIDE_DEFINES to
 False, _NOTE_ON_EXAMPLE or _FIGURE matching nothing): the last test checks that."""
 
 from __future__ import annotations
@@ -107,6 +108,18 @@ PURPOSE_QS = [("how do I change my voicemail greeting?", GREETING, "dial 123, pr
               ("음성사서함 인사말을 바꾸려면 어떻게 하나요?", GREETING_KO, "123번으로 전화해 3번을")]
 
 
+ROAMING = """Mobile › Roaming › Data
+Data roaming lets the phone use the internet on partner networks abroad at the roaming rate.
+The phone turns data roaming on only when the customer has bought a pass.
+Roaming charges appear on the next monthly bill."""
+ROAMING_KO = """모바일 › 로밍 › 데이터
+데이터 로밍을 쓰면 해외 제휴 통신망에서 로밍 요금으로 인터넷을 쓸 수 있습니다.
+해외에서 데이터 로밍은 고객이 로밍 패스를 산 경우에만 켜집니다.
+로밍 요금은 다음 달 청구서에 나옵니다."""
+CONDITION_QS = [("when does data roaming turn on abroad?", ROAMING, "only when the customer has bought a pass"),
+                ("해외에서 인터넷 데이터 로밍은 어떤 경우에 켜지나요?", ROAMING_KO, "로밍 패스를 산 경우에만")]
+
+
 def _ranked(*texts: str) -> list[Section]:
     out = []
     for k, text in enumerate(texts):
@@ -155,6 +168,13 @@ def test_a_question_asking_for_advice_is_answered_by_the_advice(settings) -> Non
     assert "권장하지 않으며" in first, answer
 
 
+def test_condition_questions_are_told_from_others() -> None:
+    assert question_kind("In which case does the box restart by itself?").condition
+    assert question_kind("데이터 로밍은 어떤 경우에 켜지나요?").condition
+    assert not question_kind("How do I restart the box?").condition
+    assert not question_kind("셋톱박스를 다시 켜려면 어떻게 하나요?").condition
+
+
 def test_advice_questions_are_told_from_others() -> None:
     assert question_kind("is it a good idea to convert photos to indexed mode?").advice
     assert question_kind("Should I ask on the user mailing list?").advice
@@ -201,16 +221,22 @@ def test_a_sentence_about_a_figure_is_kept() -> None:
     assert kept == ["Figure 3 shows the reset button."], kept
 
 
+@pytest.mark.parametrize("question,text,limit", CONDITION_QS)
+def test_in_which_case_leads_with_the_sentence_stating_the_limit(settings, question, text, limit) -> None:
+    first, answer = _first(question, text, settings)
+    assert limit in first, answer
+
+
 def test_only_a_complete_short_follow_up_is_added() -> None:
     """A follow-up cut off by a command ("대신 쓸 명령") or one that never ends is not glued on."""
     shown = [u.shown for u in units("A › B\nThe service starts at boot.\nInstead, the command\nsvc stop x")]
     assert shown[0] == "The service starts at boot.", shown
 
 
-@pytest.mark.parametrize("switch", ["FOLLOW_CHARS", "_NOTE_ON_EXAMPLE", "_FIGURE", "ADVICE_BONUS", "MONEY_BONUS", "TOP_SOURCE_LINES", "SIDE_DEFINES", "PURPOSE_BONUS"])
+@pytest.mark.parametrize("switch", ["FOLLOW_CHARS", "_NOTE_ON_EXAMPLE", "_FIGURE", "ADVICE_BONUS", "MONEY_BONUS", "TOP_SOURCE_LINES", "SIDE_DEFINES", "PURPOSE_BONUS", "CONDITION_BONUS"])
 def test_each_mechanism_is_what_the_tests_measure(settings, monkeypatch, switch) -> None:
     """Switched off, the matching test above fails: the fixtures do need the mechanism."""
-    off = {"FOLLOW_CHARS": 0, "ADVICE_BONUS": 0, "MONEY_BONUS": 0, "PURPOSE_BONUS": 0, "TOP_SOURCE_LINES": extractive.SOURCE_LINES,
+    off = {"FOLLOW_CHARS": 0, "ADVICE_BONUS": 0, "MONEY_BONUS": 0, "PURPOSE_BONUS": 0, "CONDITION_BONUS": 0, "TOP_SOURCE_LINES": extractive.SOURCE_LINES,
            "SIDE_DEFINES": False}
     monkeypatch.setattr(extractive, switch, off.get(switch, re.compile(r"(?!)")))
     if switch == "TOP_SOURCE_LINES":
@@ -232,6 +258,7 @@ def test_each_mechanism_is_what_the_tests_measure(settings, monkeypatch, switch)
         "ADVICE_BONUS": [(ADVICE_Q, WIDTH_KO, "권장하지 않으며")],
         "MONEY_BONUS": PRICE_QS,
         "PURPOSE_BONUS": PURPOSE_QS,
+        "CONDITION_BONUS": CONDITION_QS,
     }[switch]
     for question, text, fact in cases:
         first, _ = _first(question, text, settings)
