@@ -36,6 +36,35 @@ REQUIREMENT_SENTENCE = re.compile(
     re.I,
 )
 
+# Questions asking for advice ("should I", "is it a good idea", "what is the safe way",
+# "써도 되나요", "뭘 설치하는 게 좋을까요", "추천"), answered by the sentence that advises
+# ("... is not recommended for photographs", "You should make a backup", "새 도구를 대신
+# 쓰세요"), not by the one that describes the thing asked about.
+ADVICE = re.compile(
+    r"\b(should (i|we)|is it (a )?(good|bad|safe|wise|ok|okay)|good idea|recommend\w*|best|safe way|advisable"
+    r"|good compromise|aim for)\b|권장|추천|(해|써|깔아|올려|걸어)도\s*(되|돼|괜찮)|괜찮을까|좋을까|좋아요\?|게 좋|나아요|나을까",
+    re.I,
+)
+ADVICE_SENTENCE = re.compile(
+    r"\b(recommend\w*|should|advis\w*|best|prefer\w*|good idea|better|reasonable|suggest\w*)\b"
+    r"|권장|추천|하세요|쓰세요|십시오|좋습니다|바람직|낫습니다",
+    re.I,
+)
+
+# "In which case / under what circumstances / when does ... / 어떤 경우에만" asks for the
+# condition that limits something, answered by the sentence that states the limit ("only
+# when", "unless", "regardless of the setting", "경우에만", "상관없이"). A bonus for any
+# if/when sentence was measured and dropped (query.extractive); these words are narrower.
+CONDITION = re.compile(
+    r"\b(in which case|in what case|under what (circumstances|conditions)|when (is|does|do|will|would|are)"
+    r"|what happens (if|when))\b|어떤 경우|어느 경우|언제",
+    re.I,
+)
+RESTRICTION_SENTENCE = re.compile(
+    r"\b(only (if|when)|unless|regardless|as long as|provided that|except)\b|경우에만|때만|때에만|에 한해|상관없이",
+    re.I,
+)
+
 _SIDES_EN = (
     re.compile(r"\bdiffer\w*\s+between\s+(?P<a>.+?)\s+and\s+(?P<b>.+?)\s*[?.!]*$", re.I),
     re.compile(r"^(?:.*?:\s*)?(?P<a>.+?)\s+(?:vs\.?|versus)\s+(?P<b>.+?)\s*[?.!]*$", re.I),
@@ -64,6 +93,8 @@ class Side:
 class Kind:
     process: bool
     cause: bool
+    advice: bool
+    condition: bool
     sides: tuple[Side, Side] | None  # the two things a comparison contrasts
 
 
@@ -141,9 +172,19 @@ def question_kind(question: str) -> Kind:
     return Kind(
         process=bool(PROCESS.search(question)) and sides is None,
         cause=bool(CAUSE.search(question)) and sides is None,
+        advice=bool(ADVICE.search(question)) and sides is None,
+        condition=bool(CONDITION.search(question)) and sides is None,
         sides=sides,
     )
 
 
 def states_requirement(text: str) -> bool:
     return bool(REQUIREMENT_SENTENCE.search(text))
+
+
+def states_restriction(text: str) -> bool:
+    return bool(RESTRICTION_SENTENCE.search(text))
+
+
+def gives_advice(text: str) -> bool:
+    return bool(ADVICE_SENTENCE.search(text))
