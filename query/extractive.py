@@ -414,8 +414,8 @@ def extractive_answer(
             found = units(hit.node.get_content())
             for unit in _with_steps(found) if process else found:
                 # The asked field's row is a candidate even after a long list has used up
-                # the section's share ("Default: SSLProtocol all -SSLv3" came after twelve
-                # protocol bullets and was never read).
+                # the section's share (a plan's "Monthly fee: KRW 9,900" row after fourteen
+                # partner-network bullets was never read).
                 if unit.text not in seen and (len(seen) < MAX_UNITS_PER_SOURCE or _asked_row(unit, asked)):
                     seen.add(unit.text)
                     candidates.append((number, unit, f"{heading}: {unit.text}"))
