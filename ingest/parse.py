@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
@@ -20,7 +21,7 @@ from bs4.element import Comment, Doctype, ProcessingInstruction
 
 from core.chunk_record import page_language
 from ingest.boilerplate import BLOCK_TAGS, element_key
-from ingest.tables import Table, clean, inline_text, is_layout_table, layout_cells, parse_table
+from ingest.tables import Table, clean, inline_text, is_layout_table, layout_cells, own_rows, parse_table
 
 HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 _BLOCKS = {
@@ -38,7 +39,7 @@ _MARKER = re.compile(r"^(•|\d+\.)$")
 # pages written without `<p>` or `<li>` ("1. 설치 파일을 내려받습니다.<br>2. setup.exe를
 # 실행합니다.<br>설치 경로: C:\Editor") keep their steps, rows and commands apart.
 _BREAK = "\u2028"
-_CODE = ["pre", "code", "tt", "kbd", "samp"]
+_CODE = frozenset({"pre", "code", "tt", "kbd", "samp"})
 ATTACHMENT_EXT = {
     "pdf", "hwp", "hwpx", "doc", "docx", "xls", "xlsx", "ppt", "pptx", "zip", "csv", "txt", "odt", "ods",
 }
@@ -196,7 +197,7 @@ def _heading_anchor(heading: Tag) -> str | None:
     return named[0] if named else None
 
 
-def _container_anchor(heading: Tag, page_headings: int) -> str | None:
+def _container_anchor(heading: Tag, page_headings: Callable[[], int]) -> str | None:
     """The id of the element a heading opens: `<section id="install"><h2>Install</h2>`.
 
     HTML5 generators (Sphinx, DITA-OT, many help tools) put the jump target on the section
@@ -213,11 +214,15 @@ def _container_anchor(heading: Tag, page_headings: int) -> str | None:
         ident = container.get("id")
         if not ident:
             continue
+        if container.find(list(HEADINGS)) is not heading:
+            return None  # (cheap: stops at the container's first heading)
         inside = container.find_all(list(HEADINGS))
         level = HEADINGS[heading.name]
-        if inside[0] is heading and all(HEADINGS[h.name] > level for h in inside[1:]) and len(inside) < page_headings:
-            return ident
-        return None
+        if not all(HEADINGS[h.name] > level for h in inside[1:]):
+            return None
+        # Some heading of the page lies outside: one before it (the usual case, found at
+        # once), or fewer headings inside than on the page.
+        return ident if container.find_previous(list(HEADINGS)) is not None or len(inside) < page_headings() else None
     return None
 
 
@@ -244,7 +249,15 @@ class _Walker:
         self.sections = [Section(heading_path=[title] if title else [], anchor=None, level=0)]
         self.buffer: list[str] = []
         self.pending_anchor: str | None = None
-        self.page_headings = 0  # headings on the whole page (see `_container_anchor`)
+        self.body: Tag | None = None  # the page's body, set by `_parse`
+        self._page_headings: int | None = None
+
+    def page_headings(self) -> int:
+        """How many headings the whole page has (see `_container_anchor`), counted the
+        first time a heading asks: a full scan of the page, which most pages never need."""
+        if self._page_headings is None:
+            self._page_headings = len(self.body.find_all(list(HEADINGS))) if self.body is not None else 0
+        return self._page_headings
 
     @property
     def current(self) -> Section:
@@ -351,21 +364,22 @@ class _Walker:
                     self._links_in(child)
                     continue
                 self.open_section(child)
-            elif name == "table" and is_layout_table(child):
-                self.flush()
-                for cell in layout_cells(child):
-                    if not self._is_chrome(cell):
-                        self.walk(cell)
-                        self.flush()
             elif name == "table":
                 self.flush()
-                table = parse_table(child)
+                rows = own_rows(child)
+                if is_layout_table(child, rows):
+                    for cell in layout_cells(rows):
+                        if not self._is_chrome(cell):
+                            self.walk(cell)
+                            self.flush()
+                    continue
+                table = parse_table(child, rows)
                 if table is not None:
                     self.current.tables.append(table)
                 self._links_in(child)
             elif name == "br":
                 # Inside code a `<br>` only lays out the example, which stays one block.
-                self.buffer.append(" " if child.find_parent(_CODE) is not None else _BREAK)
+                self.buffer.append(" " if any(parent.name in _CODE for parent in child.parents) else _BREAK)
             elif name == "img":
                 self._link(child)
                 alt = child.get("alt")
@@ -377,7 +391,7 @@ class _Walker:
                 # id="refund"></span>`) is where links to that heading jump.
                 ident = child.get("name") if name == "a" else None
                 ident = ident or child.get("id")
-                if ident and not child.get_text(strip=True) and child.find(list(HEADINGS)) is None:
+                if ident and next(child.stripped_strings, None) is None and child.find(list(HEADINGS)) is None:
                     self.pending_anchor = ident
                 if name == "a":
                     self._link(child)
@@ -427,7 +441,7 @@ def _parse(html: str, path: str, boilerplate: frozenset[str], chrome: bool) -> P
         h1 = body.find("h1") if isinstance(body, Tag) else None
         title = _heading_text(h1) if h1 else posixpath.basename(path)
     walker = _Walker(path, title, boilerplate, nav_titles(soup, title))
-    walker.page_headings = len(body.find_all(list(HEADINGS))) if isinstance(body, Tag) else 0
+    walker.body = body if isinstance(body, Tag) else None
     if not chrome:
         walker._is_chrome = lambda element: False  # type: ignore[method-assign]
     walker.walk(body)

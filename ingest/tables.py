@@ -37,7 +37,7 @@ def inline_text(element: Tag) -> str:
             if child.name == "table":
                 rows = [
                     ": ".join(v for v in (inline_text(c) for c in tr.find_all(["th", "td"], recursive=False)) if v)
-                    for tr in _own_rows(child)
+                    for tr in own_rows(child)
                 ]
                 parts.append(" [" + "; ".join(r for r in rows if r) + "] ")
             elif child.name == "br":
@@ -49,15 +49,16 @@ def inline_text(element: Tag) -> str:
     return clean("".join(parts))
 
 
-def _own_rows(table: Tag) -> list[Tag]:
-    """Rows of this table, not of tables nested in its cells."""
+def own_rows(table: Tag) -> list[Tag]:
+    """Rows of this table, not of tables nested in its cells. Finding them is most of the
+    cost of `is_layout_table` and `parse_table`, so a caller asking both passes them in."""
     return [tr for tr in table.find_all("tr") if tr.find_parent("table") is table]
 
 
 _HEADING_TAGS = ["h1", "h2", "h3", "h4", "h5", "h6"]
 
 
-def is_layout_table(table: Tag) -> bool:
+def is_layout_table(table: Tag, rows: list[Tag] | None = None) -> bool:
     """A table that lays out the page rather than relating values: read as page text.
 
     Older help systems put the whole page (navigation bar, headings, paragraphs, the real
@@ -69,19 +70,20 @@ def is_layout_table(table: Tag) -> bool:
     """
     if table.get("role") in ("presentation", "none"):
         return True
-    cells = layout_cells(table)
+    rows = own_rows(table) if rows is None else rows
+    if any(tr.find("th", recursive=False) is not None for tr in rows):
+        return False  # header cells relate values, even around a boxed note with a heading in a cell
+    cells = layout_cells(rows)
     if not cells:
         return False
-    if any(cell.name == "th" for cell in cells):
-        return False  # header cells relate values, even around a boxed note with a heading in a cell
     if any(cell.find(_HEADING_TAGS) is not None for cell in cells):
         return True
-    return all(len(tr.find_all(["th", "td"], recursive=False)) <= 1 for tr in _own_rows(table))
+    return all(len(tr.find_all(["th", "td"], recursive=False)) <= 1 for tr in rows)
 
 
-def layout_cells(table: Tag) -> list[Tag]:
+def layout_cells(rows: list[Tag]) -> list[Tag]:
     """A layout table's cells in reading order (row by row)."""
-    return [cell for tr in _own_rows(table) for cell in tr.find_all(["th", "td"], recursive=False)]
+    return [cell for tr in rows for cell in tr.find_all(["th", "td"], recursive=False)]
 
 
 @dataclass
@@ -113,8 +115,8 @@ class Table:
         return list(seen)
 
 
-def parse_table(table: Tag) -> Table | None:
-    rows = _own_rows(table)
+def parse_table(table: Tag, rows: list[Tag] | None = None) -> Table | None:
+    rows = own_rows(table) if rows is None else rows
     placed: dict[tuple[int, int], Cell] = {}
     in_head: list[bool] = []
     for r, tr in enumerate(rows):
