@@ -239,7 +239,7 @@ class _Walker:
     """Document-order walk that opens a section at each heading."""
 
     def __init__(self, path: str, title: str, boilerplate: frozenset[str] = frozenset(),
-                 titles: set[str] | None = None) -> None:
+                 titles: set[str] | None = None, body: Tag | None = None) -> None:
         self.path = path
         self.title = title
         self.boilerplate = boilerplate
@@ -249,7 +249,7 @@ class _Walker:
         self.sections = [Section(heading_path=[title] if title else [], anchor=None, level=0)]
         self.buffer: list[str] = []
         self.pending_anchor: str | None = None
-        self.body: Tag | None = None  # the page's body, set by `_parse`
+        self.body = body  # the page's body (see `page_headings`)
         self._page_headings: int | None = None
 
     def page_headings(self) -> int:
@@ -440,8 +440,7 @@ def _parse(html: str, path: str, boilerplate: frozenset[str], chrome: bool) -> P
     if not title:
         h1 = body.find("h1") if isinstance(body, Tag) else None
         title = _heading_text(h1) if h1 else posixpath.basename(path)
-    walker = _Walker(path, title, boilerplate, nav_titles(soup, title))
-    walker.body = body if isinstance(body, Tag) else None
+    walker = _Walker(path, title, boilerplate, nav_titles(soup, title), body if isinstance(body, Tag) else None)
     if not chrome:
         walker._is_chrome = lambda element: False  # type: ignore[method-assign]
     walker.walk(body)

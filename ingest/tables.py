@@ -73,12 +73,12 @@ def is_layout_table(table: Tag, rows: list[Tag] | None = None) -> bool:
     rows = own_rows(table) if rows is None else rows
     if any(tr.find("th", recursive=False) is not None for tr in rows):
         return False  # header cells relate values, even around a boxed note with a heading in a cell
-    cells = layout_cells(rows)
-    if not cells:
+    row_cells = [tr.find_all(["th", "td"], recursive=False) for tr in rows]
+    if not any(row_cells):
         return False
-    if any(cell.find(_HEADING_TAGS) is not None for cell in cells):
+    if any(cell.find(_HEADING_TAGS) is not None for cells in row_cells for cell in cells):
         return True
-    return all(len(tr.find_all(["th", "td"], recursive=False)) <= 1 for tr in rows)
+    return all(len(cells) <= 1 for cells in row_cells)
 
 
 def layout_cells(rows: list[Tag]) -> list[Tag]:

@@ -464,8 +464,8 @@ def extractive_answer(
         number, unit, _ = candidates[i]
         if any(n == number and shown == unit.shown for n, shown in picked):
             continue  # a step of a list already shown whole
-        if any(n == number and (unit.shown in shown.split("\n") or _shortened(unit.shown) in shown.split("\n"))
-               for n, shown in picked):
+        forms = {unit.shown, _shortened(unit.shown)}  # (a long list item is shown cut to its first sentence)
+        if any(n == number and not forms.isdisjoint(shown.split("\n")) for n, shown in picked):
             continue  # an example line or list item already shown with the sentence that introduces it
         inside = [k for k, (n, shown) in enumerate(picked) if n == number and shown in unit.shown.split("\n")]
         if inside:  # the sentence introducing an example already shown alone: show both once
