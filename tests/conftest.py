@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -10,6 +11,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+# Every Python process the tests start (ingest workers, CLIs, servers) imports
+# tests/netguard/sitecustomize.py first: loopback only, as pytest-socket does for this one.
+_NETGUARD = str(ROOT / "tests" / "netguard")
+os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (_NETGUARD, os.environ.get("PYTHONPATH")) if p)
 
 from core.settings import Settings  # noqa: E402
 from ingest.run import ingest  # noqa: E402

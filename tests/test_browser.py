@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -17,15 +18,18 @@ from query.querylog import open_log
 from query.report import run as report_run
 from query.server import create_app, load
 from query.sessions import SessionStore
-from tests.conftest import ROOT, make_settings
+from tests.conftest import make_settings
 from tests.live_server import serve
 from tests.openai_stub import StubOpenAI
 
 CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
-SCREENSHOT = ROOT / "reports" / "web_page.png"
-FEEDBACK_SCREENSHOT = ROOT / "reports" / "web_feedback.png"
+# Screenshots go to a throwaway folder: tests never rewrite tracked files. `make screenshots`
+# sets SCREENSHOT_DIR=reports to refresh the README's pictures on purpose.
+SHOTS = Path(os.environ.get("SCREENSHOT_DIR") or tempfile.mkdtemp(prefix="manual-qa-shots-"))
+SCREENSHOT = SHOTS / "web_page.png"
+FEEDBACK_SCREENSHOT = SHOTS / "web_feedback.png"
 STANDALONE = "인터넷 해지 위약금은 2년 넘게 사용하면 얼마인가요?"
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="pip install -e '.[test]' installs playwright")
