@@ -69,7 +69,8 @@ def env(**extra: str) -> dict:
     """The developer's environment minus anything that would change the path under test."""
     drop = ("OPENAI_", "CHROMA_", "STORAGE_DIR", "CACHE_DIR", "BASE_URL", "EMBED_MODEL", "RETRIEVAL_MODE")
     out = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
-    out.update(PYTHONPATH=str(ROOT), PARSE_WORKERS="1", **extra)
+    # keep the network guard conftest put on PYTHONPATH (tests/netguard)
+    out.update(PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]), PARSE_WORKERS="1", **extra)
     return out
 
 

@@ -150,7 +150,7 @@ def _ingest_cmd(manuals: Path, storage: Path) -> list[str]:
 
 def _env() -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
-    env["PYTHONPATH"] = str(ROOT)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])  # keeps tests/netguard
     env["FLUSH_CHUNKS"] = "16"  # many small commit groups, so a kill lands between and inside them
     return env
 
