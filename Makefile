@@ -10,7 +10,7 @@ Q      ?= 인터넷 이전 설치비는 얼마인가요?
 STAMP  := $(VENV)/.installed
 WORKERS ?= 1
 
-.PHONY: screenshots install ingest reingest status ask demo test bench bench-ingest bench-serve bench-scale eval serve clean rollback report demo-log pii-eval
+.PHONY: faults screenshots install ingest reingest status ask demo test bench bench-ingest bench-serve bench-scale eval serve clean rollback report demo-log pii-eval
 
 install: $(STAMP)
 
@@ -43,6 +43,10 @@ demo: install
 
 test: install
 	$(PY) -m pytest -q
+
+# The standing fault suite alone (also part of `make test`): prints cases tried, handled, data lost.
+faults: install
+	$(PY) -m pytest -q tests/faults
 
 # Refresh the README's screenshots (reports/web_*.png) on purpose; `make test` writes its own to /tmp.
 screenshots: install

@@ -35,6 +35,7 @@ class StubOpenAI:
             len(set(query.lower().split()) & set(doc.lower().split())))
         self._failures: list[tuple[int, float | None]] = []
         self._delays: list[float] = []
+        self._garbage = 0  # next N chat requests get 200 with a body that is not JSON
         self.default_delay = 0.0  # seconds every request waits when none is scripted (benchmarks)
         self.json_type = "application/json"  # some proxies and local servers label JSON text/plain
         self._lock = threading.Lock()
@@ -53,9 +54,15 @@ class StubOpenAI:
         with self._lock:
             self._delays.extend([seconds] * times)
 
+    def garbage_next(self, times: int = 1) -> None:
+        """A broken proxy or a misconfigured endpoint: 200 with an HTML page instead of JSON."""
+        with self._lock:
+            self._garbage += times
+
     # lifecycle -------------------------------------------------------------------
-    def start(self) -> "StubOpenAI":
-        self._server = _Server(("127.0.0.1", 0), self._handler())
+    def start(self, port: int = 0) -> "StubOpenAI":
+        """Serve on `port` (0: any free one); start(port) after stop() brings a 'down' endpoint back."""
+        self._server = _Server(("127.0.0.1", port), self._handler())
         self._server.daemon_threads = True
         self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}/v1"
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
@@ -128,10 +135,19 @@ class StubOpenAI:
                     stub.requests.append(body)
                     stub.arrivals.append(time.monotonic())
                 delay, failure = stub._next_script()
+                with stub._lock:
+                    garbage, stub._garbage = stub._garbage > 0, max(0, stub._garbage - 1)
                 if delay:
                     time.sleep(delay)
                 try:
-                    if failure is not None:
+                    if garbage:
+                        raw = b"<html><body>502 Bad Gateway</body></html>"
+                        self.send_response(200)
+                        self.send_header("Content-Type", "text/html")
+                        self.send_header("Content-Length", str(len(raw)))
+                        self.end_headers()
+                        self.wfile.write(raw)
+                    elif failure is not None:
                         status, retry_after = failure
                         headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
                         self._json(status, {"error": {"message": f"scripted {status}", "type": "server_error",
