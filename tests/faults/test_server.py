@@ -80,6 +80,7 @@ def _sessions(client: httpx.Client) -> int:
 def _assert_fallback(response: httpx.Response) -> None:
     assert response.status_code == 200, response.text
     answer = response.json()
+    assert not answer["cached"], "each case asks a question of its own: a cached answer proves nothing"
     assert answer["mode"] == "extractive" and answer["notice"], answer
     assert answer["sources"] and "[1]" in answer["answer"]
 
@@ -88,21 +89,21 @@ def test_llm_endpoint_500(desk):
     """LLM endpoint answers 500: 200 with the extractive answer and a notice."""
     client, stub, _ = desk
     stub.fail_next(500)
-    _assert_fallback(_ask(client, "인터넷 해지할 때 위약금 기준이 뭔가요?"))
+    _assert_fallback(_ask(client, "별빛 인터넷 월 요금표 보여주세요"))
 
 
 def test_llm_endpoint_slow(desk):
     """LLM endpoint slower than LLM_TIMEOUT: 200 with the extractive answer and a notice."""
     client, stub, _ = desk
     stub.delay_next(6)
-    _assert_fallback(_ask(client, "약정 기간 안에 해지하면 얼마를 내나요?"))
+    _assert_fallback(_ask(client, "How do I check my data balance while roaming?"))
 
 
 def test_llm_endpoint_garbage(desk):
     """LLM endpoint answers 200 with a page that is not JSON: extractive answer and a notice."""
     client, stub, _ = desk
     stub.garbage_next()
-    _assert_fallback(_ask(client, "위약금 계산 방법 알려주세요"))
+    _assert_fallback(_ask(client, "설치 일정은 어떻게 잡나요?"))
 
 
 def test_llm_endpoint_down(desk):
@@ -111,7 +112,7 @@ def test_llm_endpoint_down(desk):
     port = int(stub.base_url.rsplit(":", 1)[1].split("/")[0])
     stub.stop()
     try:
-        _assert_fallback(_ask(client, "해지 위약금 면제 조건이 있나요?"))
+        _assert_fallback(_ask(client, "Which remote control shortcut does what?"))
     finally:
         stub.start(port)
 
@@ -202,9 +203,12 @@ def _integrity(db: Path) -> str:
 
 @pytest.mark.guards_data
 def test_sigterm_under_load(store, tmp_path):
-    """SIGTERM while 16 questions are in flight: answers finish or the client is refused, no 500, exit 0, databases intact."""
+    """SIGTERM while 16 questions are in flight: answers finish or the client is refused, no 500, clean exit, databases intact.
+
+    uvicorn shuts down gracefully and then re-raises the signal it caught, so a clean exit is
+    0 or -SIGTERM; a hang (killed after 60 s) or a traceback is not."""
     with StubOpenAI() as stub:
-        stub.default_delay = 0.5
+        stub.default_delay = 2.0  # every answer is still being written when the signal comes
         with desk_process(store, OPENAI_BASE_URL=stub.base_url, **SERVER_ENV) as (url, proc):
             def one(i: int):
                 try:
@@ -214,10 +218,12 @@ def test_sigterm_under_load(store, tmp_path):
 
             with ThreadPoolExecutor(16) as pool:
                 futures = [pool.submit(one, i) for i in range(16)]
-                time.sleep(0.3)
+                deadline = time.monotonic() + 60
+                while len(stub.requests) < 4 and time.monotonic() < deadline:
+                    time.sleep(0.05)  # SIGTERM once answers are in flight (waiting for the LLM)
                 proc.send_signal(signal.SIGTERM)
                 results = [f.result() for f in futures]
-            assert proc.wait(60) == 0
+            assert proc.wait(60) in (0, -signal.SIGTERM)
     assert 500 not in results and any(r == 200 for r in results), results
     for name in ("sessions.sqlite", "querylog.sqlite"):
         if (store / name).exists():
