@@ -4,7 +4,8 @@ HTML is recognised by name (`core.htmlfile.is_html_name`) or, for names that say
 by sniffing the first bytes. Attachments and images beside the manuals are not manuals and
 are skipped.
 Symlinked directories are followed once; a loop, a dangling link or an unreadable folder is
-reported and the walk goes on.
+reported and the walk goes on. The walk stays inside the manuals root, reads no special file
+and reports names that are not UTF-8 (ingest.files says why).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.htmlfile import is_html_name
+from ingest.files import BAD_NAME, OUTSIDE, inside, link_problem, not_regular, printable, valid_name
 from ingest.parse import ATTACHMENT_EXT, IMAGE_EXT
 
 _NOT_MANUAL = ATTACHMENT_EXT | IMAGE_EXT | {"css", "js", "json", "xml", "map", "ico", "woff", "woff2", "ttf", "gz", "md"}
@@ -41,16 +43,32 @@ def relative(path: Path, root: Path) -> str:
     return Path(os.path.relpath(path, root)).as_posix()
 
 
-def _consider(path: Path, root: Path, found: Found) -> None:
+def _consider(path: Path, root: Path, root_real: str, found: Found) -> None:
     rel = relative(path, root)
-    if path.is_symlink() and not path.exists():
-        found.errors.append((rel, "dangling symlink"))
+    if not valid_name(rel):
+        found.errors.append((printable(rel), BAD_NAME))
+        return
+    problem = link_problem(path, root_real)
+    if problem:
+        found.errors.append((rel, problem))
         return
     name = path.name
-    if is_html_name(name):
+    ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    html_name = is_html_name(name)
+    try:
+        special = not_regular(path.stat().st_mode)
+    except OSError as exc:
+        found.errors.append((rel, f"unreadable: {exc.strerror}"))
+        return
+    if special:  # never opened: a FIFO blocks a read, a device may act on an open
+        if html_name:
+            found.errors.append((rel, special))
+        else:
+            found.skipped += 1
+        return
+    if html_name:
         found.files.append((path, rel))
         return
-    ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
     if ext in _NOT_MANUAL or name.startswith("."):
         found.skipped += 1
     elif _sniff(path):
@@ -61,9 +79,10 @@ def _consider(path: Path, root: Path, found: Found) -> None:
 
 def discover(paths: list[Path], root: Path) -> Found:
     found = Found()
+    root_real = os.path.realpath(root)
     for start in paths:
-        if start.is_file() or (start.is_symlink() and not start.exists()):
-            _consider(start, root, found)
+        if start.is_file() or (start.is_symlink() and not start.exists()) or (start.exists() and not start.is_dir()):
+            _consider(start, root, root_real, found)
             continue
         if not start.is_dir():
             found.errors.append((relative(start, root), "no such file or directory"))
@@ -81,8 +100,17 @@ def discover(paths: list[Path], root: Path) -> Found:
                 dirnames[:] = []
                 continue
             visited.add((stat.st_dev, stat.st_ino))
-            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+            kept = []
+            for name in sorted(d for d in dirnames if not d.startswith(".")):
+                rel = relative(here / name, root)
+                if not valid_name(rel):
+                    found.errors.append((printable(rel) + "/", BAD_NAME))
+                elif not inside(os.path.realpath(here / name), root_real):
+                    found.errors.append((rel + "/", OUTSIDE))
+                else:
+                    kept.append(name)
+            dirnames[:] = kept
             for name in sorted(filenames):
-                _consider(here / name, root, found)
+                _consider(here / name, root, root_real, found)
     found.files.sort(key=lambda item: item[1])
     return found

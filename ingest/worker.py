@@ -56,20 +56,9 @@ class FileResult:
 _state: dict = {}
 
 
-def _die_with_parent() -> None:
-    """Linux: a parser process must not outlive an ingestion killed with -9."""
-    try:
-        import ctypes
-        import signal
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-
-
 def init_worker(settings_json: str, cache_path: str | None, in_pool: bool = False) -> None:
-    if in_pool:
-        _die_with_parent()
+    """Load the chunker, table proser and (bundled) embedder; `in_pool`: a parser process
+    (ingest.lifeline has already tied its life to the ingestion's)."""
     settings = Settings.model_validate_json(settings_json)
     _state["chunker"] = Chunker(settings.chunk_size, settings.chunk_overlap)
     _state["proser"] = TableProser(settings, Path(cache_path) if cache_path else None)
