@@ -10,7 +10,7 @@ Q      ?= 인터넷 이전 설치비는 얼마인가요?
 STAMP  := $(VENV)/.installed
 WORKERS ?= 1
 
-.PHONY: install ingest reingest status ask demo test bench bench-ingest bench-serve bench-scale eval serve clean rollback report demo-log pii-eval
+.PHONY: install ingest reingest status ask demo test faults bench bench-ingest bench-serve bench-scale eval serve clean rollback report demo-log pii-eval
 
 install: $(STAMP)
 
@@ -43,6 +43,11 @@ demo: install
 
 test: install
 	$(PY) -m pytest -q
+
+# The standing fault suite (tests/faults): hostile files, a full disk, kill -9, two writers.
+# Prints a table: case, expected outcome, handled, data lost. A few minutes.
+faults: install
+	$(PY) scripts/faults.py
 
 bench-ingest: install
 	$(PY) scripts/bench_ingest.py --corpus $(CORPUS)
