@@ -272,3 +272,17 @@ def two_writers(workdir: Path) -> Outcome:
     handled = second.returncode == 2 and f"pid {first.pid}" in second.stderr and first.returncode == 0
     return Outcome(handled, bool(lost), f"second: exit {second.returncode} in {second_seconds:.0f} s: "
                    f"{second.stderr.strip()[:90]!r}; first: exit {first.returncode}")
+
+
+@case("first run where every manual fails", AREA, "each reported by name, exit 3, an empty store published")
+def all_fail_first_run(workdir: Path) -> Outcome:
+    manuals = workdir / "manuals"
+    manuals.mkdir()
+    (manuals / "empty.html").write_bytes(b"")
+    (manuals / "binary.html").write_bytes(os.urandom(2048))
+    done = run_ingest(manuals, workdir / "storage", "--json")
+    report = json.loads(done.stdout) if done.stdout.strip().startswith("{") else {}
+    named = sorted(e["path"] for e in report.get("errors", []))
+    handled = done.returncode == 3 and named == ["binary.html", "empty.html"] and bool(pointer(workdir / "storage"))
+    tail = done.stderr.strip().splitlines()[-1:] if done.returncode not in (0, 3) else []
+    return Outcome(handled, False, f"exit {done.returncode}; reported: {named}" + (f"; {tail}" if tail else ""))

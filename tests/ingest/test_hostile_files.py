@@ -74,3 +74,15 @@ def test_file_symlink_loop_is_called_a_loop(manuals, settings):
     reasons = _reasons(ingest([manuals], settings, progress=False))
     assert reasons == {"self.html": "symlink loop", "a.html": "symlink loop", "b.html": "symlink loop",
                        "gone.html": "dangling symlink"}
+
+
+def test_a_first_run_where_every_manual_fails_reports_them_and_publishes_an_empty_store(tmp_path, settings):
+    """Before the fix: AttributeError from the empty BM25 index, a traceback instead of the report."""
+    manuals = tmp_path / "only-bad"
+    manuals.mkdir()
+    (manuals / "empty.html").write_bytes(b"")
+    os.mkfifo(manuals / "fifo.html")
+    report = ingest([manuals], settings, progress=False)
+    assert _reasons(report) == {"empty.html": "empty file", "fifo.html": "not a regular file (FIFO)"}
+    assert report.exit_code == 3 and report.generation is not None
+    assert stored_paths(settings.storage_dir) == set()
