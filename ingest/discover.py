@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,18 +49,23 @@ def _consider(path: Path, root: Path, root_real: str, found: Found) -> None:
     if not valid_name(rel):
         found.errors.append((printable(rel), BAD_NAME))
         return
-    problem = link_problem(path, root_real)
-    if problem:
-        found.errors.append((rel, problem))
+    try:
+        info = path.lstat()
+        if stat.S_ISLNK(info.st_mode):
+            # Only links need resolving: a plain file in a walked folder is inside the root
+            # (folders that lead out are not walked), which keeps a large scan cheap.
+            problem = link_problem(path, root_real)
+            if problem:
+                found.errors.append((rel, problem))
+                return
+            info = path.stat()
+    except OSError as exc:
+        found.errors.append((rel, f"unreadable: {exc.strerror}"))
         return
     name = path.name
     ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
     html_name = is_html_name(name)
-    try:
-        special = not_regular(path.stat().st_mode)
-    except OSError as exc:
-        found.errors.append((rel, f"unreadable: {exc.strerror}"))
-        return
+    special = not_regular(info.st_mode)
     if special:  # never opened: a FIFO blocks a read, a device may act on an open
         if html_name:
             found.errors.append((rel, special))
@@ -94,12 +100,12 @@ def discover(paths: list[Path], root: Path) -> Found:
 
         for dirpath, dirnames, filenames in os.walk(start, followlinks=True, onerror=onerror):
             here = Path(dirpath)
-            stat = here.stat()
-            if (stat.st_dev, stat.st_ino) in visited:
+            here_info = here.stat()
+            if (here_info.st_dev, here_info.st_ino) in visited:
                 found.errors.append((relative(here, root), "symlink loop: directory already visited"))
                 dirnames[:] = []
                 continue
-            visited.add((stat.st_dev, stat.st_ino))
+            visited.add((here_info.st_dev, here_info.st_ino))
             kept = []
             for name in sorted(d for d in dirnames if not d.startswith(".")):
                 rel = relative(here / name, root)

@@ -302,25 +302,11 @@ def _run(
         if dirty:
             writer.sweep_orphans()
         bar = tqdm(total=len(tasks), desc="ingesting", unit="file", file=sys.stderr, disable=not progress)
-        for result in parsing:
-            bar.update(1)
-            report.llm_calls += result.llm_calls
-            report.embed_seconds += result.embed_seconds
-            for note in result.prose_fallbacks:
-                report.warnings.append({"path": result.path, "reason": f"table prose fallback: {note}"})
-            if result.error:
-                report.files.failed += 1
-                report.errors.append({"path": result.path, "reason": result.error})
-                continue
-            if result.warning:
-                report.warnings.append({"path": result.path, "reason": result.warning})
-            writer.apply(result)
-            report.sections += result.sections
-            report.tables += result.tables
-            if result.path in known:
-                report.files.updated += 1
-            else:
-                report.files.added += 1
+        results = iter(parsing)
+        try:
+            _store_results(results, writer, bar, known, report)
+        finally:
+            results.close()  # a run that stops early (full disk) stops its parsers now
         writer.flush()
         writer.close()
         bar.close()
@@ -330,3 +316,26 @@ def _run(
             report.deleted_paths.append(rel)
     manifest.set_meta("dirty", "0")
     report.files.failed = sum(1 for e in report.errors)
+
+
+def _store_results(results, writer, bar, known: dict[str, str], report: Report) -> None:
+    """Hand each parsed manual to the writer, in order, and count it in the report."""
+    for result in results:
+        bar.update(1)
+        report.llm_calls += result.llm_calls
+        report.embed_seconds += result.embed_seconds
+        for note in result.prose_fallbacks:
+            report.warnings.append({"path": result.path, "reason": f"table prose fallback: {note}"})
+        if result.error:
+            report.files.failed += 1
+            report.errors.append({"path": result.path, "reason": result.error})
+            continue
+        if result.warning:
+            report.warnings.append({"path": result.path, "reason": result.warning})
+        writer.apply(result)
+        report.sections += result.sections
+        report.tables += result.tables
+        if result.path in known:
+            report.files.updated += 1
+        else:
+            report.files.added += 1
