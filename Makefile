@@ -44,7 +44,8 @@ demo: install
 test: install
 	$(PY) -m pytest -q
 
-# The standing fault suite alone (also part of `make test`): prints cases tried, handled, data lost.
+# The standing fault suite alone (also part of `make test`): hostile files, a full disk, kill -9,
+# two writers, the desk under faults. Prints a table: cases tried, handled, data lost.
 faults: install
 	$(PY) -m pytest -q tests/faults
 

@@ -204,8 +204,8 @@ class LexicalIndex:
         retriever = bm25s.BM25(k1=1.2, b=0.75)
         if ids:
             retriever.index(tokens, show_progress=False)
-        if vocab is not None:
-            vocab.index_hangul(t for t in retriever.vocab_dict if _HANGUL_RUN.fullmatch(t))
+        if vocab is not None:  # (an empty index has no vocab_dict: a first run whose every manual failed)
+            vocab.index_hangul(t for t in getattr(retriever, "vocab_dict", {}) if _HANGUL_RUN.fullmatch(t))
         return cls(retriever, ids, fields, vocab)
 
     def save(self, directory: Path) -> None:

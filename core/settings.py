@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     parse_workers: int = Field(0, ge=0, description="Parser processes; 0 = one per core (cores minus one for API models)")
     flush_chunks: int = Field(512, ge=1, description="Chunks embedded and stored per group")
     max_file_mb: float = Field(20.0, gt=0, description="Larger files are rejected")
+    parse_timeout: float = Field(30.0, ge=0, description="Seconds one page may take to parse before it is "
+                                 "reported and skipped (0: no limit; see ingest.budget)")
     base_url: str = Field("", description="Prefix for source links, e.g. https://intra/manuals/")
     chroma_host: str = Field("", description="Use a `chroma run` server instead of the embedded store")
     chroma_port: int = 8000

@@ -85,17 +85,24 @@ def page_keys(html: str) -> set[str]:
 
 
 def _soup_text(element: Tag, out: list[str]) -> None:
-    for child in element.children:
-        if isinstance(child, (Comment, Doctype, ProcessingInstruction)):
-            continue
-        if isinstance(child, NavigableString):
-            out.append(str(child))
-        elif isinstance(child, Tag) and child.name not in _SKIP:
-            _soup_text(child, out)
+    """Iterative (a page may nest thousands of levels; see ingest.budget)."""
+    stack = [iter(element.children)]
+    while stack:
+        for child in stack[-1]:
+            if isinstance(child, (Comment, Doctype, ProcessingInstruction)):
+                continue
+            if isinstance(child, NavigableString):
+                out.append(str(child))
+            elif isinstance(child, Tag) and child.name not in _SKIP:
+                stack.append(iter(child.children))
+                break
+        else:
+            stack.pop()
 
 
 def element_key(element: Tag) -> str | None:
-    """The same key as `page_keys`, from the parser's BeautifulSoup tree."""
+    """The same key as `page_keys`, from the parser's BeautifulSoup tree (the parser itself
+    uses ingest.subtree, which memoises it per element)."""
     parts: list[str] = []
     _soup_text(element, parts)
     return key_of("".join(parts))

@@ -4,17 +4,20 @@ HTML is recognised by name (`core.htmlfile.is_html_name`) or, for names that say
 by sniffing the first bytes. Attachments and images beside the manuals are not manuals and
 are skipped.
 Symlinked directories are followed once; a loop, a dangling link or an unreadable folder is
-reported and the walk goes on.
+reported and the walk goes on. The walk stays inside the manuals root, reads no special file
+and reports names that are not UTF-8 (ingest.files says why).
 """
 
 from __future__ import annotations
 
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.htmlfile import is_html_name
+from ingest.files import BAD_NAME, OUTSIDE, inside, link_problem, not_regular, printable, valid_name
 from ingest.parse import ATTACHMENT_EXT, IMAGE_EXT
 
 _NOT_MANUAL = ATTACHMENT_EXT | IMAGE_EXT | {"css", "js", "json", "xml", "map", "ico", "woff", "woff2", "ttf", "gz", "md"}
@@ -41,16 +44,37 @@ def relative(path: Path, root: Path) -> str:
     return Path(os.path.relpath(path, root)).as_posix()
 
 
-def _consider(path: Path, root: Path, found: Found) -> None:
+def _consider(path: Path, root: Path, root_real: str, found: Found) -> None:
     rel = relative(path, root)
-    if path.is_symlink() and not path.exists():
-        found.errors.append((rel, "dangling symlink"))
+    if not valid_name(rel):
+        found.errors.append((printable(rel), BAD_NAME))
+        return
+    try:
+        info = path.lstat()
+        if stat.S_ISLNK(info.st_mode):
+            # Only links need resolving: a plain file in a walked folder is inside the root
+            # (folders that lead out are not walked), which keeps a large scan cheap.
+            problem = link_problem(path, root_real)
+            if problem:
+                found.errors.append((rel, problem))
+                return
+            info = path.stat()
+    except OSError as exc:
+        found.errors.append((rel, f"unreadable: {exc.strerror}"))
         return
     name = path.name
-    if is_html_name(name):
+    ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    html_name = is_html_name(name)
+    special = not_regular(info.st_mode)
+    if special:  # never opened: a FIFO blocks a read, a device may act on an open
+        if html_name:
+            found.errors.append((rel, special))
+        else:
+            found.skipped += 1
+        return
+    if html_name:
         found.files.append((path, rel))
         return
-    ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
     if ext in _NOT_MANUAL or name.startswith("."):
         found.skipped += 1
     elif _sniff(path):
@@ -61,9 +85,10 @@ def _consider(path: Path, root: Path, found: Found) -> None:
 
 def discover(paths: list[Path], root: Path) -> Found:
     found = Found()
+    root_real = os.path.realpath(root)
     for start in paths:
-        if start.is_file() or (start.is_symlink() and not start.exists()):
-            _consider(start, root, found)
+        if start.is_file() or (start.is_symlink() and not start.exists()) or (start.exists() and not start.is_dir()):
+            _consider(start, root, root_real, found)
             continue
         if not start.is_dir():
             found.errors.append((relative(start, root), "no such file or directory"))
@@ -75,14 +100,23 @@ def discover(paths: list[Path], root: Path) -> Found:
 
         for dirpath, dirnames, filenames in os.walk(start, followlinks=True, onerror=onerror):
             here = Path(dirpath)
-            stat = here.stat()
-            if (stat.st_dev, stat.st_ino) in visited:
+            here_info = here.stat()
+            if (here_info.st_dev, here_info.st_ino) in visited:
                 found.errors.append((relative(here, root), "symlink loop: directory already visited"))
                 dirnames[:] = []
                 continue
-            visited.add((stat.st_dev, stat.st_ino))
-            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+            visited.add((here_info.st_dev, here_info.st_ino))
+            kept = []
+            for name in sorted(d for d in dirnames if not d.startswith(".")):
+                rel = relative(here / name, root)
+                if not valid_name(rel):
+                    found.errors.append((printable(rel) + "/", BAD_NAME))
+                elif not inside(os.path.realpath(here / name), root_real):
+                    found.errors.append((rel + "/", OUTSIDE))
+                else:
+                    kept.append(name)
+            dirnames[:] = kept
             for name in sorted(filenames):
-                _consider(here / name, root, found)
+                _consider(here / name, root, root_real, found)
     found.files.sort(key=lambda item: item[1])
     return found

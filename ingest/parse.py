@@ -20,7 +20,9 @@ from bs4 import BeautifulSoup, NavigableString, Tag, XMLParsedAsHTMLWarning
 from bs4.element import Comment, Doctype, ProcessingInstruction
 
 from core.chunk_record import page_language
-from ingest.boilerplate import BLOCK_TAGS, element_key
+from ingest.boilerplate import BLOCK_TAGS
+from ingest.budget import MAX_DEPTH, flatten_deep
+from ingest.subtree import Subtree
 from ingest.tables import Table, clean, inline_text, is_layout_table, layout_cells, own_rows, parse_table
 
 HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
@@ -71,6 +73,7 @@ class Page:
     lang: str
     sections: list[Section]
     parent: str = ""  # the title of the page this one belongs under (see `parent_title`)
+    warnings: list[str] = field(default_factory=list)  # what was read differently (deep nesting)
 
 
 def classify_link(href: str, page_path: str) -> Link | None:
@@ -145,42 +148,27 @@ def _target(link: Tag, path: str) -> str:
     return posixpath.normpath(posixpath.join(posixpath.dirname(path), unquote(href))) if href else ""
 
 
-def _is_navigation(element: Tag, titles: set[str]) -> bool:
+def _is_navigation(element: Tag, facts: Subtree) -> bool:
     """A bar or table of links: every piece of its text is a link's text or the title of the
     page or of a page it links to ("4.4. Crop | 4. Transform Tools", "« 이전 | 다음 »").
+    No heading inside, at least two links (one link alone is content: "Download the
+    form"), and at most one short label of text outside them ("Available Languages: de |
+    en | fr"). Answered from the page's memoised subtree facts (ingest.subtree).
 
     Why by shape: navigation headers and footers name different pages on every page, so
     they never repeat as text, and their class names differ from one generator to the next.
     """
-    if element.find(list(HEADINGS)) is not None:
-        return False
-    links = element.find_all("a", href=True)
-    if len(links) < 2:  # one link alone is content ("Download the form"), not a bar
-        return False
-    label = 0  # one short label before a bar of links ("Available Languages: de | en | fr")
-    for text in element.find_all(string=True):
-        if isinstance(text, (Comment, Doctype, ProcessingInstruction)) or not text.strip():
-            continue
-        if text.find_parent("a") is not None:
-            continue
-        norm = _norm(text)
-        if norm in titles or all(ch in "|·•,-–—«»<>()[]/:" for ch in norm.replace(" ", "")):
-            continue
-        if len(norm) <= 30 and not label:
-            label += 1
-            continue
-        return False
-    return True
+    return facts.is_navigation(element)
 
 
-def _is_button(heading: Tag, boilerplate: frozenset[str]) -> bool:
+def _is_button(heading: Tag, boilerplate: frozenset[str], facts: Subtree) -> bool:
     """A heading that labels a button, not a section ("다음 >>", "Next", "Top", "»"): no
     letter or digit at all, or text repeated on many pages of the store that is all link
     text. It must not cut the page into near-identical sections."""
     text = heading.get_text(" ", strip=True)
     if not any(ch.isalnum() for ch in text):
         return True
-    if element_key(heading) not in boilerplate:
+    if facts.key(heading) not in boilerplate:
         return False
     linked = " ".join(a.get_text(" ", strip=True) for a in heading.find_all("a", href=True))
     return _norm(linked) == _norm(text)
@@ -251,6 +239,7 @@ class _Walker:
         self.pending_anchor: str | None = None
         self.body = body  # the page's body (see `page_headings`)
         self._page_headings: int | None = None
+        self.facts = Subtree(self.titles)
 
     def page_headings(self) -> int:
         """How many headings the whole page has (see `_container_anchor`), counted the
@@ -337,15 +326,15 @@ class _Walker:
         `<header>` without a heading (site banners; article headers hold the title), a
         navigation bar, a block whose text repeats on many pages of the store."""
         name = element.name
-        if name == "header" and element.find(list(HEADINGS)) is None:
+        if name == "header" and not self.facts.has_heading(element):
             return True
         if name in ("td", "th"):  # a layout table's cell (see `walk`): a bar of links is chrome
-            return _is_navigation(element, self.titles)
+            return _is_navigation(element, self.facts)
         if name not in BLOCK_TAGS:
             return False
-        if self.boilerplate and element_key(element) in self.boilerplate:
+        if self.boilerplate and self.facts.key(element) in self.boilerplate:
             return True
-        return name in ("table", "div", "ul", "ol", "dl", "p", "center") and _is_navigation(element, self.titles)
+        return name in ("table", "div", "ul", "ol", "dl", "p", "center") and _is_navigation(element, self.facts)
 
     def walk(self, element: Tag) -> None:
         for child in element.children:
@@ -360,7 +349,7 @@ class _Walker:
             if name in _DROP or self._is_chrome(child):
                 continue
             if name in HEADINGS:
-                if _is_button(child, self.boilerplate):
+                if _is_button(child, self.boilerplate, self.facts):
                     self._links_in(child)
                     continue
                 self.open_section(child)
@@ -391,7 +380,7 @@ class _Walker:
                 # id="refund"></span>`) is where links to that heading jump.
                 ident = child.get("name") if name == "a" else None
                 ident = ident or child.get("id")
-                if ident and next(child.stripped_strings, None) is None and child.find(list(HEADINGS)) is None:
+                if ident and next(child.stripped_strings, None) is None and not self.facts.has_heading(child):
                     self.pending_anchor = ident
                 if name == "a":
                     self._link(child)
@@ -429,6 +418,9 @@ def _parse(html: str, path: str, boilerplate: frozenset[str], chrome: bool) -> P
         # XHTML manuals (httpd's among them) trigger this; lxml's HTML parser reads them fine.
         warnings.simplefilter("ignore", XMLParsedAsHTMLWarning)
         soup = BeautifulSoup(html, "lxml")
+    # Past MAX_DEPTH levels the content is read as text (ingest.budget): real manuals nest
+    # under 20, and the walk below recurses once per level.
+    flattened = flatten_deep(soup, MAX_DEPTH)
     title_tag = soup.find("title")
     title = clean(title_tag.get_text(" ")) if title_tag else ""
     root = soup.find("html")
@@ -449,4 +441,5 @@ def _parse(html: str, path: str, boilerplate: frozenset[str], chrome: bool) -> P
     text_sample = " ".join(b for s in walker.sections for b in s.blocks[:3])
     lang = page_language(declared.strip(), path, text_sample)
     sections = [s for s in walker.sections if s.blocks or s.tables]
-    return Page(path=path, title=title, lang=lang, sections=sections, parent=parent_title(soup, title, path))
+    notes = [f"elements nested more than {MAX_DEPTH} levels deep: the deeper content was read as plain text"] if flattened else []
+    return Page(path=path, title=title, lang=lang, sections=sections, parent=parent_title(soup, title, path), warnings=notes)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from core.embedding import embeds_in_process
 from core.settings import Settings
+from ingest.lifeline import start_worker
 from ingest.worker import FileResult, build_file, init_worker
 
 # Fewer changed manuals than this are parsed in-process: starting a spawned parser costs
@@ -45,19 +46,24 @@ class Parsing:
                 yield build_file(*task)
             return
         # spawn, not fork: a forked worker would inherit the store lock's descriptor (and keep
-        # the lock alive after the parent is killed) and Chroma's threads.
+        # the lock alive after the parent is killed) and Chroma's threads. Workers die with
+        # this process, even on kill -9 (ingest.lifeline).
         context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=init_worker,
-                                 initargs=(*self.init_args, True)) as pool:
-            window: list[Future] = []
-            pending = iter(self.tasks)
-            for task in pending:
-                window.append(pool.submit(build_file, *task))
-                if len(window) >= self.AHEAD:
-                    break
-            while window:
-                result = window.pop(0).result()
-                nxt = next(pending, None)
-                if nxt is not None:
-                    window.append(pool.submit(build_file, *nxt))
-                yield result
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=start_worker,
+                                 initargs=(os.getpid(), *self.init_args)) as pool:
+            try:
+                window: list[Future] = []
+                pending = iter(self.tasks)
+                for task in pending:
+                    window.append(pool.submit(build_file, *task))
+                    if len(window) >= self.AHEAD:
+                        break
+                while window:
+                    result = window.pop(0).result()
+                    nxt = next(pending, None)
+                    if nxt is not None:
+                        window.append(pool.submit(build_file, *nxt))
+                    yield result
+            finally:
+                # The run stopped early (a full disk, an interrupt): parse nothing more.
+                pool.shutdown(wait=True, cancel_futures=True)

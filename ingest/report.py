@@ -49,6 +49,7 @@ class Report:
     started_at: str = ""
     interrupted: bool = False
     generation: int | None = None  # the index generation live after this run
+    fatal: str = ""  # why the run stopped early (a full disk, a bug); empty when it finished
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -85,6 +86,8 @@ class Report:
                 lines.append(f"    {error['path']}: {error['reason']}")
             if len(self.errors) > 50:
                 lines.append(f"    ... and {len(self.errors) - 50} more in last_ingest.json")
+        if self.fatal:
+            lines.append(f"  STOPPED: {self.fatal}")
         if self.interrupted:
             lines.append("  INTERRUPTED: run the same command again to finish (nothing is lost).")
         return "\n".join(lines)

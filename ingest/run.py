@@ -14,6 +14,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -26,6 +27,8 @@ from core.settings import Settings
 from core.store import Storage, get_storage, write_info
 from ingest.boilerplate import page_keys, threshold
 from ingest.discover import discover
+from ingest.disk import disk_full, written_path
+from ingest.files import UnreadableManual, read_manual
 from ingest.manifest import Manifest
 from ingest.report import Report, utc_now
 
@@ -43,6 +46,11 @@ def pipeline_signature(settings: Settings) -> str:
 
 class IngestError(RuntimeError):
     """A fatal problem (busy store, bad arguments): nothing was written."""
+
+
+class DiskFullError(IngestError):
+    """The disk filled up: the run stopped, and the published generation is still served
+    (a run killed mid-write leaves the same state: the next run finishes the work)."""
 
 
 class StoreLock:
@@ -142,59 +150,94 @@ def ingest(
 ) -> Report:
     started = time.perf_counter()
     storage: Storage = get_storage(settings, storage_dir)
-    storage.root.mkdir(parents=True, exist_ok=True)
     report = Report(storage=str(storage.root), started_at=utc_now())
-    with StoreLock(storage.lock_path):
-        started_from = storage.current()
-        live = storage.index_dir()
-        if fresh or live is None:
-            index_dir = storage.new_index_dir()
-            if live is None:  # first ingestion: nothing to protect, publish at once (resumable)
-                started_from = publish(storage, settings, index_dir, None, "first")
-        else:
-            index_dir = live
-        manifest = Manifest(Storage.manifest_db(index_dir))
-        try:
-            if fresh and live is not None:
-                old = Manifest(Storage.manifest_db(live))
-                stored_root = old.get_meta("root")
-                manifest.seed_pages(old)
-                old.close()
-                if root is None:
-                    root = Path(stored_root) if stored_root else None
-            resolved_root = _resolve_root(paths, manifest, root)
-            manifest.set_meta("root", str(resolved_root))
-            write_info(index_dir, root=str(resolved_root))
-            report.root = str(resolved_root)
-            _run(paths, resolved_root, index_dir, manifest, settings, storage, report, progress)
-            if fresh and live is not None:
-                failed = [e["path"] for e in report.errors]
-                if failed:
-                    from ingest.writer import carry_over
-
-                    carry_over(live, index_dir, manifest, failed, settings)
-            lexical = _lexical_snapshot(index_dir, manifest, storage)
-            totals = manifest.totals()
-            report.chunks.total = totals["chunks"]
-            # Publish only when what readers see changed: a no-change nightly run leaves
-            # every server on its generation instead of making all of them reload.
-            if started_from is None or (started_from.index, started_from.lexical) != (index_dir.name, lexical):
-                kind = "rebuild" if fresh and live is not None else "incremental"
-                generation = publish(storage, settings, index_dir, lexical, kind,
-                                     totals["manuals"], totals["chunks"], expected=started_from)
-            else:
-                generation = started_from
-            report.generation = generation.number
-        except KeyboardInterrupt:
-            report.interrupted = True
+    try:
+        storage.root.mkdir(parents=True, exist_ok=True)
+        with StoreLock(storage.lock_path):
+            _ingest_locked(paths, settings, storage, root, fresh, progress, report)
+    except KeyboardInterrupt:
+        report.interrupted = True
+        raise
+    except Exception as exc:
+        if not disk_full(exc):
+            report.fatal = f"{type(exc).__name__}: {exc}"
             raise
-        finally:
-            manifest.close()
-            report.seconds = round(time.perf_counter() - started, 3)
-            report.embed_seconds = round(report.embed_seconds, 3)
-            if not report.interrupted:
+        served = storage.current()
+        where = written_path(exc) or f"to {storage.root}"
+        report.fatal = (
+            f"no space left on device while writing {where}; "
+            + (f"the store still serves generation {served.number}, the last good run" if served
+               else "nothing was published")
+            + "; free space and run the same command again to finish"
+        )
+        raise DiskFullError(report.fatal) from exc
+    finally:
+        report.seconds = round(time.perf_counter() - started, 3)
+        report.embed_seconds = round(report.embed_seconds, 3)
+        report.files.failed = len(report.errors)
+        if not report.interrupted:
+            try:
                 report.save(storage.report_path)
+            except OSError:  # a full disk: the run's outcome is still printed
+                pass
     return report
+
+
+def _ingest_locked(paths: list[Path], settings: Settings, storage: Storage, root: Path | None, fresh: bool,
+                   progress: bool, report: Report) -> None:
+    started_from = storage.current()
+    live = storage.index_dir()
+    if fresh or live is None:
+        index_dir = storage.new_index_dir()
+        if live is None:  # first ingestion: nothing to protect, publish at once (resumable)
+            started_from = publish(storage, settings, index_dir, None, "first")
+    else:
+        index_dir = live
+    manifest: Manifest | None = None
+    try:
+        manifest = Manifest(Storage.manifest_db(index_dir))
+        if fresh and live is not None:
+            old = Manifest(Storage.manifest_db(live))
+            stored_root = old.get_meta("root")
+            manifest.seed_pages(old)
+            old.close()
+            if root is None:
+                root = Path(stored_root) if stored_root else None
+        resolved_root = _resolve_root(paths, manifest, root)
+        manifest.set_meta("root", str(resolved_root))
+        write_info(index_dir, root=str(resolved_root))
+        report.root = str(resolved_root)
+        _run(paths, resolved_root, index_dir, manifest, settings, storage, report, progress)
+        if fresh and live is not None:
+            failed = [e["path"] for e in report.errors]
+            if failed:
+                from ingest.writer import carry_over
+
+                carry_over(live, index_dir, manifest, failed, settings)
+        lexical = _lexical_snapshot(index_dir, manifest, storage)
+        totals = manifest.totals()
+        report.chunks.total = totals["chunks"]
+        # Publish only when what readers see changed: a no-change nightly run leaves
+        # every server on its generation instead of making all of them reload.
+        if started_from is None or (started_from.index, started_from.lexical) != (index_dir.name, lexical):
+            kind = "rebuild" if fresh and live is not None else "incremental"
+            generation = publish(storage, settings, index_dir, lexical, kind,
+                                 totals["manuals"], totals["chunks"], expected=started_from)
+        else:
+            generation = started_from
+        report.generation = generation.number
+    except Exception as exc:
+        if fresh and live is not None and disk_full(exc):
+            # The unpublished rebuild only takes space the operator needs back; the live
+            # index is untouched and a rebuild starts from scratch anyway.
+            if manifest is not None:
+                manifest.close()
+                manifest = None
+            shutil.rmtree(index_dir, ignore_errors=True)
+        raise
+    finally:
+        if manifest is not None:
+            manifest.close()
 
 
 def _lexical_snapshot(index_dir: Path, manifest: Manifest, storage: Storage) -> str:
@@ -225,12 +268,12 @@ def _run(
                               disable=not progress or len(found.files) < 200, leave=False):
         seen.add(rel)
         try:
-            size = abs_path.stat().st_size
-            if size > limit:
-                raise OSError(f"too large ({size / 1048576:.1f} MB > {settings.max_file_mb:g} MB limit, MAX_FILE_MB)")
-            raw = abs_path.read_bytes()
+            raw = read_manual(abs_path, limit, f"{settings.max_file_mb:g} MB limit, MAX_FILE_MB")
+        except UnreadableManual as exc:
+            report.errors.append({"path": rel, "reason": exc.reason})
+            continue
         except OSError as exc:
-            report.errors.append({"path": rel, "reason": exc.strerror and f"unreadable: {exc.strerror}" or str(exc)})
+            report.errors.append({"path": rel, "reason": f"unreadable: {exc.strerror or exc}"})
             continue
         read.append((rel, raw, hashlib.sha256(raw).hexdigest()))
     scopes = [Path(os.path.relpath(p.resolve(), root)).as_posix() for p in paths]
@@ -259,25 +302,11 @@ def _run(
         if dirty:
             writer.sweep_orphans()
         bar = tqdm(total=len(tasks), desc="ingesting", unit="file", file=sys.stderr, disable=not progress)
-        for result in parsing:
-            bar.update(1)
-            report.llm_calls += result.llm_calls
-            report.embed_seconds += result.embed_seconds
-            for note in result.prose_fallbacks:
-                report.warnings.append({"path": result.path, "reason": f"table prose fallback: {note}"})
-            if result.error:
-                report.files.failed += 1
-                report.errors.append({"path": result.path, "reason": result.error})
-                continue
-            if result.warning:
-                report.warnings.append({"path": result.path, "reason": result.warning})
-            writer.apply(result)
-            report.sections += result.sections
-            report.tables += result.tables
-            if result.path in known:
-                report.files.updated += 1
-            else:
-                report.files.added += 1
+        results = iter(parsing)
+        try:
+            _store_results(results, writer, bar, known, report)
+        finally:
+            results.close()  # a run that stops early (full disk) stops its parsers now
         writer.flush()
         writer.close()
         bar.close()
@@ -287,3 +316,26 @@ def _run(
             report.deleted_paths.append(rel)
     manifest.set_meta("dirty", "0")
     report.files.failed = sum(1 for e in report.errors)
+
+
+def _store_results(results, writer, bar, known: dict[str, str], report: Report) -> None:
+    """Hand each parsed manual to the writer, in order, and count it in the report."""
+    for result in results:
+        bar.update(1)
+        report.llm_calls += result.llm_calls
+        report.embed_seconds += result.embed_seconds
+        for note in result.prose_fallbacks:
+            report.warnings.append({"path": result.path, "reason": f"table prose fallback: {note}"})
+        if result.error:
+            report.files.failed += 1
+            report.errors.append({"path": result.path, "reason": result.error})
+            continue
+        if result.warning:
+            report.warnings.append({"path": result.path, "reason": result.warning})
+        writer.apply(result)
+        report.sections += result.sections
+        report.tables += result.tables
+        if result.path in known:
+            report.files.updated += 1
+        else:
+            report.files.added += 1

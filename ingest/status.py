@@ -56,6 +56,8 @@ def format_status(data: dict) -> str:
             f"  last run {run['started_at']} ({run['seconds']:.1f}s): {f['added']} added, {f['updated']} updated, "
             f"{f['unchanged']} unchanged, {f['deleted']} deleted, {f['failed']} failed"
         )
+        if run.get("fatal"):
+            lines.append(f"  the last run stopped: {run['fatal']}")
         for error in run["errors"][:20]:
             lines.append(f"    failed: {error['path']}: {error['reason']}")
     return "\n".join(lines)

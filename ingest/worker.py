@@ -25,6 +25,7 @@ from ingest.chunk import Chunker, breadcrumb, lexical_text, page_nodes
 from core.htmlfile import DecodeError, decode_html
 from core.vocab import page_terms
 from ingest.manifest import ChunkRow
+from ingest.budget import ParseTimeout, time_limit
 from ingest.parse import parse_page
 from ingest.table_prose import TableProser
 
@@ -56,21 +57,11 @@ class FileResult:
 _state: dict = {}
 
 
-def _die_with_parent() -> None:
-    """Linux: a parser process must not outlive an ingestion killed with -9."""
-    try:
-        import ctypes
-        import signal
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-
-
 def init_worker(settings_json: str, cache_path: str | None, in_pool: bool = False) -> None:
-    if in_pool:
-        _die_with_parent()
+    """Load the chunker, table proser and (bundled) embedder; `in_pool`: a parser process
+    (ingest.lifeline has already tied its life to the ingestion's)."""
     settings = Settings.model_validate_json(settings_json)
+    _state["parse_timeout"] = settings.parse_timeout
     _state["chunker"] = Chunker(settings.chunk_size, settings.chunk_overlap)
     _state["proser"] = TableProser(settings, Path(cache_path) if cache_path else None)
     _state["embedder"] = get_embed_model(settings) if embeds_in_process(settings) else None
@@ -90,16 +81,19 @@ def build_file(path: str, raw: bytes, digest: str, stored_ids: frozenset[str] = 
     calls_before = proser.stats.llm_calls
     fallbacks_before = len(proser.stats.fallbacks)
     try:
-        text, _ = decode_html(raw, path.rsplit("/", 1)[-1])
-        if not _HAS_TAG.search(text[:65536]):
-            raise DecodeError("no HTML markup found")
-        page = parse_page(text, path, boilerplate)
+        with time_limit(_state.get("parse_timeout", 0)):
+            text, _ = decode_html(raw, path.rsplit("/", 1)[-1])
+            if not _HAS_TAG.search(text[:65536]):
+                raise DecodeError("no HTML markup found")
+            page = parse_page(text, path, boilerplate)
         if not page.sections:
             raise DecodeError("no text content in the page")
+        notes = list(page.warnings)
         if not _CLOSED.search(text[-4096:]):
-            result.warning = "malformed or truncated HTML (no closing </body> or </html>); ingested what could be read"
+            notes.append("malformed or truncated HTML (no closing </body> or </html>); ingested what could be read")
+        result.warning = "; ".join(notes) or None
         nodes = page_nodes(page, proser, _state["chunker"], digest)
-    except DecodeError as exc:
+    except (DecodeError, ParseTimeout) as exc:
         result.error = str(exc)
         return result
     except Exception as exc:  # a parser bug must not stop the batch: report it by name

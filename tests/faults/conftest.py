@@ -40,14 +40,19 @@ def pytest_runtest_makereport(item: pytest.Item, call):
     path = Path(str(item.fspath)).resolve()
     if HERE not in path.parents:
         return
-    doc = (getattr(item.function, "__doc__", None) or item.name).strip().splitlines()[0]
-    row = ROWS.setdefault(item.nodeid, Row(item.name.removeprefix("test_"), path.stem.removeprefix("test_"),
+    props = dict(item.user_properties)  # a registered scenario names its area and promise
+    doc = props.get("promise") or (getattr(item.function, "__doc__", None) or item.name).strip().splitlines()[0]
+    name = item.callspec.id if "case" in getattr(getattr(item, "callspec", None), "params", {}) else item.name
+    row = ROWS.setdefault(item.nodeid, Row(name.removeprefix("test_"), props.get("area", path.stem.removeprefix("test_")),
                                            doc, "handled", False))
+    if "promise" in props:  # recorded during the call: the row was made at set-up
+        row.promise, row.area = props["promise"], props.get("area", row.area)
     if report.skipped:
         row.result = "skipped"
     elif report.failed:
         row.result = "NOT handled" if report.when == "call" else f"error in {report.when}"
-        row.data_lost = row.data_lost or item.get_closest_marker("guards_data") is not None
+        # a scenario says itself whether data was lost; a plain test that guards data and fails lost it
+        row.data_lost = row.data_lost or bool(props.get("data_lost", item.get_closest_marker("guards_data")))
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
