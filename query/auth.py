@@ -15,8 +15,11 @@ Only digests are stored, so a leaked configuration does not leak keys. A request
 `key-<first 8 hex of the digest>`).
 
 AUTH_USER_HEADER=X-Forwarded-User: behind a company proxy that authenticates agents, that
-header names the user. Set it only when the server is reachable through the proxy alone —
-anyone who can reach it directly can write the header. Requests without the header may
+header names the user. It is believed only from the addresses in TRUSTED_PROXIES (default
+loopback: a proxy on the same host); the header from any other address is refused with 403,
+because anyone who reaches the port directly could write it and claim any user (and escape
+that user's rate limit). The address checked is the TCP peer, never X-Forwarded-For, so the
+server runs uvicorn with proxy_headers off (query.server). Requests without the header may
 still use an API key when API_KEYS is set (scripts inside the network).
 
 RATE_LIMIT_PER_MINUTE=N: at most N guarded requests per user in any 60 s (sliding window),
@@ -32,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import ipaddress
 import json
 import re
 import secrets
@@ -116,6 +120,10 @@ def _error(status: int, message: str, kind: str, headers: dict[str, str] | None 
                         headers=headers)
 
 
+class _Refused(Exception):
+    """A request that names a user it may not name (403, not 401: a key would not help)."""
+
+
 class AccessControl:
     """ASGI middleware: `app.add_middleware(AccessControl, settings=settings)`.
 
@@ -126,15 +134,30 @@ class AccessControl:
         self.prefixes = prefixes
         self.keys = load_keys(settings.api_keys)
         self.header = settings.auth_user_header.strip().lower()
+        self.proxies = [ipaddress.ip_network(v.strip(), strict=False)
+                        for v in settings.trusted_proxies.split(",") if v.strip()]
         self.limiter = RateLimiter(settings.rate_limit_per_minute)
 
     @property
     def enabled(self) -> bool:
         return bool(self.keys or self.header)
 
-    def identify(self, headers: dict[str, str]) -> tuple[str | None, str]:
+    def trusted(self, peer: str) -> bool:
+        """Is the TCP peer one of TRUSTED_PROXIES? (A non-IP peer, e.g. a test client, is not.)"""
+        try:
+            address = ipaddress.ip_address(peer)
+        except ValueError:
+            return False
+        if getattr(address, "ipv4_mapped", None):  # ::ffff:127.0.0.1 on a dual-stack socket
+            address = address.ipv4_mapped
+        return any(address in network for network in self.proxies)
+
+    def identify(self, headers: dict[str, str], peer: str = "") -> tuple[str | None, str]:
         """(user, "") when allowed, (None, why) when not."""
         if self.header and headers.get(self.header, "").strip():
+            if not self.trusted(peer):
+                raise _Refused(f"the {self.header} header is only accepted from the proxy (TRUSTED_PROXIES); "
+                               f"this request came from {peer or 'an unknown address'}")
             return headers[self.header].strip(), ""
         if self.keys:
             scheme, _, token = headers.get("authorization", "").partition(" ")
@@ -152,11 +175,15 @@ class AccessControl:
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
-        user, why = self.identify(headers)
+        client = (scope.get("client") or ("", 0))[0]
+        try:
+            user, why = self.identify(headers, client)
+        except _Refused as refused:
+            await _error(403, str(refused), "permission_error")(scope, receive, send)
+            return
         if user is None:
             await _error(401, why, "authentication_error", {"WWW-Authenticate": "Bearer"})(scope, receive, send)
             return
-        client = (scope.get("client") or ("", 0))[0]
         retry = self.limiter.check(user or f"addr:{client}")
         if retry:
             seconds = int(retry) + 1

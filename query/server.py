@@ -366,7 +366,8 @@ def main(argv: list[str] | None = None) -> int:
         # weights): uvicorn's 5 s health-check would take a loading worker for hung and
         # restart it forever, so it gets two minutes.
         uvicorn.run("query.server:worker_app", factory=True, host=args.host, port=args.port,
-                    workers=args.workers, log_level="warning", timeout_worker_healthcheck=120)
+                    workers=args.workers, log_level="warning", timeout_worker_healthcheck=120,
+                    proxy_headers=False)  # TRUSTED_PROXIES is checked against the TCP peer (query.auth)
         return 0
     try:
         load_keys(settings.api_keys)  # a broken API_KEYS fails before the models load
@@ -383,7 +384,9 @@ def main(argv: list[str] | None = None) -> int:
     log = app.state.querylog.url if app.state.querylog is not None else "off"
     print(f"manual-qa on http://{args.host}:{args.port}/ (API docs at /docs; storage "
           f"{root}; access: {access}; query log: {log})", flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    # proxy_headers off: uvicorn would otherwise replace the peer address with X-Forwarded-For,
+    # and query.auth must see the proxy's own address to believe AUTH_USER_HEADER.
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", proxy_headers=False)
     return 0
 
 
