@@ -22,6 +22,13 @@ that user's rate limit). The address checked is the TCP peer, never X-Forwarded-
 server runs uvicorn with proxy_headers off (query.server). Requests without the header may
 still use an API key when API_KEYS is set (scripts inside the network).
 
+The desk page signs in once: it posts the key to `/api/login` (query.login_api), which puts
+it in an HttpOnly cookie (`mqa_key`, Path=/api/, SameSite=Strict, Secure over https), so no
+script in any page can read it — the page itself keeps nothing. A cookie counts only on a
+request that also carries `X-Requested-With: manual-qa`: a custom header no other site can
+send without a CORS preflight this server never grants, so a cookie alone cannot be used
+for cross-site request forgery.
+
 RATE_LIMIT_PER_MINUTE=N: at most N guarded requests per user in any 60 s (sliding window),
 else 429 with Retry-After. Anonymous requests (no auth configured) count per client address.
 
@@ -44,11 +51,14 @@ import time
 from collections import deque
 from pathlib import Path
 
-from starlette.requests import Request
+from starlette.requests import Request, cookie_parser
 
 from core.settings import Settings
 
 GUARDED_PREFIXES = ("/api/", "/v1/")
+KEY_COOKIE = "mqa_key"
+PAGE_HEADER, PAGE_HEADER_VALUE = "x-requested-with", "manual-qa"
+OPEN_PATHS = ("/api/logout",)  # forgetting a key needs none (a revoked key must still be clearable)
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -161,6 +171,8 @@ class AccessControl:
             return headers[self.header].strip(), ""
         if self.keys:
             scheme, _, token = headers.get("authorization", "").partition(" ")
+            if not headers.get("authorization") and headers.get(PAGE_HEADER) == PAGE_HEADER_VALUE:
+                scheme, token = "bearer", cookie_parser(headers.get("cookie", "")).get(KEY_COOKIE, "")
             if scheme.lower() != "bearer" or not token.strip():
                 hint = f" (or come through the proxy that sets {self.header})" if self.header else ""
                 return None, f"missing API key: send 'Authorization: Bearer <key>'{hint}"
@@ -171,7 +183,8 @@ class AccessControl:
         return "", ""
 
     async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(self.prefixes) or scope.get("method") == "OPTIONS":
+        if (scope["type"] != "http" or not scope["path"].startswith(self.prefixes) or scope.get("method") == "OPTIONS"
+                or scope["path"] in OPEN_PATHS):
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}

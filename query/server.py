@@ -63,6 +63,8 @@ from query.auth import AccessControl, AuthConfigError, current_user, load_keys
 from query.desk import Desk
 from query.engine import Engine
 from query.feedback_api import feedback_router
+from query.login_api import login_router
+from query.manual_policy import manual_headers
 from query.openai_api import router as openai_router
 from query.querylog import QueryLog, open_log
 from query.retrieve import Filters
@@ -222,10 +224,12 @@ def create_app(engine: Engine, sessions: SessionStore | None = None, querylog: Q
         if is_html_name(target.name):
             try:  # re-encode legacy pages as UTF-8 so every browser shows clean Hangul
                 text, _ = decode_html(raw, target.name)
-                return HTMLResponse(text)
+                return HTMLResponse(text, headers=manual_headers("text/html"))
             except DecodeError:
                 pass
-        return Response(raw, media_type=mimetypes.guess_type(target.name)[0] or "application/octet-stream")
+        kind = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+        # manuals are untrusted: no script of theirs runs with the desk's origin (query.manual_policy)
+        return Response(raw, media_type=kind, headers=manual_headers(kind))
 
     # answering ---------------------------------------------------------------------------
     @app.get("/api/health")
@@ -305,6 +309,7 @@ def create_app(engine: Engine, sessions: SessionStore | None = None, querylog: Q
 
     app.include_router(openai_router)
     app.include_router(feedback_router(lambda: app.state.querylog))
+    app.include_router(login_router(settings))
     return app
 
 
