@@ -7,8 +7,10 @@
     POST /v1/chat/completions   OpenAI-compatible (plain and stream); GET /v1/models
     POST /api/feedback          thumbs up/down with reasons and a comment on an exchange_id
     GET  /api/feedback/reasons  the reason chips
+    POST /api/login, /api/logout  the page's sign-in: the key into an HttpOnly cookie (query.login_api)
     GET  /api/health            {"ok", "chunks", exchanges in flight, done, cancelled}
-    GET  /manuals/PATH          the manual itself, so `#anchor` links open the section
+    GET  /manuals/PATH          the manual itself, so `#anchor` links open the section (sandboxed, no
+                                scripts: query.manual_policy)
     GET  /docs                  OpenAPI documentation
 
 Access control (query.auth, off by default): API_KEYS / AUTH_USER_HEADER guard /api/* and
