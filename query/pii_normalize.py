@@ -49,8 +49,6 @@ _LOOK = r"(?<![A-Za-z])[OolI](?![A-Za-z])"
 _GROUP = re.compile(rf"(?:(?<![가-힣])[{_KO}]|[0-9]|{_LOOK})(?:[{_KO}0-9]|{_LOOK})*")
 _BREAK = re.compile(r"[ \t]*[-.ㅡ]?[ \t]*\r?\n[ \t]*[-.ㅡ]?[ \t]*")
 _MARK = re.compile(r"[ \t]?[-.ㅡ][ \t]?")
-
-
 _ODD = re.compile(r"[^\x00-\x7f가-힣]")  # a character _plain might change
 
 
