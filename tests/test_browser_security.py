@@ -134,6 +134,12 @@ def browser():
         browser.close()
 
 
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory):
+    """Screenshots for a person to look at (never into reports/: tests do not rewrite tracked files)."""
+    return tmp_path_factory.mktemp("security-screenshots")
+
+
 def _signed_in_desk(browser, url):
     """The agent's browser: key typed into the desk's field, one question asked."""
     context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="ko-KR")
@@ -150,7 +156,7 @@ def _signed_in_desk(browser, url):
     return context, page
 
 
-def test_the_desk_keeps_no_readable_copy_of_the_key(desk, browser):
+def test_the_desk_keeps_no_readable_copy_of_the_key(desk, browser, shots):
     """Signed in and working, yet no script on the desk's origin can read the key."""
     context, page = _signed_in_desk(browser, desk)
     stored = page.evaluate("JSON.stringify([Object.assign({}, localStorage), Object.assign({}, sessionStorage),"
@@ -163,7 +169,7 @@ def test_the_desk_keeps_no_readable_copy_of_the_key(desk, browser):
     page.reload()
     sync_api.expect(page.locator("#sessions li.current")).to_have_count(1)
     sync_api.expect(page.locator("#apikey")).to_have_attribute("placeholder", "키 저장됨 · agent7")
-    page.screenshot(path="/tmp/security-desk-signed-in.png")
+    page.screenshot(path=str(shots / "desk-signed-in.png"))
     page.click("#signout")
     sync_api.expect(page.locator("#sessions li")).to_have_count(0)
     sync_api.expect(page.locator("#apikey")).to_have_attribute("placeholder", "API 키 (필요할 때)")
@@ -171,7 +177,7 @@ def test_the_desk_keeps_no_readable_copy_of_the_key(desk, browser):
     context.close()
 
 
-def test_a_manual_with_a_script_reads_and_sends_nothing(desk, browser, collector):
+def test_a_manual_with_a_script_reads_and_sends_nothing(desk, browser, collector, shots):
     url = desk
     _, hits = collector
     context, page = _signed_in_desk(browser, url)
@@ -182,7 +188,7 @@ def test_a_manual_with_a_script_reads_and_sends_nothing(desk, browser, collector
     manual = popup.value
     manual.wait_for_load_state("load")
     manual.wait_for_timeout(1500)  # the script's fetches would have finished by now
-    manual.screenshot(path="/tmp/security-hostile-manual.png")
+    manual.screenshot(path=str(shots / "hostile-manual.png"))
     assert manual.title() == TITLE, manual.title()  # the script did not run (the attack wrote the title)
     assert hits == [], hits  # nothing sent anywhere
     # the manual still reads as a manual: its text, its own stylesheet and image
@@ -196,7 +202,7 @@ def test_a_manual_with_a_script_reads_and_sends_nothing(desk, browser, collector
     assert response.status == 200 and response.headers["content-type"] == "application/pdf"
     manual.wait_for_timeout(1500)
     assert downloads == [] and manual.url.endswith("form.pdf")
-    manual.screenshot(path="/tmp/security-pdf.png")
+    manual.screenshot(path=str(shots / "pdf.png"))
     # an SVG opened on its own runs no script either
     manual.goto(url + "/manuals/security/logo.svg")
     manual.wait_for_timeout(500)
