@@ -1,4 +1,4 @@
-"""Response headers for `/manuals/...`: manuals are untrusted content on the desk's origin.
+"""Response headers for `/manuals/...` (untrusted content on the desk's origin) and the desk page.
 
 A manual page is whatever HTML was dropped into the manuals folder; the server shows it on
 the same origin as the desk, so without a policy a `<script>` in a manual runs as the desk
@@ -31,3 +31,22 @@ def manual_headers(media_type: str) -> dict[str, str]:
     policy = PDF if media_type.split(";")[0].strip().lower() == "application/pdf" else SANDBOXED
     return {"Content-Security-Policy": policy, "X-Content-Type-Options": "nosniff",
             "Referrer-Policy": "same-origin"}
+
+
+def desk_headers(page: str) -> dict[str, str]:
+    """The desk page's policy: only its own inline script runs (named by its sha256), it
+    talks only to its own server, and no other site may frame it (clickjacking).
+
+    A second wall behind the page's habit of writing text with textContent: should a
+    manual's title or snippet ever reach the page as markup, no script in it would run."""
+    import base64
+    import hashlib
+    import re
+
+    quoted_none = "'none'"
+    scripts = re.findall(r"<script>(.*?)</script>", page, re.S)
+    hashes = " ".join(f"'sha256-{base64.b64encode(hashlib.sha256(s.encode()).digest()).decode()}'" for s in scripts)
+    policy = (f"default-src 'self'; script-src {hashes or quoted_none}; "
+              "style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; "
+              "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+    return {"Content-Security-Policy": policy, "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin"}

@@ -66,7 +66,7 @@ from query.desk import Desk
 from query.engine import Engine
 from query.feedback_api import feedback_router
 from query.login_api import login_router
-from query.manual_policy import manual_headers
+from query.manual_policy import desk_headers, manual_headers
 from query.openai_api import router as openai_router
 from query.querylog import QueryLog, open_log
 from query.retrieve import Filters
@@ -205,7 +205,8 @@ def create_app(engine: Engine, sessions: SessionStore | None = None, querylog: Q
     # pages -----------------------------------------------------------------------------
     @app.get("/", include_in_schema=False)
     def page() -> HTMLResponse:
-        return HTMLResponse((WEB / "index.html").read_text(encoding="utf-8"))
+        html = (WEB / "index.html").read_text(encoding="utf-8")
+        return HTMLResponse(html, headers=desk_headers(html))
 
     @app.get("/static/{name}", include_in_schema=False)
     def static(name: str) -> Response:

@@ -145,6 +145,8 @@ def _signed_in_desk(browser, url):
     context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="ko-KR")
     context.set_default_timeout(30_000)
     page = context.new_page()
+    page.console_messages = []  # the desk's own policy must not block the desk itself
+    page.on("console", lambda message: page.console_messages.append(message.text))
     page.goto(url + "/")
     page.fill("#apikey", KEY)
     page.press("#apikey", "Enter")
@@ -162,6 +164,7 @@ def test_the_desk_keeps_no_readable_copy_of_the_key(desk, browser, shots):
     stored = page.evaluate("JSON.stringify([Object.assign({}, localStorage), Object.assign({}, sessionStorage),"
                            " document.cookie, document.getElementById('apikey').value])")
     assert KEY not in stored, stored
+    assert not [m for m in page.console_messages if "Content Security Policy" in m], page.console_messages
     sync_api.expect(page.locator("#apikey")).to_have_attribute("placeholder", "키 저장됨 · agent7")
     cookie = next(c for c in context.cookies() if c["name"] == "mqa_key")
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and cookie["path"] == "/api/"

@@ -35,6 +35,13 @@ def test_manuals_are_served_sandboxed_without_scripts(keyed):
     assert page.headers["x-content-type-options"] == "nosniff"
 
 
+def test_the_desk_runs_only_its_own_script_and_cannot_be_framed(keyed):
+    page = httpx.get(keyed + "/", timeout=10)
+    policy = page.headers["content-security-policy"]
+    assert "script-src 'sha256-" in policy and "'unsafe-inline'" not in policy.split("script-src")[1].split(";")[0]
+    assert "frame-ancestors 'none'" in policy and "connect-src 'self'" in policy
+
+
 def test_sign_in_sets_an_httponly_cookie_that_only_the_page_can_use(keyed):
     with httpx.Client(base_url=keyed, timeout=10) as client:
         assert client.post("/api/login", headers={"Authorization": "Bearer wrong", **PAGE}).status_code == 401
