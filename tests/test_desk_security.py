@@ -73,3 +73,34 @@ def test_sign_in_on_a_server_without_keys_is_refused(server_without_keys):
 def server_without_keys(engine, tmp_path_factory):
     with serve(create_app(engine, SessionStore(tmp_path_factory.mktemp("open") / "s.sqlite"))) as url:
         yield url
+
+
+def test_the_real_server_checks_the_proxy_itself_not_x_forwarded_for(built_store, tmp_path):
+    """`python -m query.server` behind a proxy on the same host: the proxy forwards the agent's
+    address in X-Forwarded-For, and the user header is still believed: uvicorn must not swap
+    the peer for that address (with its proxy-header rewriting on, this request is refused,
+    and a client could name any address in TRUSTED_PROXIES as its own)."""
+    import shutil
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+    from tests.servers import _stop, env, free_port, wait_http
+
+    base, _ = built_store
+    storage = tmp_path / "storage"
+    shutil.copytree(base / "storage", storage)  # the server writes its sessions beside the index
+    port = free_port()
+    with open(tmp_path / "server.log", "w") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "query.server", "--storage", str(storage), "--port", str(port)],
+                                cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                                env=env(AUTH_USER_HEADER="X-Forwarded-User", QUERY_LOG="false", API_KEYS="",
+                                        TRUSTED_PROXIES="127.0.0.1/8,::1", RATE_LIMIT_PER_MINUTE="0"))
+        try:
+            url = f"http://127.0.0.1:{port}"
+            wait_http(url + "/", proc, 120)  # the page is not guarded
+            proxied = httpx.get(url + "/api/sessions", timeout=10,
+                                headers={"X-Forwarded-User": "kim.agent", "X-Forwarded-For": "10.20.30.40"})
+            assert proxied.status_code == 200, proxied.text
+        finally:
+            _stop(proc)
