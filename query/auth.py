@@ -15,9 +15,19 @@ Only digests are stored, so a leaked configuration does not leak keys. A request
 `key-<first 8 hex of the digest>`).
 
 AUTH_USER_HEADER=X-Forwarded-User: behind a company proxy that authenticates agents, that
-header names the user. Set it only when the server is reachable through the proxy alone —
-anyone who can reach it directly can write the header. Requests without the header may
+header names the user. It is believed only from the addresses in TRUSTED_PROXIES (default
+loopback: a proxy on the same host); the header from any other address is refused with 403,
+because anyone who reaches the port directly could write it and claim any user (and escape
+that user's rate limit). The address checked is the TCP peer, never X-Forwarded-For, so the
+server runs uvicorn with proxy_headers off (query.server). Requests without the header may
 still use an API key when API_KEYS is set (scripts inside the network).
+
+The desk page signs in once: it posts the key to `/api/login` (query.login_api), which puts
+it in an HttpOnly cookie (`mqa_key`, Path=/api/, SameSite=Strict, Secure over https), so no
+script in any page can read it — the page itself keeps nothing. A cookie counts only on a
+request that also carries `X-Requested-With: manual-qa`: a custom header no other site can
+send without a CORS preflight this server never grants, so a cookie alone cannot be used
+for cross-site request forgery.
 
 RATE_LIMIT_PER_MINUTE=N: at most N guarded requests per user in any 60 s (sliding window),
 else 429 with Retry-After. Anonymous requests (no auth configured) count per client address.
@@ -32,6 +42,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import ipaddress
 import json
 import re
 import secrets
@@ -40,11 +51,14 @@ import time
 from collections import deque
 from pathlib import Path
 
-from starlette.requests import Request
+from starlette.requests import Request, cookie_parser
 
 from core.settings import Settings
 
 GUARDED_PREFIXES = ("/api/", "/v1/")
+KEY_COOKIE = "mqa_key"
+PAGE_HEADER, PAGE_HEADER_VALUE = "x-requested-with", "manual-qa"
+OPEN_PATHS = ("/api/logout",)  # forgetting a key needs none (a revoked key must still be clearable)
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -116,6 +130,10 @@ def _error(status: int, message: str, kind: str, headers: dict[str, str] | None 
                         headers=headers)
 
 
+class _Refused(Exception):
+    """A request that names a user it may not name (403, not 401: a key would not help)."""
+
+
 class AccessControl:
     """ASGI middleware: `app.add_middleware(AccessControl, settings=settings)`.
 
@@ -126,18 +144,35 @@ class AccessControl:
         self.prefixes = prefixes
         self.keys = load_keys(settings.api_keys)
         self.header = settings.auth_user_header.strip().lower()
+        self.proxies = [ipaddress.ip_network(v.strip(), strict=False)
+                        for v in settings.trusted_proxies.split(",") if v.strip()]
         self.limiter = RateLimiter(settings.rate_limit_per_minute)
 
     @property
     def enabled(self) -> bool:
         return bool(self.keys or self.header)
 
-    def identify(self, headers: dict[str, str]) -> tuple[str | None, str]:
+    def trusted(self, peer: str) -> bool:
+        """Is the TCP peer one of TRUSTED_PROXIES? (A non-IP peer, e.g. a test client, is not.)"""
+        try:
+            address = ipaddress.ip_address(peer)
+        except ValueError:
+            return False
+        if getattr(address, "ipv4_mapped", None):  # ::ffff:127.0.0.1 on a dual-stack socket
+            address = address.ipv4_mapped
+        return any(address in network for network in self.proxies)
+
+    def identify(self, headers: dict[str, str], peer: str = "") -> tuple[str | None, str]:
         """(user, "") when allowed, (None, why) when not."""
         if self.header and headers.get(self.header, "").strip():
+            if not self.trusted(peer):
+                raise _Refused(f"the {self.header} header is only accepted from the proxy (TRUSTED_PROXIES); "
+                               f"this request came from {peer or 'an unknown address'}")
             return headers[self.header].strip(), ""
         if self.keys:
             scheme, _, token = headers.get("authorization", "").partition(" ")
+            if not headers.get("authorization") and headers.get(PAGE_HEADER) == PAGE_HEADER_VALUE:
+                scheme, token = "bearer", cookie_parser(headers.get("cookie", "")).get(KEY_COOKIE, "")
             if scheme.lower() != "bearer" or not token.strip():
                 hint = f" (or come through the proxy that sets {self.header})" if self.header else ""
                 return None, f"missing API key: send 'Authorization: Bearer <key>'{hint}"
@@ -148,15 +183,20 @@ class AccessControl:
         return "", ""
 
     async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(self.prefixes) or scope.get("method") == "OPTIONS":
+        if (scope["type"] != "http" or not scope["path"].startswith(self.prefixes) or scope.get("method") == "OPTIONS"
+                or scope["path"] in OPEN_PATHS):
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
-        user, why = self.identify(headers)
+        client = (scope.get("client") or ("", 0))[0]
+        try:
+            user, why = self.identify(headers, client)
+        except _Refused as refused:
+            await _error(403, str(refused), "permission_error")(scope, receive, send)
+            return
         if user is None:
             await _error(401, why, "authentication_error", {"WWW-Authenticate": "Bearer"})(scope, receive, send)
             return
-        client = (scope.get("client") or ("", 0))[0]
         retry = self.limiter.check(user or f"addr:{client}")
         if retry:
             seconds = int(retry) + 1

@@ -6,8 +6,8 @@ Korean text, `<PHONE>` in English text: the placeholder follows the language of 
 text, as the answer language does in query.generate). The answer shown to the agent is
 never redacted; retrieval keeps the raw question in memory.
 
-Why this combination, measured on data/eval/pii_cases.jsonl (188 strings: 100 typed spans,
-75 manual-like strings; `python -m query.pii --eval data/eval/pii_cases.jsonl --compare`,
+Why this combination, measured on the first 188 strings of data/eval/pii_cases.jsonl (100 typed
+spans, 75 manual-like strings; `python -m query.pii --eval data/eval/pii_cases.jsonl --compare`,
 Presidio measured with `pip install presidio-analyzer`, not a dependency):
 
 - `ko-pii` 1.22 (PyPI, dependency-free) alone: registration numbers, business numbers and
@@ -25,6 +25,15 @@ Presidio measured with `pip install presidio-analyzer`, not a dependency):
   service numbers are kept (below); two small rules of our own where neither library
   serves: US SSN (SSA validity rules) and English-context bank accounts and Amex-grouped
   cards (4-6-5, which ko-pii misses).
+
+Numbers as people type and say them (Korean numerals 공일공-이육사오-칠칠일일, full-width
+digits, 3O5O with letters for digits, a number broken across two lines) are read through
+query.pii_normalize: the detectors also run on a normalised copy and its spans are mapped
+back, so the original characters are replaced. On the 49 strings added for them (24
+numbers in those forms, 22 manual-like strings full of 일/이/사/오 and look-alike codes,
+3 questions) recall went from RRN 0.89, PHONE 0.68, CARD 0.84 (whole set) to 1.00 each,
+with no false positive; on 22,595 text blocks of the four real corpora (4.1M characters)
+the normaliser found nothing the plain detectors had not (0 new spans).
 
 The set was written while the rules were built, and two rules (the account clause gate, the
 North American digit grouping) were added after its last 12 strings showed a false positive:
@@ -53,6 +62,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from core.chunk_record import text_language
+from query.pii_normalize import normalize
 
 TYPES = ("RRN", "FRN", "PHONE", "CARD", "ACCOUNT", "BRN", "EMAIL", "SSN")
 PLACEHOLDERS = {
@@ -184,11 +194,31 @@ def _resolve(spans: list[Span]) -> list[Span]:
     return sorted(chosen, key=lambda s: s.start)
 
 
+def _detect_plain(text: str) -> list[Span]:
+    return _ko_pii_spans(text) + _phone_spans(text) + _ssn_spans(text) + _amex_spans(text) + _account_spans(text)
+
+
 def detect(text: str) -> list[Span]:
-    """Typed personal-data spans in `text`, non-overlapping, in text order."""
-    if not text or not any(ch.isdigit() or ch == "@" for ch in text):
+    """Typed personal-data spans in `text`, non-overlapping, in text order.
+
+    The detectors run on the text as written and, when it differs, on its normalised copy
+    (Korean numerals, full-width digits, look-alike letters, numbers across a line break:
+    query.pii_normalize); spans found in the copy are mapped back to the original."""
+    if not text:
+        return []
+    plain = normalize(text)
+    if not any(ch.isdigit() or ch == "@" for ch in plain.text):
         return []  # every type we redact has digits or an @: skip the libraries (fast path)
-    spans = _ko_pii_spans(text) + _phone_spans(text) + _ssn_spans(text) + _amex_spans(text) + _account_spans(text)
+    spans = _detect_plain(text)
+    seen = {text}
+    variants = [plain, normalize(text, copula=True)] if plain.copula_ambiguous else [plain]
+    for variant in variants:  # 오사삼이에요: 5432 + 에요, or 543 + 이에요
+        if variant.text in seen:
+            continue
+        seen.add(variant.text)
+        for span in _detect_plain(variant.text):
+            start, end = variant.original_span(span.start, span.end)
+            spans.append(Span(span.type, start, end, text[start:end]))
     return _resolve(spans)
 
 

@@ -264,7 +264,7 @@ class QueryLog:
                         comment: str | None = None, *, user: str = "") -> int:
         """Store a thumbs up (+1, "up") or down (-1, "down") with reason chips and a comment.
 
-        Raises FeedbackError for an unknown exchange, rating or reason."""
+        Raises FeedbackError for an unknown exchange (or another user's), rating or reason."""
         value = {"up": 1, "down": -1, "1": 1, "-1": -1, "+1": 1}.get(str(rating).strip().lower())
         if value is None:
             raise FeedbackError(f"rating must be up/down or 1/-1, got {rating!r}")
@@ -273,7 +273,12 @@ class QueryLog:
             raise FeedbackError(f"unknown reason(s) {bad}; choose from {', '.join(REASONS)}")
         self.flush()
         with self.sessions.begin() as session:
-            if session.scalar(select(Exchange.id).where(Exchange.exchange_id == exchange_id)) is None:
+            owner = session.scalar(select(Exchange.user).where(Exchange.exchange_id == exchange_id))
+            # When both sides name a user (access control is on), only the exchange's own user
+            # may judge it; another user's id is answered as unknown, so ids cannot be probed.
+            # An anonymous exchange (or an anonymous server, where a name is only claimed)
+            # stays open to anyone.
+            if owner is None or (owner and user and owner != user):
                 raise FeedbackError(f"no logged exchange with id {exchange_id!r}")
             row = Feedback(exchange_id=exchange_id, created_at=datetime.now(timezone.utc), user=user or "",
                            rating=value, reasons=",".join(dict.fromkeys(reasons)), comment=redact(comment) or None)

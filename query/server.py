@@ -7,8 +7,10 @@
     POST /v1/chat/completions   OpenAI-compatible (plain and stream); GET /v1/models
     POST /api/feedback          thumbs up/down with reasons and a comment on an exchange_id
     GET  /api/feedback/reasons  the reason chips
+    POST /api/login, /api/logout  the page's sign-in: the key into an HttpOnly cookie (query.login_api)
     GET  /api/health            {"ok", "chunks", exchanges in flight, done, cancelled}
-    GET  /manuals/PATH          the manual itself, so `#anchor` links open the section
+    GET  /manuals/PATH          the manual itself, so `#anchor` links open the section (sandboxed, no
+                                scripts: query.manual_policy)
     GET  /docs                  OpenAPI documentation
 
 Access control (query.auth, off by default): API_KEYS / AUTH_USER_HEADER guard /api/* and
@@ -63,6 +65,8 @@ from query.auth import AccessControl, AuthConfigError, current_user, load_keys
 from query.desk import Desk
 from query.engine import Engine
 from query.feedback_api import feedback_router
+from query.login_api import login_router
+from query.manual_policy import desk_headers, manual_headers
 from query.openai_api import router as openai_router
 from query.querylog import QueryLog, open_log
 from query.retrieve import Filters
@@ -201,7 +205,8 @@ def create_app(engine: Engine, sessions: SessionStore | None = None, querylog: Q
     # pages -----------------------------------------------------------------------------
     @app.get("/", include_in_schema=False)
     def page() -> HTMLResponse:
-        return HTMLResponse((WEB / "index.html").read_text(encoding="utf-8"))
+        html = (WEB / "index.html").read_text(encoding="utf-8")
+        return HTMLResponse(html, headers=desk_headers(html))
 
     @app.get("/static/{name}", include_in_schema=False)
     def static(name: str) -> Response:
@@ -222,10 +227,12 @@ def create_app(engine: Engine, sessions: SessionStore | None = None, querylog: Q
         if is_html_name(target.name):
             try:  # re-encode legacy pages as UTF-8 so every browser shows clean Hangul
                 text, _ = decode_html(raw, target.name)
-                return HTMLResponse(text)
+                return HTMLResponse(text, headers=manual_headers("text/html"))
             except DecodeError:
                 pass
-        return Response(raw, media_type=mimetypes.guess_type(target.name)[0] or "application/octet-stream")
+        kind = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+        # manuals are untrusted: no script of theirs runs with the desk's origin (query.manual_policy)
+        return Response(raw, media_type=kind, headers=manual_headers(kind))
 
     # answering ---------------------------------------------------------------------------
     @app.get("/api/health")
@@ -305,6 +312,7 @@ def create_app(engine: Engine, sessions: SessionStore | None = None, querylog: Q
 
     app.include_router(openai_router)
     app.include_router(feedback_router(lambda: app.state.querylog))
+    app.include_router(login_router(settings))
     return app
 
 
@@ -366,7 +374,8 @@ def main(argv: list[str] | None = None) -> int:
         # weights): uvicorn's 5 s health-check would take a loading worker for hung and
         # restart it forever, so it gets two minutes.
         uvicorn.run("query.server:worker_app", factory=True, host=args.host, port=args.port,
-                    workers=args.workers, log_level="warning", timeout_worker_healthcheck=120)
+                    workers=args.workers, log_level="warning", timeout_worker_healthcheck=120,
+                    proxy_headers=False)  # TRUSTED_PROXIES is checked against the TCP peer (query.auth)
         return 0
     try:
         load_keys(settings.api_keys)  # a broken API_KEYS fails before the models load
@@ -383,7 +392,9 @@ def main(argv: list[str] | None = None) -> int:
     log = app.state.querylog.url if app.state.querylog is not None else "off"
     print(f"manual-qa on http://{args.host}:{args.port}/ (API docs at /docs; storage "
           f"{root}; access: {access}; query log: {log})", flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    # proxy_headers off: uvicorn would otherwise replace the peer address with X-Forwarded-For,
+    # and query.auth must see the proxy's own address to believe AUTH_USER_HEADER.
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", proxy_headers=False)
     return 0
 
 

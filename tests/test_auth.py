@@ -12,7 +12,10 @@ from tests.conftest import make_settings
 KEY, OTHER = "mqa-secret-one", "mqa-secret-two"
 
 
-def client(tmp_path, **overrides) -> TestClient:
+LOOPBACK = ("127.0.0.1", 50000)  # where a proxy on the same host connects from
+
+
+def client(tmp_path, peer: tuple[str, int] = LOOPBACK, **overrides) -> TestClient:
     app = FastAPI()
 
     @app.get("/")
@@ -28,7 +31,7 @@ def client(tmp_path, **overrides) -> TestClient:
         return {"user": user}
 
     app.add_middleware(AccessControl, settings=make_settings(tmp_path, **overrides))
-    return TestClient(app)
+    return TestClient(app, client=peer)
 
 
 def test_off_by_default(tmp_path):
@@ -109,7 +112,7 @@ def test_feedback_endpoint_records_the_user(tmp_path):
     app = FastAPI()
     app.include_router(feedback_router(lambda: log))
     app.add_middleware(AccessControl, settings=make_settings(tmp_path, auth_user_header="X-Forwarded-User"))
-    c = TestClient(app)
+    c = TestClient(app, client=LOOPBACK)
     who = {"X-Forwarded-User": "kim"}
     assert c.get("/api/feedback/reasons", headers=who).json()["reasons"][:2] == ["wrong", "outdated"]
     made = c.post("/api/feedback", headers=who, json={"exchange_id": "ex1", "rating": "down",
@@ -122,4 +125,60 @@ def test_feedback_endpoint_records_the_user(tmp_path):
                                                       "reasons": ["rude"]}).status_code == 400
     (stored,) = log.get("ex1").feedback
     assert (stored.user, stored.rating, stored.reasons, stored.comment) == ("kim", -1, "wrong_source", "call <PHONE>")
+    log.close()
+
+
+def test_proxy_header_is_believed_only_from_trusted_proxies(tmp_path):
+    """A client that reaches the port directly cannot claim a user (nor dodge its rate limit)."""
+    header = {"X-Forwarded-User": "kim.agent"}
+    direct = client(tmp_path, peer=("10.1.2.3", 40000), auth_user_header="X-Forwarded-User",
+                    api_keys=hash_key(KEY), rate_limit_per_minute=1)
+    refused = direct.post("/api/ask", headers=header)
+    assert refused.status_code == 403, refused.text
+    assert "TRUSTED_PROXIES" in refused.json()["error"]["message"] and "10.1.2.3" in refused.json()["error"]["message"]
+    # a fresh name per request would have escaped the limit: every one is refused instead
+    assert all(direct.post("/api/ask", headers={"X-Forwarded-User": f"u{i}"}).status_code == 403 for i in range(3))
+    # a script on that host still uses its API key
+    assert direct.post("/api/ask", headers={"Authorization": f"Bearer {KEY}"}).status_code == 200
+    # the proxy itself (loopback by default) is believed
+    assert client(tmp_path, auth_user_header="X-Forwarded-User").post("/api/ask", headers=header).json() == {
+        "user": "kim.agent"}
+    # a proxy on another host, named in TRUSTED_PROXIES (CIDR), is believed; loopback then is not
+    remote = client(tmp_path, peer=("10.1.2.3", 40000), auth_user_header="X-Forwarded-User",
+                    trusted_proxies="10.1.0.0/16")
+    assert remote.post("/api/ask", headers=header).json() == {"user": "kim.agent"}
+    assert client(tmp_path, auth_user_header="X-Forwarded-User",
+                  trusted_proxies="10.1.0.0/16").post("/api/ask", headers=header).status_code == 403
+    # an IPv4 peer on a dual-stack socket arrives as ::ffff:127.0.0.1
+    mapped = client(tmp_path, peer=("::ffff:127.0.0.1", 40000), auth_user_header="X-Forwarded-User")
+    assert mapped.post("/api/ask", headers=header).status_code == 200
+
+
+def test_trusted_proxies_must_be_addresses(tmp_path):
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="not an IP address or CIDR network"):
+        make_settings(tmp_path, trusted_proxies="127.0.0.1,proxy.intranet")
+
+
+def test_feedback_only_on_ones_own_exchange(tmp_path):
+    from query.feedback_api import feedback_router
+    from query.querylog import QueryLog
+
+    log = QueryLog(f"sqlite:///{tmp_path / 'log.sqlite'}")
+    log.record_exchange({"question": "q", "answer": "a", "sources": []}, exchange_id="kims", user="kim")
+    log.record_exchange({"question": "q", "answer": "a", "sources": []}, exchange_id="anon", user="")
+    app = FastAPI()
+    app.include_router(feedback_router(lambda: log))
+    app.add_middleware(AccessControl, settings=make_settings(tmp_path, auth_user_header="X-Forwarded-User"))
+    c = TestClient(app, client=LOOPBACK)
+    lee, kim = {"X-Forwarded-User": "lee"}, {"X-Forwarded-User": "kim"}
+    other = c.post("/api/feedback", headers=lee, json={"exchange_id": "kims", "rating": "down", "comment": "bad"})
+    assert other.status_code == 404, other.text  # answered as unknown: another user's ids cannot be probed
+    assert "no logged exchange" in other.json()["error"]["message"]
+    assert log.get("kims").feedback == []
+    assert c.post("/api/feedback", headers=kim, json={"exchange_id": "kims", "rating": "up"}).status_code == 201
+    # an exchange logged before users were known belongs to no one
+    assert c.post("/api/feedback", headers=lee, json={"exchange_id": "anon", "rating": "up"}).status_code == 201
+    assert [f.user for f in log.get("kims").feedback] == ["kim"]
     log.close()

@@ -97,6 +97,8 @@ def test_feedback_is_linked_and_validated(log):
     assert down.reasons == "wrong,outdated" and down.comment == "요금이 바뀌었어요" and down.user == "agent1"
     with pytest.raises(FeedbackError, match="no logged exchange"):
         log.record_feedback("nope", "up")
+    with pytest.raises(FeedbackError, match="no logged exchange"):  # another user's exchange
+        log.record_feedback("ex-2", "up", user="agent2")
     with pytest.raises(FeedbackError, match="unknown reason"):
         log.record_feedback("ex-2", "down", ["rude"])
     with pytest.raises(FeedbackError, match="rating"):
