@@ -123,7 +123,7 @@ class Writer:
                 path=result.path, hash=result.hash, size=result.size, title=result.title, lang=result.lang,
                 sections=result.sections, tables=result.tables, chunks=len(result.nodes),
             )
-            self.manifest.replace_file(record, result.chunk_rows, utc_now(), result.terms)
+            self.manifest.replace_file(record, result.chunk_rows, utc_now(), result.terms, result.links)
 
     def _delete_ids(self, ids: list[str]) -> None:
         for i in range(0, len(ids), self.batch):
