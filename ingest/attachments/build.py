@@ -36,7 +36,9 @@ def build_attachment(path: str, raw: bytes, digest: str, stored_ids: frozenset[s
                             limits=ZipLimits(settings.zip_max_unpacked_mb, settings.zip_max_ratio),
                             ocr_mode=settings.ocr)
         result.file_type, result.ocr_pages = extracted.type.value, extracted.ocr_pages
-        page = to_page(extracted, path, parent=linked[0]["title"] if linked else "")
+        # the linking section's page heading ("단말기 할부 구매 안내"), not its <title> with the site name
+        parent = (linked[0]["heading"].split(record.BREADCRUMB_SEPARATOR)[0] or linked[0]["title"]) if linked else ""
+        page = to_page(extracted, path, parent=parent)
         if not page.sections:
             raise AttachmentError("no text found in the file")
         nodes = page_nodes(page, proser, _state["chunker"], digest)
