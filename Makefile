@@ -40,6 +40,8 @@ demo: install
 	$(PY) -m query "인터넷 이전 설치비는 얼마인가요?" --storage $(STORAGE)
 	@echo
 	$(PY) -m query "How much does the daily roaming pass cost in Japan?" --storage $(STORAGE)
+	@echo
+	$(PY) -m query "한빛폰 S26을 24개월 할부로 사면 한 달 할부금이 얼마인가요?" --storage $(STORAGE)
 
 test: install
 	$(PY) -m pytest -q

@@ -41,6 +41,8 @@ class AttachmentCounts:
     failed: int = 0
     unsupported: int = 0
     ocr_pages: int = 0
+    images_skipped: int = 0  # linked images not read because OCR is off or not installed
+    images_skipped_reason: str = ""
     by_type: dict[str, int] = field(default_factory=dict)  # stored this run, by file type
 
 
@@ -94,6 +96,9 @@ class Report:
             lines.append(f"  attachments: {a.found} found: {a.added} added, {a.updated} updated, {a.unchanged} unchanged, "
                          f"{a.failed} failed, {a.unsupported} unsupported" + (f" ({kinds})" if kinds else "")
                          + (f"; {a.ocr_pages} page(s)/image(s) read by OCR" if a.ocr_pages else ""))
+        if a.images_skipped:
+            lines.append(f"  images: {a.images_skipped} linked image(s) not read ({a.images_skipped_reason}); "
+                         "their alt text and captions are indexed with their sections")
         if self.generation is not None:
             lines.append(f"  live:   index generation {self.generation}")
         for item in self.deleted_paths[:20]:

@@ -54,6 +54,7 @@ class FileResult:
     links: list[AttachmentLink] | None = None  # a page's links to files under the root (ingest.attachments)
     file_type: str = ""  # an attachment's type (ingest.attachments.units.FileType); "" for a page
     ocr_pages: int = 0  # an attachment's pages or images read by OCR
+    quiet: bool = False  # nothing to index and nothing wrong (an image without text): no report line
 
 
 _state: dict = {}
@@ -111,7 +112,7 @@ def build_file(path: str, raw: bytes, digest: str, stored_ids: frozenset[str] = 
         return result
     result.nodes = nodes
     result.links = [AttachmentLink(path, link.target, s.anchor or "", breadcrumb(s), page.title, link.text)
-                    for s in page.sections for link in s.links if link.kind == "attachment" and link.target]
+                    for s in page.sections for link in s.links if link.kind in ("attachment", "image") and link.target]
     result.title, result.lang = page.title, page.lang
     result.sections = len(page.sections)
     result.tables = sum(len(s.tables) for s in page.sections)

@@ -8,7 +8,8 @@ Writers: fpdf2 with the NanumGothic TTF (Debian `fonts-nanum`): it embeds a font
 with a ToUnicode map, so the PDFs have a real Korean text layer (checked at the end with
 pypdfium2). XlsxWriter, because it stores a formula together with its computed value, as
 Excel does when it saves (openpyxl writes formulas without values, which no reader can show).
-python-docx and python-pptx. python-hwpx writes both the HWPX (OWPML) package and the
+python-docx and python-pptx; Pillow draws `img/router_reset.png`, a picture whose text
+only OCR can read. python-hwpx writes both the HWPX (OWPML) package and the
 HWP 5 binary (`transfer_form.hwp`).
 
     python scripts/make_sample_attachments.py [--out data/manuals/forms]
@@ -337,6 +338,25 @@ def checklist_hwpx(path: Path) -> None:
     document.save_to_path(str(path))
 
 
+# ---------------------------------------------------------------- an image with text (OCR)
+def router_reset_png(path: Path) -> None:
+    """A how-to picture whose words exist only as pixels: what OCR makes searchable."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    image = Image.new("RGB", (1200, 520), "white")
+    draw = ImageDraw.Draw(image)
+    title = ImageFont.truetype(str(FONT_BOLD), 44)
+    body = ImageFont.truetype(str(FONT), 36)
+    draw.text((50, 40), "공유기 초기화 방법", font=title, fill="black")
+    lines = ["1. 공유기 뒷면의 RESET 버튼을 15초 이상 누릅니다.",
+             "2. 전면의 SYS 표시등이 주황색으로 세 번 깜박이면 손을 뗍니다.",
+             "3. 재부팅에는 약 3분이 걸립니다.",
+             "초기 관리자 페이지 주소: 192.168.50.1"]
+    for i, line in enumerate(lines):
+        draw.text((50, 140 + i * 80), line, font=body, fill="black")
+    image.save(path, optimize=True)
+
+
 def main() -> None:
     import logging
 
@@ -362,6 +382,10 @@ def main() -> None:
         print(f"wrote {out / name} ({(out / name).stat().st_size:,} bytes)")
     import pypdfium2 as pdfium
 
+    images = out.parent / "img"
+    images.mkdir(exist_ok=True)
+    router_reset_png(images / "router_reset.png")
+    print(f"wrote {images / 'router_reset.png'}")
     for name in [n for n in writers if n.endswith(".pdf")]:
         doc = pdfium.PdfDocument(str(out / name))
         text = "".join(doc[i].get_textpage().get_text_range() for i in range(len(doc)))

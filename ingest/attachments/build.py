@@ -18,7 +18,7 @@ from core.vocab import page_terms
 from ingest.attachments.document import locations, to_page
 from ingest.attachments.extract import extract
 from ingest.attachments.safety import ZipLimits
-from ingest.attachments.units import AttachmentError
+from ingest.attachments.units import AttachmentError, FileType, NothingToIndex
 from ingest.chunk import breadcrumb, lexical_text, page_nodes
 from ingest.manifest import ChunkRow
 from ingest.worker import FileResult, _state
@@ -38,12 +38,18 @@ def build_attachment(path: str, raw: bytes, digest: str, stored_ids: frozenset[s
         result.file_type, result.ocr_pages = extracted.type.value, extracted.ocr_pages
         # the linking section's page heading ("단말기 할부 구매 안내"), not its <title> with the site name
         parent = (linked[0]["heading"].split(record.BREADCRUMB_SEPARATOR)[0] or linked[0]["title"]) if linked else ""
+        if extracted.type is FileType.IMAGE and linked:
+            # a picture is read under the section that shows it, named by its alt text:
+            # "한빛 인터넷 요금제 안내 › 와이파이 공유기 임대 › 공유기 초기화 방법 안내 그림"
+            extracted.title = record.breadcrumb([h for h in (linked[0]["heading"], linked[0]["text"] or extracted.title) if h])
+            parent = ""
         page = to_page(extracted, path, parent=parent)
         if not page.sections:
             raise AttachmentError("no text found in the file")
         nodes = page_nodes(page, proser, _state["chunker"], digest)
     except AttachmentError as exc:
         result.error = str(exc)
+        result.quiet = isinstance(exc, NothingToIndex)
         return result
     except Exception as exc:  # a reader library's bug on odd input must not stop the batch
         result.error = f"could not read attachment: {type(exc).__name__}: {exc}"

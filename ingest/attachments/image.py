@@ -1,4 +1,8 @@
-"""An image file -> its text through OCR (ingest.attachments.ocr), when available."""
+"""An image a page shows (`<img>`) or links to -> its text through OCR
+(ingest.attachments.ocr), when available. Its alt text and caption are already page text
+(ingest.parse); this adds what is written inside the picture (a flowchart's boxes, a
+screenshot's labels), cited under the section that shows it. A picture without text is
+skipped quietly: most images are photos and icons."""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import io
 
 from ingest.attachments import ocr
 from ingest.attachments.text_blocks import paragraphs
-from ingest.attachments.units import AttachmentError, Extracted, FileType, Unit
+from ingest.attachments.units import AttachmentError, Extracted, FileType, NothingToIndex, Unit
 
 
 def extract(raw: bytes, name: str, ocr_mode: str = "auto") -> Extracted:
@@ -22,6 +26,6 @@ def extract(raw: bytes, name: str, ocr_mode: str = "auto") -> Extracted:
     result = Extracted(FileType.IMAGE, title=name, ocr_pages=1)
     unit = Unit(anchor="", location="", blocks=paragraphs(ocr.image_text(image)))
     if unit.empty:
-        raise AttachmentError("image without readable text (OCR found none)")
+        raise NothingToIndex("image without readable text (OCR found none)")
     result.units.append(unit)
     return result

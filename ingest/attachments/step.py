@@ -29,6 +29,7 @@ from core.store import Storage
 from ingest.attachments.sniff import sniff
 from ingest.attachments.units import SUPPORTED, FileType
 from ingest.manifest import AttachmentLink, Manifest
+from ingest.parse import ATTACHMENT_EXT, IMAGE_EXT
 from ingest.report import Report
 
 ATTACHMENT_VERSION = "1"  # bump when extraction changes what an attachment turns into
@@ -45,12 +46,20 @@ def linked_from(links: list[AttachmentLink]) -> tuple[dict, ...]:
     return tuple(seen.values())
 
 
+_OCR_IMAGES = IMAGE_EXT - {"svg"}  # an SVG's text is in its XML, not in pixels
+
+
+def is_image(rel: str) -> bool:
+    return rel.rsplit(".", 1)[-1].lower() in _OCR_IMAGES
+
+
 def candidates(found: list[tuple[Path, str]], root: Path, links: dict[str, list[AttachmentLink]]) -> dict[str, Path]:
     """rel -> absolute path: the files found, and linked files under the root (an operator
-    who ingests one page still gets the files it links to)."""
+    who ingests one page still gets the files it links to), images the pages show included."""
     out = {rel: path for path, rel in found}
     for target in links:
-        if target not in out and not target.startswith("../"):
+        if target not in out and not target.startswith("../") and (target.rsplit(".", 1)[-1].lower() in ATTACHMENT_EXT
+                                                                    or is_image(target)):
             path = root / target
             if path.is_file():
                 out[target] = path
@@ -67,6 +76,14 @@ def ingest_attachments(
         return
     from ingest.attachments import ocr
 
+    images = [rel for rel in files if is_image(rel)]
+    if images and not ocr.available(settings.ocr):
+        # without OCR a picture says nothing its alt text does not: not read, and said so
+        report.attachments.images_skipped = len(images)
+        report.attachments.images_skipped_reason = ocr.skipped_reason(settings.ocr)
+        files = {rel: path for rel, path in files.items() if not is_image(rel)}
+        if not files:
+            return
     known = manifest.hashes()
     limit = int(settings.max_file_mb * 1024 * 1024)
     ocr_state = f"ocr={ocr.available(settings.ocr)}".encode()
@@ -111,6 +128,11 @@ def ingest_attachments(
             report.llm_calls += result.llm_calls
             report.embed_seconds += result.embed_seconds
             if result.error:
+                if result.quiet:
+                    continue
+                if is_image(result.path):  # a picture that cannot be read is a warning, not a failed document
+                    report.warnings.append({"path": result.path, "reason": f"image not read: {result.error}"})
+                    continue
                 stats.failed += 1
                 report.errors.append({"path": result.path, "reason": result.error})
                 continue

@@ -42,6 +42,10 @@ class AttachmentError(Exception):
     """An attachment that cannot be indexed; the message is the reason the report shows."""
 
 
+class NothingToIndex(AttachmentError):
+    """A readable file without text (a photo, a logo): skipped quietly, not a failure."""
+
+
 @dataclass
 class Unit:
     """One citable place in a file.

@@ -307,3 +307,61 @@ def test_incremental_changed_deleted_and_unchanged_attachments(tmp_path):
 
     _, collection = open_collection(get_storage(settings).index_dir(), settings, "usem3", create=False)
     assert collection.get(where={record.PATH: "forms/terms.pdf"})["ids"] == []
+
+
+def test_a_page_that_starts_linking_to_a_file_is_cited_by_it(tmp_path):
+    manuals = attachment_manuals(tmp_path / "manuals")
+    settings = make_settings(tmp_path / "storage")
+    ingest([manuals], settings, progress=False)
+    page = manuals / "billing.html"
+    page.write_text(SECOND_PAGE.replace('href="forms/prices.xlsx"', 'href="forms/terms.pdf"')
+                    .replace('id="price"', 'id="rules"'), encoding="utf-8")
+    again = ingest([manuals], settings, progress=False)
+    assert again.attachments.updated == 1 and again.attachments.unchanged == 1  # terms.pdf re-cited, prices.xlsx kept
+    from core.store import get_storage, open_collection
+
+    _, collection = open_collection(get_storage(settings).index_dir(), settings, "usem3", create=False)
+    got = collection.get(where={record.PATH: "forms/terms.pdf"}, include=["metadatas"])
+    cited = {(l["path"], l["anchor"]) for m in got["metadatas"]
+             for l in record.linked_from(json.loads(m["_node_content"])["metadata"])}
+    assert cited == {("billing.html", "rules"), ("forms.html", "terms")}
+
+
+IMAGE_PAGE = """<!DOCTYPE html><html lang="ko"><head><meta charset="utf-8"><title>공유기</title></head><body>
+<h1>공유기 안내</h1><h2 id="reset">초기화</h2><p>초기화 방법은 그림을 보세요.</p>
+<img src="img/reset.png" alt="공유기 초기화 안내 그림"></body></html>"""
+
+
+def image_manuals(target: Path) -> Path:
+    shutil.copytree(FIXTURES, target)
+    (target / "img").mkdir()
+    shutil.copy(ROOT / "data" / "manuals" / "img" / "router_reset.png", target / "img" / "reset.png")
+    (target / "router.html").write_text(IMAGE_PAGE, encoding="utf-8")
+    return target
+
+
+def test_without_ocr_linked_images_are_skipped_and_the_status_says_so(tmp_path):
+    from ingest.status import format_status, status
+
+    manuals = image_manuals(tmp_path / "manuals")
+    settings = make_settings(tmp_path / "storage", ocr="off")
+    report = ingest([manuals], settings, progress=False)
+    assert not report.errors and report.files.added == 5
+    assert report.attachments.images_skipped == 1 and report.attachments.images_skipped_reason == "OCR=off"
+    assert "1 linked image(s) not read (OCR=off)" in report.summary()
+    assert "1 linked image(s) not read by OCR (OCR=off)" in format_status(status(settings))
+
+
+@pytest.mark.skipif(not ocr.available("auto"), reason="Tesseract (tesseract-ocr) or pytesseract not installed")
+def test_text_inside_a_picture_is_found_under_the_section_that_shows_it(tmp_path):
+    from query.engine import Engine
+
+    manuals = image_manuals(tmp_path / "manuals")
+    settings = make_settings(tmp_path / "storage", ocr="auto")
+    report = ingest([manuals], settings, progress=False)
+    assert report.attachments.ocr_pages == 1 and report.attachments.by_type == {"image": 1}
+    result = Engine(settings).ask("RESET 버튼은 몇 초 이상 눌러야 하나요?", use_llm=False)
+    top = result["sources"][0]
+    assert top["path"] == "img/reset.png"
+    assert top["heading"] == "공유기 안내 › 초기화 › 공유기 초기화 안내 그림"
+    assert "15초" in result["answer"]
