@@ -178,6 +178,12 @@ def carry_over(old_dir: Path, new_dir: Path, new_manifest: Manifest, paths: list
                     "INSERT OR REPLACE INTO page_terms (path, terms) VALUES (?, ?)",
                     old_manifest.db.execute("SELECT path, terms FROM page_terms WHERE path = ?", (path,)).fetchall(),
                 )
+                new_manifest.db.execute("DELETE FROM links WHERE page = ?", (path,))
+                new_manifest.db.executemany(  # the attachments it links to keep citing it
+                    "INSERT INTO links (page, target, anchor, heading, title, text) VALUES (?, ?, ?, ?, ?, ?)",
+                    old_manifest.db.execute("SELECT page, target, anchor, heading, title, text FROM links WHERE page = ?",
+                                            (path,)).fetchall(),
+                )
             record = records[path]
             with new_manifest.db:
                 new_manifest.db.execute(
