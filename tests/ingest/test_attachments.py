@@ -158,33 +158,34 @@ def test_corrupt_and_oversized_files():
 
 
 def test_password_protected_office_file_is_named_as_such():
-    olefile = pytest.importorskip("olefile")
-    # An encrypted OOXML file is an OLE2 container holding EncryptionInfo + EncryptedPackage;
-    # olefile cannot write one, so the type decision is checked on the stream names it reads.
-    from ingest.attachments import sniff as sniff_module
+    msoffcrypto = pytest.importorskip("msoffcrypto", reason="msoffcrypto-tool writes the encrypted test file")
+    from msoffcrypto.format.ooxml import OOXMLFile
 
-    class FakeOle:
-        def __init__(self, *_):
-            pass
+    locked = io.BytesIO()
+    OOXMLFile(io.BytesIO((FORMS / "price_sheet_2026.xlsx").read_bytes())).encrypt("secret", locked)
+    assert sniff(locked.getvalue(), "prices.xlsx") is FileType.ENCRYPTED_OFFICE
+    with pytest.raises(AttachmentError, match="password-protected Office file"):
+        extract(locked.getvalue(), "prices.xlsx")
 
-        def __enter__(self):
-            return self
 
-        def __exit__(self, *_):
-            return False
-
-        def listdir(self, **_):
-            return [["EncryptionInfo"], ["EncryptedPackage"]]
-
-    original = olefile.OleFileIO
-    olefile.OleFileIO = FakeOle
-    try:
-        raw = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600
-        assert sniff_module.sniff(raw, "prices.xlsx") is FileType.ENCRYPTED_OFFICE
-        with pytest.raises(AttachmentError, match="password-protected Office file"):
-            extract(raw, "prices.xlsx")
-    finally:
-        olefile.OleFileIO = original
+def test_xls_sheet_with_merged_title_and_number_formats():
+    xlwt = pytest.importorskip("xlwt", reason="xlwt writes the .xls test file")
+    book = xlwt.Workbook()
+    sheet = book.add_sheet("요금")
+    sheet.write_merge(0, 0, 0, 1, "2026 인터넷 요금")
+    sheet.write(1, 0, "상품")
+    sheet.write(1, 1, "월 요금")
+    won = xlwt.easyxf(num_format_str='#,##0"원"')
+    for row, (name, fee) in enumerate([("기가 인터넷", 38500), ("베이직", 27500)], start=2):
+        sheet.write(row, 0, name)
+        sheet.write(row, 1, fee, won)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    got = extract(buffer.getvalue(), "fees.xls")
+    assert got.type is FileType.XLS and got.units[0].location == "sheet 요금"
+    table = got.units[0].tables[0]
+    assert table.caption == "2026 인터넷 요금"
+    assert "상품: 기가 인터넷; 월 요금: 38,500원." in prose(table)
 
 
 def test_image_only_pdf_without_ocr_is_reported():
