@@ -14,7 +14,7 @@ import zipfile
 from ingest.attachments.units import FileType
 
 _OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-_IMAGES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"BM")
+_IMAGES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a")
 _TEXT_PROBE = 65536
 
 
@@ -26,7 +26,8 @@ def sniff(raw: bytes, name: str = "") -> FileType:
         return _zip_type(raw)
     if raw.startswith(_OLE2):
         return _ole_type(raw)
-    if raw.startswith(_IMAGES) or (raw[:4] == b"RIFF" and raw[8:12] == b"WEBP"):
+    bmp = raw.startswith(b"BM") and raw[6:10] == b"\0\0\0\0"  # "BM", size, two reserved zero words
+    if raw.startswith(_IMAGES) or bmp or (raw[:4] == b"RIFF" and raw[8:12] == b"WEBP"):
         return FileType.IMAGE
     return _text_type(raw, name)
 
