@@ -134,6 +134,7 @@ def terms_pdf(path: Path) -> None:
     pdf.add_page()
     _para(pdf, "한빛텔레콤 이동전화 서비스 이용약관 (발췌)", 16, "B")
     _para(pdf, "시행일: 2026년 3월 1일 · 약관 번호 TOS-MOB-2026-03")
+    pdf.start_section("제1장 총칙")  # the PDF outline (bookmarks): readers' heading path
     _para(pdf, "제1장 총칙", 13, "B")
     _para(pdf, "제1조 (목적) 이 약관은 한빛텔레콤(이하 '회사')이 제공하는 이동전화 서비스의 이용 조건과 절차, "
                "회사와 고객의 권리와 의무를 정합니다.")
@@ -143,6 +144,7 @@ def terms_pdf(path: Path) -> None:
     _para(pdf, "제3조 (이용 계약의 성립) 이용 계약은 고객이 가입 신청서를 제출하고 회사가 이를 승낙한 때 성립합니다. "
                "만 14세 미만 고객은 법정대리인의 동의서가 있어야 가입할 수 있습니다.")
     pdf.add_page()
+    pdf.start_section("제2장 요금의 청구와 납부")  # the PDF outline (bookmarks): readers' heading path
     _para(pdf, "제2장 요금의 청구와 납부", 13, "B")
     _para(pdf, "제11조 (요금의 청구) 회사는 매월 1일부터 말일까지 사용한 요금을 다음 달 12일에 청구합니다. "
                "요금 명세서는 고객이 선택한 방법(모바일 명세서, 이메일, 우편)으로 보내며, 우편 명세서는 "
@@ -156,6 +158,7 @@ def terms_pdf(path: Path) -> None:
                  ["3개월", "착발신 정지"],
                  ["4개월 이상", "직권 해지 및 채권 추심 위탁"]], [40, 130])
     pdf.add_page()
+    pdf.start_section("제3장 손해배상")  # the PDF outline (bookmarks): readers' heading path
     _para(pdf, "제3장 손해배상", 13, "B")
     _para(pdf, "제20조 (서비스 장애에 대한 배상) 회사의 책임으로 서비스를 이용하지 못한 경우, 고객이 장애 사실을 "
                "안 날부터 3개월 안에 청구하면 아래 기준에 따라 배상합니다.")
@@ -166,6 +169,7 @@ def terms_pdf(path: Path) -> None:
     _para(pdf, "제21조 (배상하지 않는 경우) 천재지변, 고객의 단말기 고장, 회사가 미리 알린 정기 점검(매월 "
                "셋째 주 화요일 새벽 2시부터 4시까지)으로 인한 장애는 배상하지 않습니다.")
     pdf.add_page()
+    pdf.start_section("제4장 개인정보와 분쟁 해결")  # the PDF outline (bookmarks): readers' heading path
     _para(pdf, "제4장 개인정보와 분쟁 해결", 13, "B")
     _para(pdf, "제30조 (해지 후 개인정보 보관) 회사는 계약이 끝난 뒤 요금 정산을 위해 고객의 개인정보를 "
                "6개월 동안 보관하고, 그 뒤 지체 없이 파기합니다. 다만 미납 요금이 있으면 완납할 때까지 보관합니다.")

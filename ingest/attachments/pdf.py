@@ -24,6 +24,40 @@ from ingest.attachments.text_blocks import paragraphs
 from ingest.attachments.units import AttachmentError, Extracted, FileType, Unit
 
 _MIN_TEXT = 16  # characters below which a page counts as having no text layer
+TOC_DEPTH = 2  # outline levels kept in a page's heading path ("3. 설치 › 3.2 디스크 분할")
+
+
+def outline_paths(doc, pages: int) -> list[list[str]]:
+    """Each page's heading path from the PDF's outline (bookmarks): the entries, one per
+    level, that start on or before the page. A citation then says where in the document
+    a page is ("제3장 손해배상 › p. 3"), as a page's breadcrumb does; a PDF without an
+    outline gives empty paths."""
+    import logging
+
+    entries: list[tuple[int, int, str]] = []  # (page index, level, title) in outline order
+    quiet = logging.getLogger("pypdfium2")
+    level_before = quiet.level
+    quiet.setLevel(logging.ERROR)  # "maximum recursion depth reached": deeper levels are skipped on purpose
+    try:
+        for mark in doc.get_toc(max_depth=TOC_DEPTH - 1):
+            dest = mark.get_dest()
+            index = dest.get_index() if dest is not None else None
+            title = " ".join((mark.get_title() or "").split())
+            if index is not None and title and 0 <= index < pages:
+                entries.append((index, mark.level, title))
+    except Exception:  # a damaged outline costs the headings, never the text
+        entries = []
+    finally:
+        quiet.setLevel(level_before)
+    entries.sort(key=lambda e: e[0])  # stable: outline order within a page
+    paths, stack, e = [], [], 0
+    for page in range(pages):
+        while e < len(entries) and entries[e][0] <= page:
+            _, level, title = entries[e]
+            stack = stack[:level] + [title]
+            e += 1
+        paths.append(list(stack))
+    return paths
 
 
 def extract(raw: bytes, name: str, ocr_mode: str = "auto") -> Extracted:
@@ -41,6 +75,7 @@ def extract(raw: bytes, name: str, ocr_mode: str = "auto") -> Extracted:
         result = Extracted(FileType.PDF, title=title or name)
         blank: list[int] = []
         can_ocr = ocr.available(ocr_mode)
+        headings = outline_paths(doc, len(doc))
         for index in range(len(doc)):
             page = doc[index]
             number = index + 1
@@ -55,7 +90,8 @@ def extract(raw: bytes, name: str, ocr_mode: str = "auto") -> Extracted:
                 else:
                     blank.append(number)
             page.close()
-            unit = Unit(anchor=f"page={number}", location=f"p. {number}", blocks=paragraphs(text))
+            unit = Unit(anchor=f"page={number}", location=f"p. {number}", blocks=paragraphs(text),
+                        headings=headings[index] + [f"p. {number}"])
             if not unit.empty:
                 result.units.append(unit)
         if blank:

@@ -37,6 +37,7 @@ def test_pdf_pages_keep_korean_word_spaces_and_page_anchors():
     assert got.type is FileType.PDF
     assert [u.anchor for u in got.units] == ["page=1", "page=2", "page=3", "page=4"]
     assert "장애 시간 요금의 8배" in text_of(got, "page=3")
+    assert got.units[2].headings == ["제3장 손해배상", "p. 3"]  # the PDF outline gives the heading path
     assert "8배" not in text_of(got, "page=2")
     # a wrapped sentence is one block, a table row stays apart from the next row
     blocks = got.units[1].blocks
@@ -260,6 +261,7 @@ def test_question_answered_from_inside_an_attachment_cites_the_page_of_the_file(
     result = Engine(settings).ask("서비스 장애가 연속 3시간 이상 이어지면 얼마를 배상받나요?", use_llm=False)
     top = result["sources"][0]
     assert top["url"] == "forms/terms.pdf#page=3"
+    assert top["heading"].endswith("제3장 손해배상 › p. 3")
     assert "8배" in result["answer"] and "[1]" in result["answer"]
 
 
