@@ -10,10 +10,12 @@ objects for formatting we do not use.
 
 HWP 5.x (the OLE2 binary format) is converted to the same OWPML parts by `python-hwpx`
 (`hwpx.hwp5.package.convert`): the one maintained PyPI package (Apache-2.0, 2026) that
-reads and writes both formats. Measured alternatives: `pyhwp` (last release 2020, Python
-2 era, text only through its own XSLT pipeline) and LlamaIndex's `HWPReader` (olefile +
-zlib, body text only, table cells run together without their grid); neither keeps tables.
-Docling's HWP backend (`hangulang`, Rust) is an experimental opt-in this year.
+reads and writes both formats. LlamaIndex's `HWPReader` (olefile + zlib), measured on
+`data/manuals/forms/transfer_form.hwp`: the text comes out, but with control records
+decoded as CJK characters ("\x02捤獥\x00..." before the title, "氠瑢" where the table
+starts) and every table cell on a line of its own, header and value apart, so "멤버십
+포인트 / 승계되지 않고 소멸" is no longer one row. `pyhwp` was not tried: its last release is
+from 2020. Docling's HWP backend (`hangulang`, Rust) is an experimental opt-in this year.
 """
 
 from __future__ import annotations
