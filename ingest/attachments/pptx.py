@@ -2,6 +2,10 @@
 
 python-pptx, the maintained reader. Shapes are read in the slide's order, groups
 recursively; a table's merged cells (`is_spanned`) are colspan copies of their origin.
+
+LlamaIndex's `PptxReader` (also python-pptx) puts tables, notes and text runs into
+list-valued metadata (`tables`, `text_sections`, `images`), which Chroma refuses: a
+plain-LlamaIndex baseline has to flatten it (scripts/evaluate.py) before storing.
 """
 
 from __future__ import annotations

@@ -6,6 +6,11 @@ cell then holds the value Excel (or LibreOffice) computed when the file was save
 is what the sheet shows; a file saved by a program that computes nothing has no such
 value, and the formula text is used instead (noted in the report). Not read-only mode:
 only the full mode reports merged ranges, which decide the header labels.
+
+LlamaIndex's `PandasExcelReader` (pandas over openpyxl), measured on the sample price
+sheet: it takes the merged title row for the header ("2026년 모바일 요금표 (부가세 포함):
+5G 라이트, Unnamed: 1: 39000, Unnamed: 2: 29250"), so the group label "월 요금" and its
+sub-columns never reach the values, and it drops the number format (39000, not 39,000원).
 """
 
 from __future__ import annotations
