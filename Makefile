@@ -41,7 +41,7 @@ demo: install
 	@echo
 	$(PY) -m query "How much does the daily roaming pass cost in Japan?" --storage $(STORAGE)
 	@echo
-	$(PY) -m query "한빛폰 S26을 24개월 할부로 사면 한 달 할부금이 얼마인가요?" --storage $(STORAGE)
+	$(PY) -m query "휴대폰 분실보험 플러스의 월 요금은 얼마인가요?" --storage $(STORAGE)
 
 test: install
 	$(PY) -m pytest -q

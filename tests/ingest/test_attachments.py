@@ -227,6 +227,7 @@ def attachment_manuals(target: Path, bad: bool = False) -> Path:
         (target / "forms" / "cut.pdf").write_bytes(raw[:2000])
         (target / "forms" / "scan.pdf").write_bytes(image_only_pdf())
         (target / "forms" / "big.pdf").write_bytes(raw + b"%" + b"0" * 600_000)
+        (target / "forms" / "bundle.zip").write_bytes(_zip({"readme.txt": b"archive"}))
     return target
 
 
@@ -251,7 +252,9 @@ def test_bad_attachments_are_reported_by_name_and_the_rest_is_stored(attachment_
     assert report.files.added == 6  # every page, the one linking to the bad files too
     assert report.attachments.added == 2 and report.attachments.by_type == {"pdf": 1, "xlsx": 1}
     assert report.exit_code == 3
-    assert "attachments: 7 found: 2 added" in report.summary()
+    assert "attachments: 8 found: 2 added" in report.summary()
+    # a format we do not read is a warning, not a failure
+    assert {"path": "forms/bundle.zip", "reason": "attachment not indexed: unsupported format (zip)"} in report.warnings
 
 
 def test_question_answered_from_inside_an_attachment_cites_the_page_of_the_file(attachment_store):
