@@ -36,8 +36,10 @@ def build_attachment(path: str, raw: bytes, digest: str, stored_ids: frozenset[s
                             limits=ZipLimits(settings.zip_max_unpacked_mb, settings.zip_max_ratio),
                             ocr_mode=settings.ocr)
         result.file_type, result.ocr_pages = extracted.type.value, extracted.ocr_pages
-        # the linking section's page heading ("단말기 할부 구매 안내"), not its <title> with the site name
-        parent = (linked[0]["heading"].split(record.BREADCRUMB_SEPARATOR)[0] or linked[0]["title"]) if linked else ""
+        # the linking page's heading ("단말기 할부 구매 안내", not its <title> with the site name)
+        # when one page links to the file; a file several pages link to belongs to none of them
+        pages = {link["path"] for link in linked}
+        parent = (linked[0]["heading"].split(record.BREADCRUMB_SEPARATOR)[0] or linked[0]["title"]) if len(pages) == 1 else ""
         if extracted.type is FileType.IMAGE and linked:
             # a picture is read under the section that shows it, named by its alt text:
             # "한빛 인터넷 요금제 안내 › 와이파이 공유기 임대 › 공유기 초기화 방법 안내 그림"
