@@ -40,6 +40,8 @@ demo: install
 	$(PY) -m query "인터넷 이전 설치비는 얼마인가요?" --storage $(STORAGE)
 	@echo
 	$(PY) -m query "How much does the daily roaming pass cost in Japan?" --storage $(STORAGE)
+	@echo
+	$(PY) -m query "휴대폰 분실보험 플러스의 월 요금은 얼마인가요?" --storage $(STORAGE)
 
 test: install
 	$(PY) -m pytest -q

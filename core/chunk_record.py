@@ -34,6 +34,22 @@ TABLE_MD = "table_md"  # the table rows of the chunk as markdown (BM25 indexes i
 CARD = "card"  # True for a key-value table's short description vector
 DOC_HASH = "doc_hash"  # the manual's content hash: a changed manual misses the answer cache
 
+# Attachment chunks (ingest.attachments) carry the keys above, read the same way:
+#   PATH      the attachment's root-relative path ("forms/terms.pdf"),
+#   ANCHOR    the place inside it as a URL fragment ("page=4"; "sheet=<url-quoted name>",
+#             "slide=3", "section=2" for a heading section; "" for the whole file), so
+#             SECTION_ID and the source `url` are "forms/terms.pdf#page=4", which opens the
+#             PDF at that page in browsers' viewers (`/manuals/` serves the file),
+#   TITLE     the document's own title (PDF/Office properties, a form's first line) or file name,
+#   HEADING   title › location headings (sheet name, "3. 요금 안내" slide title, heading path).
+# and these, only on attachment chunks:
+FILE_TYPE = "file_type"  # the type its bytes declare: pdf, xlsx, xls, docx, pptx, hwpx, hwp, csv, txt, image
+LOCATION = "location"  # the place for people: "p. 4", "sheet 단말기", "slide 3", "제3장 › 제20조"
+LINKED_FROM = "linked_from"  # JSON list of the manual sections linking to the file, first one first:
+#   [{"path": "mobile/plans.html", "anchor": "fees", "url": "mobile/plans.html#fees",
+#     "heading": "모바일 요금제 안내 › 요금", "title": "모바일 요금제 안내", "text": "2026년 요금표(엑셀)"}]
+#   empty list for a file found under the manuals root that no page links to
+
 KIND_TEXT = "text"
 KIND_TABLE = "table"
 
@@ -69,6 +85,16 @@ def dir_filter(under: str | None) -> tuple[str, str] | None:
     if not prefix:
         return None
     return dir_key(prefix.count("/") + 1), prefix
+
+
+def attachment_fields(file_type: str, location: str, linked_from: list[dict[str, str]]) -> dict[str, Any]:
+    """The keys an attachment chunk adds to `chunk_metadata` (see FILE_TYPE, LOCATION, LINKED_FROM)."""
+    return {FILE_TYPE: file_type, LOCATION: location, LINKED_FROM: json.dumps(linked_from, ensure_ascii=False)}
+
+
+def linked_from(metadata: dict[str, Any]) -> list[dict[str, str]]:
+    """The manual sections that link to an attachment chunk's file ([] for a page's chunk)."""
+    return json.loads(metadata.get(LINKED_FROM) or "[]")
 
 
 def chunk_metadata(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -41,9 +42,15 @@ class Settings(BaseSettings):
     top_k: int = Field(5, ge=1)
     parse_workers: int = Field(0, ge=0, description="Parser processes; 0 = one per core (cores minus one for API models)")
     flush_chunks: int = Field(512, ge=1, description="Chunks embedded and stored per group")
-    max_file_mb: float = Field(20.0, gt=0, description="Larger files are rejected")
+    max_file_mb: float = Field(20.0, gt=0, description="Larger files (manuals and attachments) are rejected")
     parse_timeout: float = Field(30.0, ge=0, description="Seconds one page may take to parse before it is "
                                  "reported and skipped (0: no limit; see ingest.budget)")
+    # Attachments (ingest.attachments): XLSX/DOCX/PPTX/HWPX are ZIPs, checked before opening
+    zip_max_unpacked_mb: float = Field(200.0, gt=0, description="An attachment's ZIP members together, uncompressed")
+    zip_max_ratio: float = Field(100.0, gt=1, description="A ZIP member's uncompressed/compressed size; "
+                                 "XML packages measure 5-30x, ZIP bombs 1000x and more")
+    ocr: Literal["auto", "off"] = Field("auto", description="Text in image-only PDF pages and image attachments "
+                                        "through Tesseract: auto = when tesseract + pytesseract are installed")
     base_url: str = Field("", description="Prefix for source links, e.g. https://intra/manuals/")
     chroma_host: str = Field("", description="Use a `chroma run` server instead of the embedded store")
     chroma_port: int = 8000

@@ -1,8 +1,9 @@
 """Find the manuals under the paths an operator names.
 
 HTML is recognised by name (`core.htmlfile.is_html_name`) or, for names that say nothing,
-by sniffing the first bytes. Attachments and images beside the manuals are not manuals and
-are skipped.
+by sniffing the first bytes. Attachments (named like documents: .pdf, .xlsx, .hwp, ...) are
+listed apart for `ingest.attachments`, which reads their content; images and the rest are
+skipped.
 Symlinked directories are followed once; a loop, a dangling link or an unreadable folder is
 reported and the walk goes on. The walk stays inside the manuals root, reads no special file
 and reports names that are not UTF-8 (ingest.files says why).
@@ -28,7 +29,8 @@ _SNIFF = re.compile(rb"^\s*(<\?xml[^>]*>\s*)?(<!--.*?-->\s*)*<(!doctype\s+html|h
 class Found:
     files: list[tuple[Path, str]] = field(default_factory=list)  # (absolute path, root-relative path)
     errors: list[tuple[str, str]] = field(default_factory=list)  # (root-relative path, reason)
-    skipped: int = 0  # attachments, images and other non-manual files
+    skipped: int = 0  # images and other non-manual files
+    attachments: list[tuple[Path, str]] = field(default_factory=list)  # files named like documents (ingest.attachments)
 
 
 def _sniff(path: Path) -> bool:
@@ -75,7 +77,9 @@ def _consider(path: Path, root: Path, root_real: str, found: Found) -> None:
     if html_name:
         found.files.append((path, rel))
         return
-    if ext in _NOT_MANUAL or name.startswith("."):
+    if ext in ATTACHMENT_EXT and not name.startswith("."):
+        found.attachments.append((path, rel))  # its content decides what it is (ingest.attachments.sniff)
+    elif ext in _NOT_MANUAL or name.startswith("."):
         found.skipped += 1
     elif _sniff(path):
         found.files.append((path, rel))
@@ -119,4 +123,5 @@ def discover(paths: list[Path], root: Path) -> Found:
             for name in sorted(filenames):
                 _consider(here / name, root, root_real, found)
     found.files.sort(key=lambda item: item[1])
+    found.attachments.sort(key=lambda item: item[1])
     return found

@@ -31,7 +31,26 @@ CREATE TABLE IF NOT EXISTS pages (path TEXT PRIMARY KEY, raw_hash TEXT NOT NULL)
 CREATE TABLE IF NOT EXISTS page_blocks (path TEXT NOT NULL, key TEXT NOT NULL, PRIMARY KEY (path, key));
 CREATE INDEX IF NOT EXISTS page_blocks_key ON page_blocks(key);
 CREATE TABLE IF NOT EXISTS page_terms (path TEXT PRIMARY KEY, terms TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS links (
+    page TEXT NOT NULL, target TEXT NOT NULL, anchor TEXT NOT NULL, heading TEXT NOT NULL,
+    title TEXT NOT NULL, text TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS links_page ON links(page);
 """
+
+
+@dataclass(frozen=True)
+class AttachmentLink:
+    """A manual section's link to a file inside the manuals root (ingest.attachments):
+    kept per page, so an attachment cites the pages that link to it even when only the
+    attachment changed."""
+
+    page: str
+    target: str
+    anchor: str
+    heading: str
+    title: str
+    text: str
 
 
 @dataclass
@@ -92,10 +111,14 @@ class Manifest:
         )
 
     def replace_file(self, record: FileRecord, chunks: list[ChunkRow], updated_at: str,
-                     terms: dict | None = None) -> None:
-        """One transaction: the manual's row, its chunk rows and its vocabulary (core.vocab)
-        change together."""
+                     terms: dict | None = None, links: list[AttachmentLink] | None = None) -> None:
+        """One transaction: the manual's row, its chunk rows, its vocabulary (core.vocab)
+        and its attachment links change together."""
         with self.db:
+            if links is not None:
+                self.db.execute("DELETE FROM links WHERE page = ?", (record.path,))
+                self.db.executemany("INSERT INTO links (page, target, anchor, heading, title, text) VALUES (?, ?, ?, ?, ?, ?)",
+                                    [(l.page, l.target, l.anchor, l.heading, l.title, l.text) for l in links])
             if terms is not None:
                 self.db.execute("INSERT OR REPLACE INTO page_terms (path, terms) VALUES (?, ?)",
                                 (record.path, json.dumps(terms, ensure_ascii=False)))
@@ -116,6 +139,7 @@ class Manifest:
         with self.db:
             self.db.execute("DELETE FROM chunks WHERE path = ?", (path,))
             self.db.execute("DELETE FROM page_terms WHERE path = ?", (path,))
+            self.db.execute("DELETE FROM links WHERE page = ?", (path,))
             self.db.execute("DELETE FROM files WHERE path = ?", (path,))
             self._bump()
 
@@ -192,6 +216,14 @@ class Manifest:
         `--rebuild`)."""
         return [json.loads(t) for (t,) in self.db.execute(
             "SELECT t.terms FROM page_terms t JOIN files f ON f.path = t.path ORDER BY t.path")]
+
+    def attachment_links(self) -> dict[str, list[AttachmentLink]]:
+        """target -> the stored pages' links to it, in page and reading order."""
+        out: dict[str, list[AttachmentLink]] = {}
+        for row in self.db.execute("SELECT l.page, l.target, l.anchor, l.heading, l.title, l.text FROM links l "
+                                   "JOIN files f ON f.path = l.page ORDER BY l.page, l.rowid"):
+            out.setdefault(row[1], []).append(AttachmentLink(*row))
+        return out
 
     def totals(self) -> dict[str, int]:
         files, chunks, tables, sections = self.db.execute(

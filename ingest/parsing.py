@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 
@@ -31,9 +31,10 @@ class Parsing:
 
     AHEAD = 1024  # manuals parsed ahead of the embedder: bounds memory, not speed
 
-    def __init__(self, tasks: list[tuple[str, bytes, str, frozenset[str], frozenset[str]]], settings: Settings,
-                 cache_path: Path) -> None:
+    def __init__(self, tasks: list[tuple], settings: Settings, cache_path: Path,
+                 build: Callable[..., FileResult] = build_file) -> None:
         self.tasks = tasks
+        self.build = build  # build_file for pages; ingest.attachments.build.build_attachment
         self.settings = settings
         self.init_args = (settings.model_dump_json(), str(cache_path))
 
@@ -43,7 +44,7 @@ class Parsing:
         if len(self.tasks) < IN_PROCESS_MAX:
             init_worker(*self.init_args)
             for task in self.tasks:
-                yield build_file(*task)
+                yield self.build(*task)
             return
         # spawn, not fork: a forked worker would inherit the store lock's descriptor (and keep
         # the lock alive after the parent is killed) and Chroma's threads. Workers die with
@@ -55,14 +56,14 @@ class Parsing:
                 window: list[Future] = []
                 pending = iter(self.tasks)
                 for task in pending:
-                    window.append(pool.submit(build_file, *task))
+                    window.append(pool.submit(self.build, *task))
                     if len(window) >= self.AHEAD:
                         break
                 while window:
                     result = window.pop(0).result()
                     nxt = next(pending, None)
                     if nxt is not None:
-                        window.append(pool.submit(build_file, *nxt))
+                        window.append(pool.submit(self.build, *nxt))
                     yield result
             finally:
                 # The run stopped early (a full disk, an interrupt): parse nothing more.

@@ -31,6 +31,22 @@ class ChunkCounts:
 
 
 @dataclass
+class AttachmentCounts:
+    """The attachment pass (ingest.attachments.step): files found, what happened to them."""
+
+    found: int = 0
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    failed: int = 0
+    unsupported: int = 0
+    ocr_pages: int = 0
+    images_skipped: int = 0  # linked images not read because OCR is off or not installed
+    images_skipped_reason: str = ""
+    by_type: dict[str, int] = field(default_factory=dict)  # stored this run, by file type
+
+
+@dataclass
 class Report:
     storage: str = ""
     root: str = ""
@@ -44,6 +60,7 @@ class Report:
     errors: list[dict] = field(default_factory=list)
     warnings: list[dict] = field(default_factory=list)
     deleted_paths: list[str] = field(default_factory=list)
+    attachments: AttachmentCounts = field(default_factory=AttachmentCounts)
     seconds: float = 0.0
     embed_seconds: float = 0.0
     started_at: str = ""
@@ -74,6 +91,15 @@ class Report:
             f"  chunks: {c.added} added, {c.deleted} deleted, {c.total} in store; "
             f"{self.embedded} embedded in {self.embed_seconds:.1f}s; {self.llm_calls} LLM call(s)",
         ]
+        a = self.attachments
+        if a.found:
+            kinds = ", ".join(f"{k} {v}" for k, v in sorted(a.by_type.items()))
+            lines.append(f"  attachments: {a.found} found: {a.added} added, {a.updated} updated, {a.unchanged} unchanged, "
+                         f"{a.failed} failed, {a.unsupported} unsupported" + (f" ({kinds})" if kinds else "")
+                         + (f"; {a.ocr_pages} page(s)/image(s) read by OCR" if a.ocr_pages else ""))
+        if a.images_skipped:
+            lines.append(f"  images: {a.images_skipped} linked image(s) not read ({a.images_skipped_reason}); "
+                         "their alt text and captions are indexed with their sections")
         if self.generation is not None:
             lines.append(f"  live:   index generation {self.generation}")
         for item in self.deleted_paths[:20]:

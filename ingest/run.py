@@ -36,7 +36,7 @@ from ingest.report import Report, utc_now
 # Bump when parsing, chunking or tokenizing changes what a manual turns into. It is part of
 # every manual's hash, so the next run re-processes each manual once (chunks whose text is
 # unchanged keep their vectors); so do the settings that shape chunks.
-PIPELINE_VERSION = "16"  # 16: a <br> outside code ends a block; 15: header rows marked by looks only (bold, shading); 14: layout tables read as page text (ingest.tables.is_layout_table); 13: a heading takes the id of the element it opens (<section id>); 12 (11 on a branch only): key: value lists with distinct keys in groups of whole rows a third of a chunk long; 10: a chunk's first line starts with its parent page's title (<link rel="up">); 9: each manual's vocabulary terms (core.vocab) in the manifest (8 was a trial chunking)
+PIPELINE_VERSION = "17"  # 17: pages record their attachment links (ingest.attachments); 16: a <br> outside code ends a block; 15: header rows marked by looks only (bold, shading); 14: layout tables read as page text (ingest.tables.is_layout_table); 13: a heading takes the id of the element it opens (<section id>); 12 (11 on a branch only): key: value lists with distinct keys in groups of whole rows a third of a chunk long; 10: a chunk's first line starts with its parent page's title (<link rel="up">); 9: each manual's vocabulary terms (core.vocab) in the manifest (8 was a trial chunking)
 
 
 def pipeline_signature(settings: Settings) -> str:
@@ -263,7 +263,7 @@ def _run(
     limit = int(settings.max_file_mb * 1024 * 1024)
     signature = pipeline_signature(settings).encode("utf-8") + b"\0"
     read: list[tuple[str, bytes, str]] = []  # (path, bytes, hash of the bytes)
-    seen: set[str] = {rel for rel, _ in found.errors}
+    seen: set[str] = {rel for rel, _ in found.errors} | {rel for _, rel in found.attachments}
     for abs_path, rel in tqdm(found.files, desc="scanning", unit="file", file=sys.stderr,
                               disable=not progress or len(found.files) < 200, leave=False):
         seen.add(rel)
@@ -314,6 +314,9 @@ def _run(
             writer.delete_manual(rel)
             report.files.deleted += 1
             report.deleted_paths.append(rel)
+    from ingest.attachments.step import ingest_attachments  # light: heavy readers load only for changed files
+
+    ingest_attachments(found.attachments, root, index_dir, manifest, settings, storage, report, progress, signature)
     manifest.set_meta("dirty", "0")
     report.files.failed = sum(1 for e in report.errors)
 

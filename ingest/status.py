@@ -9,6 +9,7 @@ from pathlib import Path
 from core.settings import Settings
 from core.store import Storage, get_storage
 from ingest.manifest import Manifest
+from ingest.parse import ATTACHMENT_EXT
 
 
 def status(settings: Settings, storage_dir: Path | None = None) -> dict:
@@ -24,7 +25,11 @@ def status(settings: Settings, storage_dir: Path | None = None) -> dict:
         try:
             data.update(manifest.totals())
             data["root"] = manifest.get_meta("root")
-            data["languages"] = dict(Counter(r.lang for r in manifest.files()))
+            files = manifest.files()
+            data["languages"] = dict(Counter(r.lang for r in files))
+            # attachments are stored like manuals; their share, by extension (ingest.attachments)
+            data["attachments"] = dict(Counter(r.path.rsplit(".", 1)[-1].lower() for r in files
+                                               if r.path.rsplit(".", 1)[-1].lower() in ATTACHMENT_EXT))
             data["clean"] = manifest.get_meta("dirty") != "1"
         finally:
             manifest.close()
@@ -41,6 +46,9 @@ def format_status(data: dict) -> str:
         f"  {data['manuals']} manuals ({', '.join(f'{k}: {v}' for k, v in sorted(data['languages'].items()))}), "
         f"{data['sections']} sections, {data['tables']} tables, {data['chunks']} chunks",
     ]
+    if data.get("attachments"):
+        lines.append(f"  of which {sum(data['attachments'].values())} attachments "
+                     f"({', '.join(f'{k}: {v}' for k, v in sorted(data['attachments'].items()))})")
     if data.get("generation"):
         g = data["generation"]
         lines.append(f"  live generation {g['number']} ({g['kind']}, {g['index']}, published {g['published_at'] or '?'})")
@@ -58,6 +66,16 @@ def format_status(data: dict) -> str:
         )
         if run.get("fatal"):
             lines.append(f"  the last run stopped: {run['fatal']}")
+        a = run.get("attachments") or {}
+        if a.get("found"):
+            lines.append(f"  attachments: {a['found']} found: {a['added']} added, {a['updated']} updated, "
+                         f"{a['unchanged']} unchanged, {a['failed']} failed, {a['unsupported']} unsupported"
+                         + (f", {a['ocr_pages']} read by OCR" if a.get("ocr_pages") else ""))
+        if a.get("images_skipped"):
+            lines.append(f"  skipped: {a['images_skipped']} linked image(s) not read by OCR ({a['images_skipped_reason']})")
         for error in run["errors"][:20]:
             lines.append(f"    failed: {error['path']}: {error['reason']}")
+        for warning in run.get("warnings", [])[:20]:
+            if "OCR" in warning["reason"] or "attachment" in warning["reason"]:
+                lines.append(f"    skipped: {warning['path']}: {warning['reason']}")
     return "\n".join(lines)

@@ -24,7 +24,7 @@ from core.settings import Settings
 from ingest.chunk import Chunker, breadcrumb, lexical_text, page_nodes
 from core.htmlfile import DecodeError, decode_html
 from core.vocab import page_terms
-from ingest.manifest import ChunkRow
+from ingest.manifest import AttachmentLink, ChunkRow
 from ingest.budget import ParseTimeout, time_limit
 from ingest.parse import parse_page
 from ingest.table_prose import TableProser
@@ -52,6 +52,10 @@ class FileResult:
     terms: dict | None = None  # the page's vocabulary (core.vocab.page_terms)
     vectors: dict[str, np.ndarray] = field(default_factory=dict)  # chunk id -> vector, when embedded here
     embed_seconds: float = 0.0
+    links: list[AttachmentLink] | None = None  # a page's links to files under the root (ingest.attachments)
+    file_type: str = ""  # an attachment's type (ingest.attachments.units.FileType); "" for a page
+    ocr_pages: int = 0  # an attachment's pages or images read by OCR
+    quiet: bool = False  # nothing to index and nothing wrong (an image without text): no report line
 
 
 _state: dict = {}
@@ -62,6 +66,7 @@ def init_worker(settings_json: str, cache_path: str | None, in_pool: bool = Fals
     (ingest.lifeline has already tied its life to the ingestion's)."""
     settings = Settings.model_validate_json(settings_json)
     _state["parse_timeout"] = settings.parse_timeout
+    _state["settings"] = settings
     _state["chunker"] = Chunker(settings.chunk_size, settings.chunk_overlap)
     _state["proser"] = TableProser(settings, Path(cache_path) if cache_path else None)
     _state["embedder"] = get_embed_model(settings) if embeds_in_process(settings) else None
@@ -100,6 +105,8 @@ def build_file(path: str, raw: bytes, digest: str, stored_ids: frozenset[str] = 
         result.error = f"could not parse: {type(exc).__name__}: {exc}"
         return result
     result.nodes = nodes
+    result.links = [AttachmentLink(path, link.target, s.anchor or "", breadcrumb(s), page.title, link.text)
+                    for s in page.sections for link in s.links if link.kind in ("attachment", "image") and link.target]
     result.title, result.lang = page.title, page.lang
     result.sections = len(page.sections)
     result.tables = sum(len(s.tables) for s in page.sections)

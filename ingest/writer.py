@@ -123,7 +123,7 @@ class Writer:
                 path=result.path, hash=result.hash, size=result.size, title=result.title, lang=result.lang,
                 sections=result.sections, tables=result.tables, chunks=len(result.nodes),
             )
-            self.manifest.replace_file(record, result.chunk_rows, utc_now(), result.terms)
+            self.manifest.replace_file(record, result.chunk_rows, utc_now(), result.terms, result.links)
 
     def _delete_ids(self, ids: list[str]) -> None:
         for i in range(0, len(ids), self.batch):
@@ -177,6 +177,12 @@ def carry_over(old_dir: Path, new_dir: Path, new_manifest: Manifest, paths: list
                 new_manifest.db.executemany(
                     "INSERT OR REPLACE INTO page_terms (path, terms) VALUES (?, ?)",
                     old_manifest.db.execute("SELECT path, terms FROM page_terms WHERE path = ?", (path,)).fetchall(),
+                )
+                new_manifest.db.execute("DELETE FROM links WHERE page = ?", (path,))
+                new_manifest.db.executemany(  # the attachments it links to keep citing it
+                    "INSERT INTO links (page, target, anchor, heading, title, text) VALUES (?, ?, ?, ?, ?, ?)",
+                    old_manifest.db.execute("SELECT page, target, anchor, heading, title, text FROM links WHERE page = ?",
+                                            (path,)).fetchall(),
                 )
             record = records[path]
             with new_manifest.db:

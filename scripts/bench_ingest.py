@@ -7,6 +7,10 @@ Measures, each in a fresh `python -m ingest` process as operators run it:
   names (scaling). Cold ingest and the floor alternate `--repeat` times and the ratio
   uses their medians: this shared machine's speed drifts by 20% within minutes.
   Prints a table and the ratios, and writes reports/bench_ingest.md.
+  A small extra section reads the generated sample attachments (data/manuals/forms, img)
+  and reports attachments/s and MB/s per type (reading only: sniff + extract + units),
+  and, when ../shared/samples/attachments/debian-install-ko.pdf exists, compares the PDF
+  libraries on it (`--attachments-only` runs just this section: reports/bench_attachments.md).
 """
 
 from __future__ import annotations
@@ -69,13 +73,105 @@ def replicate(corpus: Path, target: Path, copies: int) -> None:
         shutil.copytree(corpus, target / f"copy{i + 1}")
 
 
+SAMPLE_ATTACHMENTS = [ROOT / "data" / "manuals" / "forms", ROOT / "data" / "manuals" / "img"]
+REAL_PDF = ROOT.parent / "shared" / "samples" / "attachments" / "debian-install-ko.pdf"
+
+
+def attachment_section(repeat: int = 5) -> list[str]:
+    """Reading speed per attachment type on the generated samples (median of `repeat`
+    passes, in this process, readers imported beforehand), and the PDF libraries compared."""
+    sys.path.insert(0, str(ROOT))
+    from ingest.attachments.extract import extract
+    from ingest.attachments.sniff import sniff
+    from ingest.attachments.units import AttachmentError
+
+    files = [p for folder in SAMPLE_ATTACHMENTS if folder.is_dir() for p in sorted(folder.iterdir()) if p.is_file()]
+    by_type: dict[str, list[tuple[Path, bytes]]] = {}
+    for path in files:
+        raw = path.read_bytes()
+        by_type.setdefault(sniff(raw, path.name).value, []).append((path, raw))
+    lines = ["", "## Attachments (generated samples, reading only: sniff + extract)", "",
+             f"| type | files | MB | files/s | MB/s | s per file |", "|---|---:|---:|---:|---:|---:|"]
+    for kind, items in sorted(by_type.items()):
+        for path, raw in items:  # warm: imports and first-call setup are not reading speed
+            try:
+                extract(raw, path.name)
+            except AttachmentError:
+                pass
+        times = []
+        for _ in range(repeat):
+            started = time.perf_counter()
+            for path, raw in items:
+                try:
+                    extract(raw, path.name)
+                except AttachmentError:
+                    pass
+            times.append(time.perf_counter() - started)
+        seconds = statistics.median(times)
+        size = sum(len(raw) for _, raw in items) / 1048576
+        lines.append(f"| {kind} | {len(items)} | {size:.3f} | {len(items) / seconds:.1f} | {size / seconds:.2f} | "
+                     f"{seconds / len(items):.4f} |")
+    if REAL_PDF.exists():
+        lines += ["", f"PDF libraries on {REAL_PDF.name} ({REAL_PDF.stat().st_size / 1048576:.1f} MB, a real Korean PDF):", "",
+                  "| library | pages | seconds | Hangul syllables | characters |", "|---|---:|---:|---:|---:|"]
+        lines += pdf_compare(REAL_PDF)
+    return lines
+
+
+def pdf_compare(path: Path) -> list[str]:
+    import io
+
+    data = path.read_bytes()
+
+    def hangul(text: str) -> int:
+        return sum(1 for ch in text if "\uac00" <= ch <= "\ud7a3")
+
+    def pdfium() -> list[str]:
+        import pypdfium2
+
+        doc = pypdfium2.PdfDocument(data)
+        return [doc[i].get_textpage().get_text_range() for i in range(len(doc))]
+
+    def pypdf_pages() -> list[str]:
+        import pypdf
+
+        return [page.extract_text() or "" for page in pypdf.PdfReader(io.BytesIO(data)).pages]
+
+    def plumber() -> list[str]:
+        import pdfplumber
+
+        with pdfplumber.open(io.BytesIO(data)) as pdf:
+            return [page.extract_text() or "" for page in pdf.pages]
+
+    rows = []
+    for name, read in (("pypdfium2 (used)", pdfium), ("pypdf", pypdf_pages), ("pdfplumber", plumber)):
+        try:
+            started = time.perf_counter()
+            pages = read()
+            seconds = time.perf_counter() - started
+        except ImportError:
+            rows.append(f"| {name} | - | not installed | - | - |")
+            continue
+        text = "".join(pages)
+        rows.append(f"| {name} | {len(pages)} | {seconds:.2f} | {hangul(text):,} | {len(text):,} |")
+    return rows
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpus", type=Path, default=ROOT.parent / "shared" / "corpora" / "httpd-manual")
     parser.add_argument("--replicas", type=int, default=5, help="copies for the scaling run (0 to skip)")
     parser.add_argument("--page", default="mod/mod_dir.html.en.utf8", help="page edited for the one-change run")
     parser.add_argument("--repeat", type=int, default=3, help="cold ingest / floor pairs (medians are reported)")
+    parser.add_argument("--attachments-only", action="store_true", help="only the attachment section")
     args = parser.parse_args()
+    attachments = attachment_section()
+    if args.attachments_only:
+        text = "# Attachment reading benchmark\n" + "\n".join(attachments)
+        print(text)
+        (ROOT / "reports").mkdir(exist_ok=True)
+        (ROOT / "reports" / "bench_attachments.md").write_text(text + "\n", encoding="utf-8")
+        return 0
     if not args.corpus.is_dir():
         print(f"corpus {args.corpus} not found: nothing to benchmark", file=sys.stderr)
         return 0
@@ -141,7 +237,7 @@ def main() -> int:
             f"- x{args.replicas} corpus: {scaled[0]:.1f}s = {scaled[0] / cold_wall:.2f}x the 1x time "
             f"for {scaled[1]['chunks']['total'] / cold_report['chunks']['total']:.1f}x the chunks"
         )
-    text = "\n".join(lines)
+    text = "\n".join(lines + attachments)
     print(text)
     (ROOT / "reports").mkdir(exist_ok=True)
     (ROOT / "reports" / "bench_ingest.md").write_text(text + "\n", encoding="utf-8")

@@ -1,0 +1,58 @@
+"""An attachment's bytes -> `Extracted`, by the type its content declares.
+
+Checks come before any reader library sees the bytes: the size limit (MAX_FILE_MB), the
+ZIP limits for the ZIP-based formats (ingest.attachments.safety), encryption. Every
+failure is an `AttachmentError` whose message is the reason the report shows; a reader's
+unexpected exception is wrapped the same way by the caller, so a bad attachment never
+stops the batch.
+"""
+
+from __future__ import annotations
+
+from ingest.attachments import docx, image, owpml, pdf, plain, pptx, xls, xlsx
+from ingest.attachments.safety import ZipLimits, check_zip
+from ingest.attachments.sniff import sniff
+from ingest.attachments.units import AttachmentError, Extracted, FileType
+
+_ZIPPED = {FileType.XLSX, FileType.DOCX, FileType.PPTX, FileType.HWPX}
+_UNSUPPORTED = {
+    FileType.ZIP: "a ZIP archive (archives are not unpacked)",
+    FileType.OLE: "a legacy Office binary other than .xls (.doc/.ppt: save as .docx/.pptx)",
+    FileType.UNKNOWN: "an unrecognised format",
+}
+
+
+class Unsupported(AttachmentError):
+    """A format we do not read: reported as skipped, not as a failure."""
+
+
+def extract(raw: bytes, name: str, *, max_mb: float = 20.0, limits: ZipLimits = ZipLimits(),
+            ocr_mode: str = "auto") -> Extracted:
+    if len(raw) > max_mb * 1048576:
+        raise AttachmentError(f"too large ({len(raw) / 1048576:.1f} MB > {max_mb:g} MB limit, MAX_FILE_MB)")
+    kind = sniff(raw, name)
+    if kind in _UNSUPPORTED:
+        raise Unsupported(f"not indexed: {_UNSUPPORTED[kind]}")
+    if kind is FileType.ENCRYPTED_OFFICE:
+        raise AttachmentError("password-protected Office file (encrypted package); not indexed")
+    if kind in _ZIPPED:
+        check_zip(raw, limits)
+    if kind is FileType.PDF:
+        return pdf.extract(raw, name, ocr_mode)
+    if kind is FileType.XLSX:
+        return xlsx.extract(raw, name)
+    if kind is FileType.XLS:
+        return xls.extract(raw, name)
+    if kind is FileType.DOCX:
+        return docx.extract(raw, name)
+    if kind is FileType.PPTX:
+        return pptx.extract(raw, name)
+    if kind is FileType.HWPX:
+        return owpml.extract_hwpx(raw, name)
+    if kind is FileType.HWP:
+        return owpml.extract_hwp(raw, name)
+    if kind is FileType.CSV:
+        return plain.extract_csv(raw, name)
+    if kind is FileType.TXT:
+        return plain.extract_txt(raw, name)
+    return image.extract(raw, name, ocr_mode)
