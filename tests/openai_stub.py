@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -36,6 +37,7 @@ class StubOpenAI:
         self._failures: list[tuple[int, float | None]] = []
         self._delays: list[float] = []
         self._garbage = 0  # next N chat requests get 200 with a body that is not JSON
+        self._connections: set = set()  # open keep-alive connections, closed by stop()
         self.default_delay = 0.0  # seconds every request waits when none is scripted (benchmarks)
         self.json_type = "application/json"  # some proxies and local servers label JSON text/plain
         self._lock = threading.Lock()
@@ -69,10 +71,19 @@ class StubOpenAI:
         return self
 
     def stop(self) -> None:
+        """Stop listening and hang up every open connection: a client's keep-alive connection
+        must not keep a 'down' endpoint answering."""
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+        with self._lock:
+            connections, self._connections = list(self._connections), set()
+        for connection in connections:
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     def __enter__(self) -> "StubOpenAI":
         return self.start()
@@ -103,6 +114,16 @@ class StubOpenAI:
 
             def log_message(self, format: str, *args: object) -> None:  # noqa: A002
                 pass
+
+            def setup(self) -> None:
+                super().setup()
+                with stub._lock:
+                    stub._connections.add(self.connection)
+
+            def finish(self) -> None:
+                with stub._lock:
+                    stub._connections.discard(self.connection)
+                super().finish()
 
             def _json(self, status: int, data: dict, headers: dict | None = None) -> None:
                 raw = json.dumps(data).encode("utf-8")
