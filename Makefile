@@ -63,7 +63,7 @@ eval: install
 	$(PY) scripts/eval_followups.py --corpus $(CORPUS)
 
 report: install
-	$(PY) -m query.report --storage $(STORAGE) --since $(SINCE)
+	$(PY) -m query.ops.report --storage $(STORAGE) --since $(SINCE)
 
 demo-log: install
 	$(PY) scripts/make_demo_log.py --storage $(STORAGE)
@@ -72,7 +72,7 @@ pii-eval: install
 	$(PY) -m query.pii --eval data/eval/pii_cases.jsonl
 
 serve: install
-	$(PY) -m query.server --storage $(STORAGE) --workers $(WORKERS)
+	$(PY) -m query.desk.server --storage $(STORAGE) --workers $(WORKERS)
 
 clean:
 	rm -rf $(STORAGE)/index $(STORAGE)/index-* $(STORAGE)/current.json $(STORAGE)/cache $(STORAGE)/last_ingest.json

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from core.settings import get_settings
 from core.store import StoreError
-from query.engine import Engine
-from query.retrieve import Filters
+from query.answer.engine import Engine
+from query.answer.retrieve import Filters
 
 
 def _link(url: str, label: str, root: str | None) -> str:

@@ -33,8 +33,8 @@ from core.settings import Settings, get_settings  # noqa: E402
 from core.htmlfile import DecodeError, decode_html  # noqa: E402
 from ingest.discover import discover  # noqa: E402
 from ingest.run import ingest  # noqa: E402
-from query.engine import Engine  # noqa: E402
-from query.retrieve import Filters  # noqa: E402
+from query.answer.engine import Engine  # noqa: E402
+from query.answer.retrieve import Filters  # noqa: E402
 
 K = 5
 CATEGORIES = ("process", "fact", "table", "recommendation", "condition", "comparison")

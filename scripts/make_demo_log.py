@@ -69,8 +69,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def generate(settings, storage: Path | None, n: int, days: int, seed: int) -> dict:
     """Ask `n` questions through the real Engine on `storage` and log them with feedback."""
-    from query.engine import Engine
-    from query.querylog import open_log
+    from query.answer.engine import Engine
+    from query.ops.querylog import open_log
 
     engine = Engine(settings, storage)
     rng = random.Random(seed)

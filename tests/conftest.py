@@ -56,7 +56,7 @@ def built_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Setting
 
 @pytest.fixture(scope="session")
 def engine(built_store):
-    from query.engine import Engine
+    from query.answer.engine import Engine
 
     _, settings = built_store
     return Engine(settings)

@@ -1,0 +1,160 @@
+"""OpenAI-compatible chat API: `POST /v1/chat/completions` (plain and stream) and `GET /v1/models`.
+
+Open WebUI, LibreChat, or any script with the `openai` client can use manual-qa as a model.
+The request's message history is the conversation (no server session): earlier user and
+assistant messages become the turns the follow-up is rewritten against. The reply carries
+`[n]` markers and a "Sources" list of markdown links; the structured sources travel in the
+response too (`sources`, and the whole answer contract in `manual_qa`), which the `openai`
+client keeps as extra fields.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+MODEL_ID = "manual-qa"
+SOURCES_HEADING = "Sources:"
+
+router = APIRouter(prefix="/v1", tags=["OpenAI-compatible"])
+
+
+class ChatMessage(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    role: str
+    content: str | list[dict[str, Any]] | None = None
+
+
+class ChatRequest(BaseModel):
+    # Clients send temperature, max_tokens, user...: accepted and ignored (the answer's
+    # settings are the server's), rather than refused.
+    model_config = ConfigDict(extra="allow")
+    model: str = MODEL_ID
+    messages: list[ChatMessage] = Field(min_length=1)
+    stream: bool = False
+    stream_options: dict[str, Any] | None = None
+    user: str | None = None
+
+
+def _text(content: str | list[dict[str, Any]] | None) -> str:
+    if isinstance(content, list):  # [{"type": "text", "text": ...}, ...]
+        return "".join(part.get("text", "") for part in content if part.get("type") == "text")
+    return content or ""
+
+
+def conversation(messages: list[ChatMessage]) -> tuple[str, list[dict]]:
+    """(the last user message, earlier turns as {question, answer})."""
+    from query.desk.server import ApiError
+
+    if messages[-1].role != "user" or not _text(messages[-1].content).strip():
+        raise ApiError(400, "the last message must be a non-empty user message (the question)")
+    turns: list[dict] = []
+    for message in messages[:-1]:
+        text = _text(message.content)
+        if message.role == "user":
+            turns.append({"question": text, "answer": ""})
+        elif message.role == "assistant" and turns:
+            # Our own earlier replies end with the sources list: the history needs the answer.
+            turns[-1]["answer"] = text.split("\n\n" + SOURCES_HEADING, 1)[0]
+    return _text(messages[-1].content).strip(), turns
+
+
+def absolute_sources(result: dict, base: str) -> list[dict]:
+    sources = []
+    for source in result.get("sources", []):
+        url = source["url"] if "://" in source["url"] else base.rstrip("/") + "/manuals/" + source["url"]
+        sources.append({**source, "url": url})
+    return sources
+
+
+def sources_markdown(sources: list[dict]) -> str:
+    if not sources:
+        return ""
+    lines = [f"- [{s['rank']}] [{s.get('heading') or s.get('title') or s['url']}]({s['url']})" for s in sources]
+    return "\n\n" + SOURCES_HEADING + "\n" + "\n".join(lines)
+
+
+def _usage(result: dict) -> dict:
+    usage = result.get("usage", {})
+    prompt, completion = usage.get("input_tokens", 0), usage.get("output_tokens", 0)
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+
+
+@router.get("/models")
+def models() -> dict:
+    return {"object": "list", "data": [{"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "manual-qa"}]}
+
+
+@router.post("/chat/completions")
+async def chat_completions(body: ChatRequest, request: Request) -> Any:
+    from query.desk.auth import current_user
+    from query.desk.server import check_length
+
+    # The authenticated user when access control is on; else what the client says it is.
+    user = current_user(request) or (body.user or "")
+    desk = request.app.state.desk
+    question, turns = conversation(body.messages)
+    check_length(question, desk.settings)
+    base = str(request.base_url)
+    created = int(time.time())
+    events = desk.exchange(question, turns=turns)
+
+    def finish(result: dict) -> list[dict]:
+        desk.on_exchange(result, session_id=None, user=user,
+                         rewritten=result.get("standalone_question", question))
+        sources = absolute_sources(result, base)
+        result["sources"] = sources
+        return sources
+
+    if not body.stream:
+        final: dict = {}
+        async for kind, data in events:
+            if kind == "done":
+                final = data
+        sources = finish(final)
+        return {
+            "id": "chatcmpl-" + final["exchange_id"], "object": "chat.completion", "created": created,
+            "model": MODEL_ID,
+            "choices": [{"index": 0, "finish_reason": "stop", "message": {
+                "role": "assistant", "content": final["answer"] + sources_markdown(sources)}}],
+            "usage": _usage(final), "sources": sources, "manual_qa": final,
+        }
+
+    async def stream() -> AsyncIterator[str]:
+        chunk_id = "chatcmpl-stream"
+
+        def chunk(delta: dict, finish: str | None = None, **extra: Any) -> str:
+            data = {"id": chunk_id, "object": "chat.completion.chunk", "created": created, "model": MODEL_ID,
+                    "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra}
+            return f"data: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+        yield chunk({"role": "assistant", "content": ""})
+        try:
+            async for kind, data in events:
+                if kind == "token":
+                    text = data["text"]
+                    if data.get("replace"):  # the LLM failed mid-answer: what follows replaces it
+                        text = "\n\n---\n" + text
+                    yield chunk({"content": text})
+                elif kind == "done":
+                    sources = finish(data)
+                    if data.get("notice"):
+                        yield chunk({"content": f"\n\n({data['notice']})"})
+                    yield chunk({"content": sources_markdown(sources)})
+                    yield chunk({}, "stop", sources=sources, manual_qa=data)
+                    if (body.stream_options or {}).get("include_usage"):
+                        usage = {"id": chunk_id, "object": "chat.completion.chunk", "created": created,
+                                 "model": MODEL_ID, "choices": [], "usage": _usage(data)}
+                        yield f"data: {json.dumps(usage)}\n\n"
+        except Exception as exc:  # noqa: BLE001 - mid-stream: an OpenAI-style error object
+            yield f"data: {json.dumps({'error': {'message': f'{type(exc).__name__}: {exc}', 'type': 'server_error'}})}\n\n"
+        yield "data: [DONE]\n\n"
+
+    return StreamingResponse(stream(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
