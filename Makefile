@@ -10,7 +10,7 @@ Q      ?= 인터넷 이전 설치비는 얼마인가요?
 STAMP  := $(VENV)/.installed
 WORKERS ?= 1
 
-.PHONY: install ingest reingest status ask demo test bench bench-ingest bench-serve bench-scale eval serve clean rollback report demo-log pii-eval
+.PHONY: install ingest reingest status ask demo test test-fast lint-imports bench bench-ingest bench-serve bench-scale eval serve clean rollback report demo-log pii-eval
 
 install: $(STAMP)
 
@@ -41,8 +41,16 @@ demo: install
 	@echo
 	$(PY) -m query "How much does the daily roaming pass cost in Japan?" --storage $(STORAGE)
 
+# Everything, including the import contract (tests/test_architecture.py) and the slow tests.
 test: install
 	$(PY) -m pytest -q
+
+# The quick loop: all but the browser, `chroma run`, kill -9, PostgreSQL and live-server tests.
+test-fast: install
+	$(PY) -m pytest -q -m "not slow"
+
+lint-imports: install
+	$(VENV)/bin/lint-imports
 
 bench-ingest: install
 	$(PY) scripts/bench_ingest.py --corpus $(CORPUS)
@@ -63,7 +71,7 @@ eval: install
 	$(PY) scripts/eval_followups.py --corpus $(CORPUS)
 
 report: install
-	$(PY) -m query.ops.report --storage $(STORAGE) --since $(SINCE)
+	$(PY) -m query.report --storage $(STORAGE) --since $(SINCE)
 
 demo-log: install
 	$(PY) scripts/make_demo_log.py --storage $(STORAGE)
@@ -72,7 +80,7 @@ pii-eval: install
 	$(PY) -m query.pii --eval data/eval/pii_cases.jsonl
 
 serve: install
-	$(PY) -m query.desk.server --storage $(STORAGE) --workers $(WORKERS)
+	$(PY) -m query.server --storage $(STORAGE) --workers $(WORKERS)
 
 clean:
 	rm -rf $(STORAGE)/index $(STORAGE)/index-* $(STORAGE)/current.json $(STORAGE)/cache $(STORAGE)/last_ingest.json

@@ -120,7 +120,7 @@ def ask(url: str, question: str) -> dict:
 
 def query_server(storage: Path, work: Path, extra_env: dict | None = None) -> tuple[Proc, str]:
     port = free_port()
-    proc = Proc([sys.executable, "-m", "query.desk.server", "--storage", str(storage), "--port", str(port)],
+    proc = Proc([sys.executable, "-m", "query.server", "--storage", str(storage), "--port", str(port)],
                 work / f"server-{port}.log", dict(CACHE_DIR=str(work / f"cache-{port}"), **(extra_env or {})))
     url = f"http://127.0.0.1:{port}"
     try:

@@ -60,7 +60,7 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         self.workers = workers
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "query.desk.server", "--storage", str(storage), "--port", str(self.port),
+            [sys.executable, "-m", "query.server", "--storage", str(storage), "--port", str(self.port),
              "--workers", str(workers)],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 VENV_BIN = Path(sys.executable).parent
 
@@ -114,7 +114,7 @@ def query_servers(storage: Path, count: int = 1, extra_env: dict | None = None) 
             logs.append(open(storage.parent / f"server-{port}.log", "w"))
             replica_env = env(CACHE_DIR=str(storage.parent / f"cache-{port}"), **(extra_env or {}))
             procs.append(subprocess.Popen(
-                [sys.executable, "-m", "query.desk.server", "--storage", str(storage), "--port", str(port)],
+                [sys.executable, "-m", "query.server", "--storage", str(storage), "--port", str(port)],
                 cwd=ROOT, env=replica_env, stdout=logs[-1], stderr=subprocess.STDOUT))
             urls.append(f"http://127.0.0.1:{port}")
         for url, proc in zip(urls, procs):

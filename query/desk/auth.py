@@ -43,6 +43,7 @@ from pathlib import Path
 from starlette.requests import Request
 
 from core.settings import Settings
+from query.desk.errors import error_app
 
 GUARDED_PREFIXES = ("/api/", "/v1/")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
@@ -109,11 +110,9 @@ class RateLimiter:
 
 
 def _error(status: int, message: str, kind: str, headers: dict[str, str] | None = None):
-    from starlette.responses import JSONResponse
-
-    # OpenAI's error shape: /v1 clients (the openai SDK) show `message` to the user
-    return JSONResponse({"error": {"message": message, "type": kind, "code": status}}, status_code=status,
-                        headers=headers)
+    # Middleware runs outside FastAPI's handlers: the desk's one error path gives the body
+    # (the /api shape, or OpenAI's under /v1).
+    return error_app(status, message, kind, headers)
 
 
 class AccessControl:

@@ -128,20 +128,25 @@ class Desk:
         finally:
             self.stats.in_flight -= 1
 
-    async def record(self, result: dict, *, session_id: str | None, user: str | None, rewritten: str) -> None:
+    async def record(self, result: dict, *, session_id: str | None, user: str | None, rewritten: str,
+                     new_session: bool = False) -> None:
         """`on_exchange` off the event loop: redacting and committing a turn is a few ms of
         work that would otherwise hold up every other conversation's events."""
         await anyio.to_thread.run_sync(
-            lambda: self.on_exchange(result, session_id=session_id, user=user, rewritten=rewritten))
+            lambda: self.on_exchange(result, session_id=session_id, user=user, rewritten=rewritten,
+                                     new_session=new_session))
 
-    def on_exchange(self, result: dict, *, session_id: str | None, user: str | None, rewritten: str) -> None:
+    def on_exchange(self, result: dict, *, session_id: str | None, user: str | None, rewritten: str,
+                    new_session: bool = False) -> None:
         """Every finished exchange passes here once, whichever endpoint served it.
 
         The session store and the query log redact what they write; `result` itself (what
         the agent is shown) is left as it is. The log write is a queue put (its own thread).
+        `new_session`: the session's row is written now, with its first turn.
         """
         if session_id is not None:
-            self.sessions.add_turn(session_id, result["exchange_id"], result["question"], rewritten, result)
+            self.sessions.add_turn(session_id, result["exchange_id"], result["question"], rewritten, result,
+                                   create=new_session, user=user)
         if self.querylog is not None:
             self.querylog.record_exchange(result, user=user or "", session_id=session_id or "",
                                           rewritten=rewritten, exchange_id=result["exchange_id"])

@@ -13,11 +13,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from fastapi import APIRouter, Depends
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from query.desk.auth import current_user
-from query.ops.querylog import REASONS, FeedbackError, QueryLog
+from query.desk.errors import Unavailable
+from query.ops.querylog import REASONS, QueryLog
 
 
 class FeedbackIn(BaseModel):
@@ -36,16 +36,12 @@ def feedback_router(get_log: Callable[[], QueryLog | None]) -> APIRouter:
         return {"reasons": list(REASONS)}
 
     @router.post("/api/feedback", status_code=201)
-    def feedback(body: FeedbackIn, user: str = Depends(current_user)):
+    def feedback(body: FeedbackIn, user: str = Depends(current_user)) -> dict:
+        """UnknownExchange (404) and FeedbackError (400) go to the desk's one error handler."""
         log = get_log()
         if log is None:
-            return JSONResponse({"error": {"message": "the query log is off (QUERY_LOG=false)", "type": "unavailable"}},
-                                status_code=503)
-        try:
-            feedback_id = log.record_feedback(body.exchange_id, body.rating, body.reasons, body.comment, user=user)
-        except FeedbackError as exc:
-            status = 404 if "no logged exchange" in str(exc) else 400
-            return JSONResponse({"error": {"message": str(exc), "type": "invalid_request_error"}}, status_code=status)
+            raise Unavailable("the query log is off (QUERY_LOG=false)")
+        feedback_id = log.record_feedback(body.exchange_id, body.rating, body.reasons, body.comment, user=user)
         return {"feedback_id": feedback_id, "exchange_id": body.exchange_id}
 
     return router

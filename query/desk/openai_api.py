@@ -10,7 +10,6 @@ client keeps as extra fields.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -18,6 +17,10 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
+
+from query.desk.auth import current_user
+from query.desk.errors import BadRequest, check_question
+from query.desk.streaming import SSE_HEADERS, sse_data
 
 MODEL_ID = "manual-qa"
 SOURCES_HEADING = "Sources:"
@@ -50,10 +53,8 @@ def _text(content: str | list[dict[str, Any]] | None) -> str:
 
 def conversation(messages: list[ChatMessage]) -> tuple[str, list[dict]]:
     """(the last user message, earlier turns as {question, answer})."""
-    from query.desk.server import ApiError
-
     if messages[-1].role != "user" or not _text(messages[-1].content).strip():
-        raise ApiError(400, "the last message must be a non-empty user message (the question)")
+        raise BadRequest("the last message must be a non-empty user message (the question)")
     turns: list[dict] = []
     for message in messages[:-1]:
         text = _text(message.content)
@@ -93,14 +94,11 @@ def models() -> dict:
 
 @router.post("/chat/completions")
 async def chat_completions(body: ChatRequest, request: Request) -> Any:
-    from query.desk.auth import current_user
-    from query.desk.server import check_length
-
     # The authenticated user when access control is on; else what the client says it is.
     user = current_user(request) or (body.user or "")
     desk = request.app.state.desk
     question, turns = conversation(body.messages)
-    check_length(question, desk.settings)
+    question = check_question(question, desk.settings.max_question_chars)
     base = str(request.base_url)
     created = int(time.time())
     events = desk.exchange(question, turns=turns)
@@ -132,7 +130,7 @@ async def chat_completions(body: ChatRequest, request: Request) -> Any:
         def chunk(delta: dict, finish: str | None = None, **extra: Any) -> str:
             data = {"id": chunk_id, "object": "chat.completion.chunk", "created": created, "model": MODEL_ID,
                     "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra}
-            return f"data: {json.dumps(data, ensure_ascii=False)}\n\n"
+            return sse_data(data)
 
         yield chunk({"role": "assistant", "content": ""})
         try:
@@ -151,10 +149,9 @@ async def chat_completions(body: ChatRequest, request: Request) -> Any:
                     if (body.stream_options or {}).get("include_usage"):
                         usage = {"id": chunk_id, "object": "chat.completion.chunk", "created": created,
                                  "model": MODEL_ID, "choices": [], "usage": _usage(data)}
-                        yield f"data: {json.dumps(usage)}\n\n"
+                        yield sse_data(usage)
         except Exception as exc:  # noqa: BLE001 - mid-stream: an OpenAI-style error object
-            yield f"data: {json.dumps({'error': {'message': f'{type(exc).__name__}: {exc}', 'type': 'server_error'}})}\n\n"
-        yield "data: [DONE]\n\n"
+            yield sse_data({"error": {"message": f"{type(exc).__name__}: {exc}", "type": "server_error"}})
+        yield sse_data("[DONE]")
 
-    return StreamingResponse(stream(), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return StreamingResponse(stream(), media_type="text/event-stream", headers=SSE_HEADERS)

@@ -39,85 +39,24 @@ What is shared between concurrent requests, and why it is safe without a lock:
 from __future__ import annotations
 
 import argparse
-import json
-import mimetypes
 import os
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Annotated
 
-import anyio
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
-from pydantic import BaseModel, Field
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from core.htmlfile import DecodeError, decode_html, is_html_name
 from core.settings import Settings, get_settings
 from core.store import StoreError, get_storage
-from query.desk.auth import AccessControl, AuthConfigError, current_user, load_keys
-from query.desk.desk import Desk
 from query.answer.engine import Engine
+from query.desk import ask_api, errors, openai_api, pages, sessions_api
+from query.desk.auth import AccessControl, AuthConfigError, load_keys
+from query.desk.desk import Desk
 from query.desk.feedback_api import feedback_router
-from query.desk.openai_api import router as openai_router
+from query.desk.sessions import SessionStore
 from query.ops.querylog import QueryLog, open_log
-from query.answer.retrieve import Filters
-from query.desk.sessions import SessionStore, UnknownSession
-
-WEB = Path(__file__).parent / "web"
-# Proxies (nginx) buffer responses by default, which would hold the tokens back.
-SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-
-
-def sse(event: str, data: dict) -> str:
-    """One server-sent event. JSON on one line: json.dumps escapes newlines inside strings."""
-    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
-
-
-class AskRequest(BaseModel):
-    question: str = Field(description="The agent's question (a follow-up when session_id is given)")
-    top_k: Annotated[int | None, Field(ge=1, le=50)] = None
-    lang: str | None = Field(None, description="Only manuals in this language (ko, en)")
-    under: str | None = Field(None, description="Only manuals under this folder, e.g. mobile/")
-    id: str | int | None = Field(None, description="Echoed back as `id`")
-    session_id: str | None = Field(None, description="Continue this conversation; omitted = start a new one")
-    use_llm: bool = True
-
-
-class SessionSummary(BaseModel):
-    session_id: str
-    title: str
-    created: float
-    updated: float
-    turns: int
-
-
-class ApiError(Exception):
-    """A 4xx with a message the agent (or the calling tool's developer) can act on."""
-
-    def __init__(self, status: int, message: str) -> None:
-        self.status, self.message = status, message
-
-
-def check_length(question: str, settings: Settings) -> str:
-    question = question.strip()
-    if not question:
-        raise ApiError(400, "the question is empty")
-    if len(question) > settings.max_question_chars:
-        raise ApiError(400, f"the question is {len(question)} characters long; the limit is "
-                            f"{settings.max_question_chars} (MAX_QUESTION_CHARS)")
-    return question
-
-
-def _href(result: dict) -> dict:
-    for source in result.get("sources", []):
-        if "://" not in source["url"]:
-            source["href"] = "/manuals/" + source["url"]
-    return result
 
 
 def create_app(engine: Engine, sessions: SessionStore | None = None, querylog: QueryLog | None = None) -> FastAPI:
@@ -128,6 +67,10 @@ def create_app(engine: Engine, sessions: SessionStore | None = None, querylog: Q
     tests that serve with lifespan off close `app.state.querylog` themselves.
     Raises AuthConfigError when API_KEYS cannot be read: better at start-up than on the
     first agent's request.
+
+    The routes live in one router per surface (pages, ask, sessions, OpenAI-compatible,
+    feedback); they reach the desk through `app.state`. Every refusal goes through
+    `query.desk.errors` (one handler, the /api shape or OpenAI's under /v1).
     """
     settings = engine.settings
     load_keys(settings.api_keys)  # fail fast; AccessControl loads them again when the stack is built
@@ -135,7 +78,6 @@ def create_app(engine: Engine, sessions: SessionStore | None = None, querylog: Q
     if querylog is None and settings.query_log:
         querylog = open_log(settings, engine.storage.root)
     desk = Desk(engine, sessions, querylog)
-    root = Path(engine.root).resolve() if engine.root else None
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -149,161 +91,13 @@ def create_app(engine: Engine, sessions: SessionStore | None = None, querylog: Q
                          description="Answers from the manuals with anchored sources; sessions; OpenAI-compatible chat.")
     app.state.desk = desk
     app.state.querylog = querylog
+    app.state.manuals_root = Path(engine.root).resolve() if engine.root else None
     app.add_middleware(AccessControl, settings=settings)
-
-    # errors: always JSON {"error": "..."} (OpenAI-style under /v1) -----------------------
-    def _error(request: Request, status: int, message: str) -> JSONResponse:
-        if request.url.path.startswith("/v1/"):
-            kind = "invalid_request_error" if status < 500 else "server_error"
-            return JSONResponse({"error": {"message": message, "type": kind, "code": status}}, status_code=status)
-        return JSONResponse({"error": message}, status_code=status)
-
-    @app.exception_handler(ApiError)
-    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
-        return _error(request, exc.status, exc.message)
-
-    @app.exception_handler(RequestValidationError)
-    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = []
-        for err in exc.errors():
-            where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
-            problems.append(f"{where}: {err.get('msg')}" if where else str(err.get("msg")))
-        message = "invalid request: " + "; ".join(problems)
-        if any(e.get("type") == "json_invalid" for e in exc.errors()):
-            message = "the body is not valid JSON: send {\"question\": \"...\"}"
-        return _error(request, 400, message)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        message = f"not found: {request.url.path}" if exc.status_code == 404 else str(exc.detail)
-        return _error(request, exc.status_code, message)
-
-    @app.exception_handler(Exception)
-    async def _crash(request: Request, exc: Exception) -> JSONResponse:
-        return _error(request, 500, f"internal error: {type(exc).__name__}: {exc}")
-
-    def check_question(question: str) -> str:
-        return check_length(question, settings)
-
-    def open_session(session_id: str | None, user: str) -> tuple[str, list[dict]]:
-        if session_id is None:
-            return sessions.create(user or None), []
-        try:
-            turns = sessions.turns(session_id, user or None)
-        except UnknownSession:
-            raise ApiError(404, f"unknown session {session_id!r}: start a new one without session_id") from None
-        return session_id, [{"question": t["question"], "rewritten": t["rewritten"], "answer": t["answer"]}
-                            for t in turns]
-
-    def filters_of(body: AskRequest) -> Filters:
-        return Filters(lang=body.lang or None, under=body.under or None)
-
-    # pages -----------------------------------------------------------------------------
-    @app.get("/", include_in_schema=False)
-    def page() -> HTMLResponse:
-        return HTMLResponse((WEB / "index.html").read_text(encoding="utf-8"))
-
-    @app.get("/static/{name}", include_in_schema=False)
-    def static(name: str) -> Response:
-        target = (WEB / name).resolve()
-        if target.parent != WEB.resolve() or not target.is_file():
-            raise ApiError(404, f"not found: /static/{name}")
-        kind = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
-        return Response(target.read_bytes(), media_type=kind)
-
-    @app.get("/manuals/{rel:path}", include_in_schema=False)
-    def manual(rel: str) -> Response:
-        if root is None:
-            raise ApiError(404, "no manuals root known")
-        target = (root / rel).resolve()
-        if root not in target.parents or not target.is_file():  # no escaping the manuals root
-            raise ApiError(404, f"no such manual: {rel}")
-        raw = target.read_bytes()
-        if is_html_name(target.name):
-            try:  # re-encode legacy pages as UTF-8 so every browser shows clean Hangul
-                text, _ = decode_html(raw, target.name)
-                return HTMLResponse(text)
-            except DecodeError:
-                pass
-        return Response(raw, media_type=mimetypes.guess_type(target.name)[0] or "application/octet-stream")
-
-    # answering ---------------------------------------------------------------------------
-    @app.get("/api/health")
-    def health() -> dict:
-        stats = desk.stats
-        return {"ok": True, "chunks": engine.retriever.collection.count(), "mode": "llm" if desk.aclient else "extractive",
-                "in_flight": stats.in_flight, "done": stats.done, "cancelled": stats.cancelled}
-
-    @app.post("/api/ask")
-    async def ask(body: AskRequest, request: Request) -> dict:
-        """The whole answer at once: today's JSON contract plus `session_id` and `exchange_id`."""
-        user = current_user(request)
-        question = check_question(body.question)
-        session_id, turns = await anyio.to_thread.run_sync(open_session, body.session_id, user)
-        final: dict = {}
-        async for kind, data in desk.exchange(question, turns=turns, top_k=body.top_k, filters=filters_of(body),
-                                              use_llm=body.use_llm, qid=body.id):
-            if kind == "done":
-                final = data
-        final["session_id"] = session_id
-        await desk.record(final, session_id=session_id, user=user,
-                          rewritten=final.get("standalone_question", question))
-        return _href(final)
-
-    @app.post("/api/ask/stream", response_class=StreamingResponse,
-              responses={200: {"content": {"text/event-stream": {}}, "description": "sources, token..., done | error"}})
-    async def ask_stream(body: AskRequest, request: Request) -> StreamingResponse:
-        """Server-sent events: `sources` (within retrieval time), `token`*, then `done` with the
-        full contract; `error` if something fails. Disconnecting cancels the LLM request.
-
-        Validated before the stream starts, so bad input still gets a plain 4xx JSON error."""
-        user = current_user(request)
-        question = check_question(body.question)
-        session_id, turns = await anyio.to_thread.run_sync(open_session, body.session_id, user)
-
-        async def events() -> AsyncIterator[str]:
-            try:
-                async for kind, data in desk.exchange(question, turns=turns, top_k=body.top_k,
-                                                      filters=filters_of(body), use_llm=body.use_llm, qid=body.id):
-                    if kind in ("sources", "done"):
-                        data["session_id"] = session_id
-                        _href(data)
-                    if kind == "done":
-                        await desk.record(data, session_id=session_id, user=user,
-                                          rewritten=data.get("standalone_question", question))
-                    yield sse(kind, data)
-            except Exception as exc:  # noqa: BLE001 - the stream has started: report in-band
-                yield sse("error", {"error": f"{type(exc).__name__}: {exc}"})
-
-        return StreamingResponse(events(), media_type="text/event-stream", headers=SSE_HEADERS)
-
-    # sessions ---------------------------------------------------------------------------
-    @app.get("/api/sessions")
-    def list_sessions(request: Request) -> dict[str, list[SessionSummary]]:
-        """The caller's conversations when access control names users; all of them otherwise."""
-        return {"sessions": [SessionSummary(**s) for s in sessions.list(user=current_user(request) or None)]}
-
-    @app.post("/api/sessions", status_code=201)
-    def new_session(request: Request) -> dict:
-        return {"session_id": sessions.create(current_user(request) or None)}
-
-    @app.get("/api/sessions/{session_id}")
-    def get_session(session_id: str, request: Request) -> dict:
-        try:
-            turns = sessions.turns(session_id, current_user(request) or None)
-        except UnknownSession:
-            raise ApiError(404, f"unknown session {session_id!r}") from None
-        return {"session_id": session_id, "turns": [{**t, "result": _href(t["result"])} for t in turns]}
-
-    @app.delete("/api/sessions/{session_id}")
-    def delete_session(session_id: str, request: Request) -> dict:
-        try:
-            sessions.delete(session_id, current_user(request) or None)
-        except UnknownSession:
-            raise ApiError(404, f"unknown session {session_id!r}") from None
-        return {"deleted": session_id}
-
-    app.include_router(openai_router)
+    errors.install(app)
+    app.include_router(pages.router)
+    app.include_router(ask_api.router)
+    app.include_router(sessions_api.router)
+    app.include_router(openai_api.router)
     app.include_router(feedback_router(lambda: app.state.querylog))
     return app
 

@@ -21,13 +21,11 @@ import threading
 import time
 from pathlib import Path
 
+from query.desk.errors import UnknownSession
 from query.pii import redact
 
 TITLE_CHARS = 60
-
-
-class UnknownSession(KeyError):
-    pass
+__all__ = ["SessionStore", "UnknownSession", "redact_result"]
 
 
 def redact_result(result: dict) -> dict:
@@ -60,17 +58,21 @@ class SessionStore:
                 "answer TEXT NOT NULL, result TEXT NOT NULL, created REAL NOT NULL, PRIMARY KEY (session_id, n))"
             )
 
+    @staticmethod
+    def new_id() -> str:
+        """An id for a conversation not stored yet: its row is written with its first turn
+        (`add_turn(..., create=True)`), so a client that leaves before an answer (an SSE
+        client dropping) leaves no empty session behind."""
+        return secrets.token_urlsafe(12)
+
     def create(self, user: str | None = None) -> str:
-        session_id = secrets.token_urlsafe(12)
+        """A session stored now, empty (`POST /api/sessions`: the caller asked for one)."""
+        session_id = self.new_id()
         now = time.time()
         with self._lock, self.db:
             self.db.execute("INSERT INTO sessions (id, user, created, updated) VALUES (?, ?, ?, ?)",
                             (session_id, user, now, now))
         return session_id
-
-    def exists(self, session_id: str) -> bool:
-        with self._lock:
-            return self.db.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone() is not None
 
     def _check(self, session_id: str, user: str | None) -> None:
         """UnknownSession when there is no such session, or it belongs to another user: with
@@ -94,12 +96,19 @@ class SessionStore:
             for n, ex, q, rw, a, res, created in rows
         ]
 
-    def add_turn(self, session_id: str, exchange_id: str, question: str, rewritten: str, result: dict) -> None:
-        """Store one turn, redacted (`result` is copied, the caller's dict is not changed)."""
+    def add_turn(self, session_id: str, exchange_id: str, question: str, rewritten: str, result: dict,
+                 *, create: bool = False, user: str | None = None) -> None:
+        """Store one turn, redacted (`result` is copied, the caller's dict is not changed).
+
+        `create`: the session is one `new_id` issued; its row (owned by `user`) is written
+        with this first turn."""
         now = time.time()
         question, rewritten = redact(question) or "", redact(rewritten) or ""
         result = redact_result(result)
         with self._lock, self.db:
+            if create:
+                self.db.execute("INSERT OR IGNORE INTO sessions (id, user, created, updated) VALUES (?, ?, ?, ?)",
+                                (session_id, user or None, now, now))
             row = self.db.execute("SELECT COALESCE(MAX(n), 0), (SELECT title FROM sessions WHERE id = ?) "
                                   "FROM turns WHERE session_id = ?", (session_id, session_id)).fetchone()
             if row[1] is None:

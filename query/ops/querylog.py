@@ -104,7 +104,11 @@ class Feedback(Base):
 
 
 class FeedbackError(ValueError):
-    """Feedback that cannot be stored; the message says why (unknown exchange, bad reason)."""
+    """Feedback that cannot be stored; the message says why (bad rating or reason)."""
+
+
+class UnknownExchange(FeedbackError):
+    """Feedback on an exchange the log does not hold."""
 
 
 def classify(result: dict, low_confidence_similarity: float) -> str:
@@ -274,7 +278,7 @@ class QueryLog:
         self.flush()
         with self.sessions.begin() as session:
             if session.scalar(select(Exchange.id).where(Exchange.exchange_id == exchange_id)) is None:
-                raise FeedbackError(f"no logged exchange with id {exchange_id!r}")
+                raise UnknownExchange(f"no logged exchange with id {exchange_id!r}")
             row = Feedback(exchange_id=exchange_id, created_at=datetime.now(timezone.utc), user=user or "",
                            rating=value, reasons=",".join(dict.fromkeys(reasons)), comment=redact(comment) or None)
             session.add(row)
@@ -367,4 +371,4 @@ if __name__ == "__main__":
     raise SystemExit(main())
 
 
-__all__ = ["QueryLog", "open_log", "classify", "database_url", "FeedbackError", "REASONS"]
+__all__ = ["QueryLog", "open_log", "classify", "database_url", "FeedbackError", "UnknownExchange", "REASONS"]

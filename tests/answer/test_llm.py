@@ -12,7 +12,7 @@ from core.store import get_storage, write_info
 from ingest.manifest import Manifest
 from ingest.run import ingest
 from query.answer.engine import Engine
-from tests.conftest import make_settings
+from tests.helpers import make_settings
 from tests.openai_stub import StubOpenAI
 
 PENALTY_Q = "1년 안에 인터넷을 해지하면 위약금이 얼마인가요?"

@@ -2,7 +2,7 @@
 one result per section."""
 
 from query.answer.retrieve import Filters, HybridRetriever
-from tests.conftest import make_settings
+from tests.helpers import make_settings
 
 
 def _retriever(built_store, **overrides) -> HybridRetriever:

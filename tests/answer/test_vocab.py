@@ -9,7 +9,7 @@ import pytest
 from core.vocab import Vocabulary, page_terms
 from ingest.run import ingest
 from query.answer.retrieve import HybridRetriever
-from tests.conftest import ROOT, make_settings
+from tests.helpers import ROOT, make_settings
 
 FIXTURE = ROOT / "tests" / "fixtures" / "vocab"
 

@@ -7,7 +7,7 @@ from fastapi import Depends, FastAPI
 from fastapi.testclient import TestClient
 
 from query.desk.auth import AccessControl, AuthConfigError, RateLimiter, current_user, hash_key, load_keys, main
-from tests.conftest import make_settings
+from tests.helpers import make_settings
 
 KEY, OTHER = "mqa-secret-one", "mqa-secret-two"
 
@@ -101,12 +101,14 @@ def test_key_commands(capsys):
 
 
 def test_feedback_endpoint_records_the_user(tmp_path):
+    from query.desk import errors
     from query.desk.feedback_api import feedback_router
     from query.ops.querylog import QueryLog
 
     log = QueryLog(f"sqlite:///{tmp_path / 'log.sqlite'}")
     log.record_exchange({"question": "q", "answer": "a", "sources": []}, exchange_id="ex1", user="kim")
     app = FastAPI()
+    errors.install(app)
     app.include_router(feedback_router(lambda: log))
     app.add_middleware(AccessControl, settings=make_settings(tmp_path, auth_user_header="X-Forwarded-User"))
     c = TestClient(app)

@@ -17,9 +17,11 @@ from query.ops.querylog import open_log
 from query.ops.report import run as report_run
 from query.desk.server import create_app, load
 from query.desk.sessions import SessionStore
-from tests.conftest import ROOT, make_settings
+from tests.helpers import ROOT, make_settings
 from tests.live_server import serve
 from tests.openai_stub import StubOpenAI
+
+pytestmark = pytest.mark.slow  # a real browser / a live server process / `chroma run`
 
 CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

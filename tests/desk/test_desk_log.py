@@ -15,7 +15,7 @@ from query.answer.cache import AnswerCache
 from query.ops.querylog import open_log
 from query.desk.server import create_app
 from query.desk.sessions import SessionStore
-from tests.conftest import make_settings
+from tests.helpers import make_settings
 from tests.live_server import serve, sse_events
 from tests.openai_stub import StubOpenAI
 

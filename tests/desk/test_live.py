@@ -14,8 +14,10 @@ from pathlib import Path
 
 from ingest.cli import main as ingest_cli
 from ingest.run import ingest as run_ingest
-from tests.conftest import FIXTURES, make_settings
+from tests.helpers import FIXTURES, make_settings
 from tests.servers import Askers, ask, query_server, shows, wait_until
+
+pytestmark = pytest.mark.slow  # a real browser / a live server process / `chroma run`
 
 PRICE = "How much is the daily roaming pass?"
 SUSPEND = "일시 정지는 1년에 최대 며칠까지 가능한가요?"
@@ -96,7 +98,7 @@ def test_no_change_ingest_publishes_nothing_and_rollback_without_a_kept_index_is
     from core.generations import publish, rollback
     from core.store import StoreError, get_storage
     from ingest.run import ingest as run_ingest
-    from tests.conftest import make_settings
+    from tests.helpers import make_settings
 
     manuals = tmp_path / "manuals"
     shutil.copytree(FIXTURES, manuals)

@@ -32,17 +32,17 @@ def test_ask_returns_the_contract_with_openable_links(server):
 
 def test_bad_requests_and_escapes_are_refused(server):
     missing = httpx.post(server + "/api/ask", json={"q": "x"}, timeout=10)
-    assert missing.status_code == 400 and "question" in missing.json()["error"]
+    assert missing.status_code == 400 and "question" in missing.json()["error"]["message"]
     blank = httpx.post(server + "/api/ask", json={"question": "  "}, timeout=10)
-    assert blank.status_code == 400 and blank.json()["error"] == "the question is empty"
+    assert blank.status_code == 400 and blank.json()["error"]["message"] == "the question is empty"
     long = httpx.post(server + "/api/ask", json={"question": "가" * 2001}, timeout=10)
-    assert long.status_code == 400 and "2000" in long.json()["error"]
+    assert long.status_code == 400 and "2000" in long.json()["error"]["message"]
     broken = httpx.post(server + "/api/ask", content=b"{not json", headers={"Content-Type": "application/json"},
                         timeout=10)
-    assert broken.status_code == 400 and "JSON" in broken.json()["error"]
+    assert broken.status_code == 400 and "JSON" in broken.json()["error"]["message"]
     unknown = httpx.post(server + "/api/ask", json={"question": "요금", "session_id": "nope"}, timeout=10)
-    assert unknown.status_code == 404 and "unknown session" in unknown.json()["error"]
-    assert httpx.get(server + "/api/nothing", timeout=10).json() == {"error": "not found: /api/nothing"}
+    assert unknown.status_code == 404 and "unknown session" in unknown.json()["error"]["message"]
+    assert httpx.get(server + "/api/nothing", timeout=10).json()["error"]["message"] == "not found: /api/nothing"
     for escape in ("/manuals/../../../../etc/passwd", "/manuals/%2e%2e/%2e%2e/etc/passwd"):
         assert httpx.get(server + escape, timeout=10).status_code == 404
     assert "매뉴얼 질의응답" in httpx.get(server + "/", timeout=10).text

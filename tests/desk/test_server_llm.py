@@ -9,7 +9,7 @@ import pytest
 
 from query.desk.server import create_app, load
 from query.desk.sessions import SessionStore
-from tests.conftest import make_settings
+from tests.helpers import make_settings
 from tests.live_server import serve, sse_events
 from tests.openai_stub import StubOpenAI
 
@@ -96,6 +96,30 @@ def test_disconnect_cancels_the_llm_request(server, stub):
             break
         time.sleep(0.1)
     assert health["cancelled"] == before["cancelled"] + 1 and health["in_flight"] == 0
+
+def _session_ids(server: str) -> set[str]:
+    return {s["session_id"] for s in httpx.get(server + "/api/sessions", timeout=10).json()["sessions"]}
+
+
+def test_a_dropped_stream_leaves_no_empty_session(server, stub):
+    """The session of a new conversation is stored with its first turn: a client that
+    leaves before the answer (here while the model is still "thinking") leaves nothing."""
+    before = _session_ids(server)
+    cancelled = httpx.get(server + "/api/health", timeout=10).json()["cancelled"]
+    for _ in range(3):
+        stub.delay_next(3.0)
+        with httpx.stream("POST", server + "/api/ask/stream", json={"question": "해지 절차는 어떻게 되나요?"},
+                          timeout=30) as response:
+            kind, data = next(sse_events(response))
+            assert kind == "sources" and data["session_id"]
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        health = httpx.get(server + "/api/health", timeout=10).json()
+        if health["cancelled"] >= cancelled + 3 and health["in_flight"] == 0:
+            break
+        time.sleep(0.1)
+    assert _session_ids(server) == before
+
 
 
 def test_follow_up_is_condensed_by_the_llm_and_counted(server, stub):

@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import shutil
 
+import pytest
+
 from core.store import get_storage
 from ingest.run import ingest
-from tests.conftest import FIXTURES, make_settings
+from tests.helpers import FIXTURES, make_settings
 from tests.servers import Askers, ask, chroma_server, query_servers, shows, wait_until
+
+pytestmark = pytest.mark.slow  # a real browser / a live server process / `chroma run`
 
 PRICE = "How much is the daily roaming pass?"
 CANCEL = "1년 안에 인터넷을 해지하면 위약금이 얼마인가요?"

@@ -6,7 +6,7 @@ import pytest
 
 from core.htmlfile import DecodeError, decode_html
 from ingest.parse import parse_page
-from tests.conftest import FIXTURES
+from tests.helpers import FIXTURES
 
 
 def test_euc_kr_page_decodes_to_clean_hangul():

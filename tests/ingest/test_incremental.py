@@ -16,7 +16,7 @@ from core.lexical import LexicalIndex, tokenize
 from core.settings import Settings
 from core.store import get_storage, open_collection
 from ingest.run import StoreLock, ingest
-from tests.conftest import FIXTURES, ROOT, make_settings
+from tests.helpers import FIXTURES, ROOT, make_settings
 
 
 def store_state(settings: Settings) -> dict:
@@ -171,6 +171,7 @@ def _committed_files(storage: Path) -> int:
 
 
 @pytest.mark.parametrize("kill_after", [3, 30])
+@pytest.mark.slow
 def test_kill_9_mid_ingest_then_rerun_equals_a_clean_run(tmp_path, kill_after):
     manuals = tmp_path / "manuals"
     _many_manuals(manuals, 20)  # 80 manuals: enough to use the parser processes

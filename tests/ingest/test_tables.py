@@ -3,7 +3,7 @@
 from bs4 import BeautifulSoup
 
 from ingest.tables import markdown, parse_table, prose
-from tests.conftest import FIXTURES
+from tests.helpers import FIXTURES
 
 
 def _tables(name: str):

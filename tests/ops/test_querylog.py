@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import inspect, text
 
 from query.ops.querylog import FeedbackError, QueryLog, classify, database_url
-from tests.conftest import make_settings
+from tests.helpers import make_settings
 from tests.postgres import Postgres
 
 
@@ -24,7 +24,7 @@ def postgres_url():
     server.stop()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
 def log(request, tmp_path):
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'querylog.sqlite'}"

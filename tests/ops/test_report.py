@@ -12,7 +12,7 @@ import pytest
 
 from query.ops.querylog import open_log
 from query.ops.report import cluster, parse_since, run
-from tests.conftest import ROOT, make_settings
+from tests.helpers import ROOT, make_settings
 
 
 def _demo_module():
