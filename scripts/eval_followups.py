@@ -36,7 +36,7 @@ QUESTIONS = ROOT / "data" / "eval" / "followup_questions.jsonl"
 
 def urls(engine: Engine, question: str) -> list[str]:
     prepared = engine.prepare(question, top_k=K, use_llm=False)
-    return [s["url"] for s in prepared.result["sources"]]
+    return [s.url for s in prepared.answer.sources]
 
 
 def rank(found: list[str], expected: list[str]) -> int | None:

@@ -83,7 +83,7 @@ def score(question: dict, urls: list[str], paths: list[str], answer: str, top_te
 def run_ours(engine: Engine, questions: list[dict], filters: Filters | None = None) -> list[dict]:
     rows = []
     for q in questions:
-        result = engine.ask(q["question"], q["id"], K, filters, use_llm=False)
+        result = engine.ask(q["question"], q["id"], K, filters, use_llm=False).contract()
         urls = [s["url"] for s in result["sources"]]
         paths = [s["path"] for s in result["sources"]]
         sections = engine.retriever.retrieve(q["question"], K, filters).sections  # texts for fact_in_top

@@ -87,9 +87,4 @@ class AnswerCache:
                 (self._key(question, signature), signature, redact(question), blob, answer, time.time()),
             )
 
-    def stats(self) -> dict:
-        with self._lock:
-            (count,) = self.db.execute("SELECT COUNT(*) FROM answers").fetchone()
-        return {"entries": count}
-
 

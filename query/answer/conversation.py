@@ -17,6 +17,7 @@ import re
 
 from core.lexical import _STOP, _kiwi
 from core.tokens import count_tokens
+from query.contract import CITATION
 from query.pii import redact
 
 # Openers that say "same topic, new detail". Korean ones are whole first words.
@@ -87,7 +88,7 @@ def condense_messages(history: list[dict], question: str) -> list[dict]:
     return [{"role": "system", "content": CONDENSE_SYSTEM}, {"role": "user", "content": user}]
 
 
-_CITATION = re.compile(r"\s*\[\d+\]")
+_CITATION = re.compile(r"\s*" + CITATION.pattern)
 
 
 def history_messages(turns: list[dict], budget: int, model: str) -> list[dict]:

@@ -16,10 +16,11 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from query.answer.retrieve import Filters
+from query.contract import Answer
 from query.desk.auth import current_user
 from query.desk.desk import Desk
 from query.desk.errors import UnknownSession, check_question
-from query.desk.links import with_hrefs
+from query.desk.links import href, with_hrefs
 from query.desk.streaming import SSE_HEADERS, sse
 
 router = APIRouter(prefix="/api", tags=["ask"])
@@ -72,20 +73,21 @@ def health(request: Request) -> dict:
             "in_flight": stats.in_flight, "done": stats.done, "cancelled": stats.cancelled}
 
 
-@router.post("/ask")
-async def ask(body: AskRequest, request: Request, user: str = Depends(current_user)) -> dict:
+@router.post("/ask", response_model=Answer)
+async def ask(body: AskRequest, request: Request, user: str = Depends(current_user)) -> Answer:
     """The whole answer at once: the answer contract plus `session_id` and `exchange_id`."""
     desk = _desk(request)
     question = check_question(body.question, desk.settings.max_question_chars)
     conversation = await anyio.to_thread.run_sync(open_session, desk, body.session_id, user)
-    final: dict = {}
+    final: Answer | None = None
     async for kind, data in desk.exchange(question, turns=conversation.turns, top_k=body.top_k,
                                           filters=body.filters, use_llm=body.use_llm, qid=body.id):
         if kind == "done":
             final = data
-    final["session_id"] = conversation.session_id
+    assert final is not None
+    final.session_id = conversation.session_id
     await desk.record(final, session_id=conversation.session_id, user=user, new_session=conversation.new,
-                      rewritten=final.get("standalone_question", question))
+                      rewritten=final.standalone_question or question)
     return with_hrefs(final)
 
 
@@ -104,13 +106,15 @@ async def ask_stream(body: AskRequest, request: Request, user: str = Depends(cur
         try:
             async for kind, data in desk.exchange(question, turns=conversation.turns, top_k=body.top_k,
                                                   filters=body.filters, use_llm=body.use_llm, qid=body.id):
-                if kind in ("sources", "done"):
+                if kind == "sources":
                     data["session_id"] = conversation.session_id
-                    with_hrefs(data)
-                if kind == "done":
+                    for source in data["sources"]:
+                        source["href"] = href(source["url"])
+                elif kind == "done":
+                    data.session_id = conversation.session_id
                     await desk.record(data, session_id=conversation.session_id, user=user,
-                                      new_session=conversation.new,
-                                      rewritten=data.get("standalone_question", question))
+                                      new_session=conversation.new, rewritten=data.standalone_question or question)
+                    data = with_hrefs(data).contract()
                 yield sse(kind, data)
         except Exception as exc:  # noqa: BLE001 - the stream has started: report in-band
             yield sse("error", {"error": f"{type(exc).__name__}: {exc}"})

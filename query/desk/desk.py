@@ -22,9 +22,11 @@ from dataclasses import dataclass, field
 import anyio
 
 from core.llm import Usage, achat, achat_stream, make_async_client
+from core.settings import RetrievalMode
 from query.answer.conversation import condense_messages, history_messages, rule_rewrite
-from query.answer.engine import Engine
+from query.answer.engine import Done, Engine, LLMReply, NeedsLLM, SourcesReady
 from query.answer.question_vectors import QuestionVectors
+from query.contract import Answer, Event, Mode
 from query.ops.querylog import QueryLog
 from query.answer.retrieve import Filters
 from query.desk.sessions import SessionStore
@@ -37,7 +39,6 @@ class Stats:
     done: int = 0
     cancelled: int = 0
     in_flight: int = 0
-    started: float = field(default_factory=time.time)
 
 
 class Desk:
@@ -76,10 +77,12 @@ class Desk:
     async def exchange(
         self, question: str, *, turns: list[dict], top_k: int | None = None, filters: Filters | None = None,
         use_llm: bool = True, qid: str | int | None = None,
-    ) -> AsyncIterator[tuple[str, dict]]:
-        """Yield ("sources", {...}), ("token", {"text"}) ..., then ("done", contract).
+    ) -> AsyncIterator[tuple[Event, dict | Answer]]:
+        """Yield ("sources", {...}), ("token", {"text"}) ..., then ("done", Answer).
 
-        `turns` are the conversation's earlier turns ({question, rewritten?, answer}).
+        `turns` are the conversation's earlier turns ({question, rewritten?, answer}). The
+        answering steps are the engine's `answer_flow` (the CLI drives the same steps
+        synchronously); this driver runs each step in a worker thread and awaits the LLM.
         """
         started = time.perf_counter()
         usage = Usage()
@@ -89,37 +92,36 @@ class Desk:
                 history_messages, turns, self.settings.history_tokens, self.settings.llm_model, limiter=self.cpu)
                 if turns else [])
             standalone = await self.rewrite(question, history, usage, use_llm)
-            vector = await self.vectors.vector(standalone) if self.settings.retrieval_mode != "lexical" else None
-            prepared = await anyio.to_thread.run_sync(
-                lambda: self.engine.prepare(standalone, qid, top_k, filters, use_llm, usage, history, started,
-                                            vector),
-                limiter=self.cpu)
-            result = prepared.result
-            result["question"] = question
-            if standalone != question:
-                result["standalone_question"] = standalone
-            yield "sources", {"sources": result["sources"], "standalone_question": standalone,
-                              "retrieve_ms": result["latency"]["retrieve_ms"]}
-            if prepared.signature is not None:
-                await anyio.to_thread.run_sync(self.engine.lookup, prepared, limiter=self.cpu)
-            answer, error = None, None
+            vector = (await self.vectors.vector(standalone)
+                      if self.settings.retrieval_mode != RetrievalMode.LEXICAL else None)
+            flow = self.engine.answer_flow(question, standalone=standalone, qid=qid, top_k=top_k, filters=filters,
+                                           use_llm=use_llm, usage=usage, history=history, started=started,
+                                           embedding=vector)
+            step = await anyio.to_thread.run_sync(next, flow, limiter=self.cpu)
+            assert isinstance(step, SourcesReady)
+            answer = step.prepared.answer
+            yield "sources", {"sources": [s.model_dump(mode="json") for s in answer.sources],
+                              "standalone_question": standalone, "retrieve_ms": answer.latency.retrieve_ms}
+            step = await anyio.to_thread.run_sync(flow.send, None, limiter=self.cpu)
             pieces: list[str] = []
-            if prepared.wants_llm:
+            if isinstance(step, NeedsLLM):
+                reply = LLMReply()
                 try:
-                    async for piece in achat_stream(self.aclient, self.settings, self.engine.messages(prepared),
-                                                    prepared.usage):
+                    async for piece in achat_stream(self.aclient, self.settings, step.messages, step.usage):
                         pieces.append(piece)
                         yield "token", {"text": piece}
-                    answer = "".join(pieces)
+                    reply.text = "".join(pieces)
                 except anyio.get_cancelled_exc_class():
                     raise
                 except Exception as exc:  # noqa: BLE001 - endpoint failing: extractive answer + notice
-                    error = exc
-            final = await anyio.to_thread.run_sync(self.engine.complete, prepared, answer, error, limiter=self.cpu)
-            if answer is None or final["mode"] == "extractive":
+                    reply.error = exc
+                step = await anyio.to_thread.run_sync(flow.send, reply, limiter=self.cpu)
+            assert isinstance(step, Done)
+            final = step.answer
+            if not pieces or final.mode == Mode.EXTRACTIVE:
                 # after a failure mid-answer the extractive answer replaces what was streamed
-                yield "token", {"text": final["answer"], "replace": bool(pieces)}
-            final["exchange_id"] = uuid.uuid4().hex
+                yield "token", {"text": final.answer, "replace": bool(pieces)}
+            final.exchange_id = uuid.uuid4().hex
             self.stats.done += 1
             yield "done", final
         except (GeneratorExit, anyio.get_cancelled_exc_class()):
@@ -128,7 +130,7 @@ class Desk:
         finally:
             self.stats.in_flight -= 1
 
-    async def record(self, result: dict, *, session_id: str | None, user: str | None, rewritten: str,
+    async def record(self, result: Answer, *, session_id: str | None, user: str | None, rewritten: str,
                      new_session: bool = False) -> None:
         """`on_exchange` off the event loop: redacting and committing a turn is a few ms of
         work that would otherwise hold up every other conversation's events."""
@@ -136,7 +138,7 @@ class Desk:
             lambda: self.on_exchange(result, session_id=session_id, user=user, rewritten=rewritten,
                                      new_session=new_session))
 
-    def on_exchange(self, result: dict, *, session_id: str | None, user: str | None, rewritten: str,
+    def on_exchange(self, result: Answer, *, session_id: str | None, user: str | None, rewritten: str,
                     new_session: bool = False) -> None:
         """Every finished exchange passes here once, whichever endpoint served it.
 
@@ -145,8 +147,8 @@ class Desk:
         `new_session`: the session's row is written now, with its first turn.
         """
         if session_id is not None:
-            self.sessions.add_turn(session_id, result["exchange_id"], result["question"], rewritten, result,
+            self.sessions.add_turn(session_id, result.exchange_id, result.question, rewritten, result,
                                    create=new_session, user=user)
         if self.querylog is not None:
             self.querylog.record_exchange(result, user=user or "", session_id=session_id or "",
-                                          rewritten=rewritten, exchange_id=result["exchange_id"])
+                                          rewritten=rewritten, exchange_id=result.exchange_id)

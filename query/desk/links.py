@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from query.contract import Answer
 
-def with_hrefs(result: dict) -> dict:
-    for source in result.get("sources", []):
-        if "://" not in source["url"]:
-            source["href"] = "/manuals/" + source["url"]
-    return result
+
+def href(url: str) -> str | None:
+    return None if "://" in url else "/manuals/" + url
+
+
+def with_hrefs(answer: Answer) -> Answer:
+    for source in answer.sources:
+        source.href = href(source.url)
+    return answer

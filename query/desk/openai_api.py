@@ -18,6 +18,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from query.contract import Answer, Source
 from query.desk.auth import current_user
 from query.desk.errors import BadRequest, check_question
 from query.desk.streaming import SSE_HEADERS, sse_data
@@ -66,24 +67,21 @@ def conversation(messages: list[ChatMessage]) -> tuple[str, list[dict]]:
     return _text(messages[-1].content).strip(), turns
 
 
-def absolute_sources(result: dict, base: str) -> list[dict]:
-    sources = []
-    for source in result.get("sources", []):
-        url = source["url"] if "://" in source["url"] else base.rstrip("/") + "/manuals/" + source["url"]
-        sources.append({**source, "url": url})
-    return sources
+def absolute_sources(answer: Answer, base: str) -> list[Source]:
+    return [source.model_copy(update={"url": source.url if "://" in source.url
+                                      else base.rstrip("/") + "/manuals/" + source.url})
+            for source in answer.sources]
 
 
-def sources_markdown(sources: list[dict]) -> str:
+def sources_markdown(sources: list[Source]) -> str:
     if not sources:
         return ""
-    lines = [f"- [{s['rank']}] [{s.get('heading') or s.get('title') or s['url']}]({s['url']})" for s in sources]
+    lines = [f"- [{s.rank}] [{s.heading or s.title or s.url}]({s.url})" for s in sources]
     return "\n\n" + SOURCES_HEADING + "\n" + "\n".join(lines)
 
 
-def _usage(result: dict) -> dict:
-    usage = result.get("usage", {})
-    prompt, completion = usage.get("input_tokens", 0), usage.get("output_tokens", 0)
+def _usage(answer: Answer) -> dict:
+    prompt, completion = answer.usage.input_tokens, answer.usage.output_tokens
     return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 
 
@@ -103,25 +101,24 @@ async def chat_completions(body: ChatRequest, request: Request) -> Any:
     created = int(time.time())
     events = desk.exchange(question, turns=turns)
 
-    def finish(result: dict) -> list[dict]:
-        desk.on_exchange(result, session_id=None, user=user,
-                         rewritten=result.get("standalone_question", question))
-        sources = absolute_sources(result, base)
-        result["sources"] = sources
-        return sources
+    def finish(result: Answer) -> list[dict]:
+        desk.on_exchange(result, session_id=None, user=user, rewritten=result.standalone_question or question)
+        result.sources = absolute_sources(result, base)
+        return [source.model_dump(mode="json") for source in result.sources]
 
     if not body.stream:
-        final: dict = {}
+        final: Answer | None = None
         async for kind, data in events:
             if kind == "done":
                 final = data
+        assert final is not None
         sources = finish(final)
         return {
-            "id": "chatcmpl-" + final["exchange_id"], "object": "chat.completion", "created": created,
+            "id": "chatcmpl-" + final.exchange_id, "object": "chat.completion", "created": created,
             "model": MODEL_ID,
             "choices": [{"index": 0, "finish_reason": "stop", "message": {
-                "role": "assistant", "content": final["answer"] + sources_markdown(sources)}}],
-            "usage": _usage(final), "sources": sources, "manual_qa": final,
+                "role": "assistant", "content": final.answer + sources_markdown(final.sources)}}],
+            "usage": _usage(final), "sources": sources, "manual_qa": final.contract(),
         }
 
     async def stream() -> AsyncIterator[str]:
@@ -142,10 +139,10 @@ async def chat_completions(body: ChatRequest, request: Request) -> Any:
                     yield chunk({"content": text})
                 elif kind == "done":
                     sources = finish(data)
-                    if data.get("notice"):
-                        yield chunk({"content": f"\n\n({data['notice']})"})
-                    yield chunk({"content": sources_markdown(sources)})
-                    yield chunk({}, "stop", sources=sources, manual_qa=data)
+                    if data.notice:
+                        yield chunk({"content": f"\n\n({data.notice})"})
+                    yield chunk({"content": sources_markdown(data.sources)})
+                    yield chunk({}, "stop", sources=sources, manual_qa=data.contract())
                     if (body.stream_options or {}).get("include_usage"):
                         usage = {"id": chunk_id, "object": "chat.completion.chunk", "created": created,
                                  "model": MODEL_ID, "choices": [], "usage": _usage(data)}

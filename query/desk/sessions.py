@@ -21,6 +21,7 @@ import threading
 import time
 from pathlib import Path
 
+from query.contract import Answer
 from query.desk.errors import UnknownSession
 from query.pii import redact
 
@@ -28,13 +29,14 @@ TITLE_CHARS = 60
 __all__ = ["SessionStore", "UnknownSession", "redact_result"]
 
 
-def redact_result(result: dict) -> dict:
-    """A copy of an answer contract with its free-text fields redacted (sources are manual text)."""
-    out = dict(result)
-    for key in ("question", "standalone_question", "answer", "notice"):
-        if isinstance(out.get(key), str):
-            out[key] = redact(out[key])
-    return out
+def redact_result(result: Answer) -> dict:
+    """The answer's JSON contract with its free-text fields redacted (sources are manual text)."""
+    return result.model_copy(update={
+        "question": redact(result.question) or "",
+        "standalone_question": redact(result.standalone_question),
+        "answer": redact(result.answer) or "",
+        "notice": redact(result.notice),
+    }).contract()
 
 
 class SessionStore:
@@ -96,9 +98,9 @@ class SessionStore:
             for n, ex, q, rw, a, res, created in rows
         ]
 
-    def add_turn(self, session_id: str, exchange_id: str, question: str, rewritten: str, result: dict,
+    def add_turn(self, session_id: str, exchange_id: str, question: str, rewritten: str, result: Answer,
                  *, create: bool = False, user: str | None = None) -> None:
-        """Store one turn, redacted (`result` is copied, the caller's dict is not changed).
+        """Store one turn, redacted (`result` is copied, the caller's answer is not changed).
 
         `create`: the session is one `new_id` issued; its row (owned by `user`) is written
         with this first turn."""
@@ -116,7 +118,7 @@ class SessionStore:
             self.db.execute(
                 "INSERT INTO turns (session_id, n, exchange_id, question, rewritten, answer, result, created) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (session_id, row[0] + 1, exchange_id, question, rewritten, result.get("answer") or "",
+                (session_id, row[0] + 1, exchange_id, question, rewritten, result["answer"],
                  json.dumps(result, ensure_ascii=False), now))
             title = row[1] or question.strip()[:TITLE_CHARS]
             self.db.execute("UPDATE sessions SET updated = ?, title = ? WHERE id = ?", (now, title, session_id))

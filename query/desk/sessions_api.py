@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
 
 from query.desk.auth import current_user
+from query.contract import Answer
 from query.desk.links import with_hrefs
 
 router = APIRouter(prefix="/api/sessions", tags=["sessions"])
@@ -37,7 +38,8 @@ def new_session(request: Request, user: str = Depends(current_user)) -> dict:
 @router.get("/{session_id}")
 def get_session(session_id: str, request: Request, user: str = Depends(current_user)) -> dict:
     turns = request.app.state.desk.sessions.turns(session_id, user or None)  # UnknownSession -> 404
-    return {"session_id": session_id, "turns": [{**t, "result": with_hrefs(t["result"])} for t in turns]}
+    return {"session_id": session_id,
+            "turns": [{**t, "result": with_hrefs(Answer.model_validate(t["result"])).contract()} for t in turns]}
 
 
 @router.delete("/{session_id}")

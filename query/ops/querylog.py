@@ -36,13 +36,10 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship,
 
 from core.settings import Settings
 from core.store import get_storage
+from query.contract import Answer
 from query.pii import redact
 
 REASONS = ("wrong", "outdated", "incomplete", "wrong_source", "other")
-STATUSES = ("answered", "no_match", "low_confidence", "smalltalk")
-# The answers that say "not found" (extractive with no section; the LLM's instructed reply)
-NO_MATCH_ANSWERS = ("No manual section matches this question.", "매뉴얼에서 이 내용을 찾을 수 없습니다",
-                    "The manuals do not cover this")
 
 
 class Base(DeclarativeBase):
@@ -111,24 +108,6 @@ class UnknownExchange(FeedbackError):
     """Feedback on an exchange the log does not hold."""
 
 
-def classify(result: dict, low_confidence_similarity: float) -> str:
-    """answered | no_match | low_confidence | smalltalk.
-
-    no_match: no source, or the answer says the manuals do not cover the question.
-    low_confidence: the best dense hit's cosine (`result["similarity"]`) is below
-    LOW_CONFIDENCE_SIMILARITY: retrieval returned its nearest sections, but none is close.
-    """
-    if result.get("intent") == "smalltalk":
-        return "smalltalk"
-    answer = (result.get("answer") or "").strip()
-    if not result.get("sources") or any(answer.startswith(text) for text in NO_MATCH_ANSWERS):
-        return "no_match"
-    similarity = result.get("similarity")
-    if similarity is not None and similarity < low_confidence_similarity:
-        return "low_confidence"
-    return "answered"
-
-
 def database_url(settings: Settings, storage_dir: Path | str | None = None) -> str:
     """DATABASE_URL (postgresql:// made to use psycopg 3), or the SQLite file under storage."""
     url = settings.database_url.strip()
@@ -178,9 +157,8 @@ def migrate(engine: DbEngine) -> None:
 
 
 class QueryLog:
-    def __init__(self, url: str, low_confidence_similarity: float = 0.5, background: bool = True) -> None:
+    def __init__(self, url: str, background: bool = True) -> None:
         self.url = url
-        self.low_confidence_similarity = low_confidence_similarity
         self.engine = create_engine(url, pool_pre_ping=True)
         if url.startswith("sqlite"):
             @event.listens_for(self.engine, "connect")
@@ -201,13 +179,17 @@ class QueryLog:
             self._thread.start()
 
     # ---- writing ------------------------------------------------------------------------
-    def record_exchange(self, result: dict, *, user: str = "", session_id: str = "", rewritten: str | None = None,
-                        exchange_id: str | None = None, created_at: datetime | None = None) -> str:
-        """Queue one exchange (Engine result dict) for writing; return its exchange_id.
+    def record_exchange(self, result: Answer | dict, *, user: str = "", session_id: str = "",
+                        rewritten: str | None = None, exchange_id: str | None = None,
+                        created_at: datetime | None = None) -> str:
+        """Queue one exchange for writing; return its exchange_id. `result`: the `Answer`, or
+        its JSON contract (validated into one). The status is the answer's own, set where it
+        was decided (query.answer.engine), never re-derived here.
 
         Redaction happens in the writer thread, so the caller only pays for a queue put."""
-        exchange_id = exchange_id or result.get("exchange_id") or uuid.uuid4().hex
-        job = (dict(result), user or "", session_id or "", rewritten, exchange_id,
+        answer = Answer.model_validate(result).model_copy(deep=True)  # later edits by the caller do not leak in
+        exchange_id = exchange_id or answer.exchange_id or uuid.uuid4().hex
+        job = (answer, user or "", session_id or "", rewritten, exchange_id,
                created_at or datetime.now(timezone.utc))
         if self._thread is None:
             self._write_exchange(*job)
@@ -215,29 +197,23 @@ class QueryLog:
             self._queue.put(job)
         return exchange_id
 
-    def _row(self, result: dict, user: str, session_id: str, rewritten: str | None, exchange_id: str,
+    def _row(self, answer: Answer, user: str, session_id: str, rewritten: str | None, exchange_id: str,
              created_at: datetime) -> Exchange:
-        usage = result.get("usage") or {}
-        latency = result.get("latency") or {}
-        sources = result.get("sources") or []
+        usage, latency = answer.usage, answer.latency
         row = Exchange(
             exchange_id=exchange_id, created_at=created_at, user=user, session_id=session_id,
-            question=redact(result.get("question") or "") or "",
-            rewritten=redact(rewritten) if rewritten and rewritten != result.get("question") else None,
-            mode=result.get("mode") or "", intent=result.get("intent") or "",
-            answer=redact(result.get("answer") or "") or "", notice=redact(result.get("notice")),
-            cached=bool(result.get("cached")), cache_kind=result.get("cache"),
-            retrieve_ms=latency.get("retrieve_ms"), generate_ms=latency.get("generate_ms"),
-            latency_ms=result.get("latency_ms"),
-            llm_requests=int(usage.get("llm_requests") or 0), input_tokens=int(usage.get("input_tokens") or 0),
-            output_tokens=int(usage.get("output_tokens") or 0), cost_usd=float(usage.get("cost_usd") or 0.0),
-            top_score=result.get("similarity"),
-            status=classify(result, self.low_confidence_similarity),
+            question=redact(answer.question) or "",
+            rewritten=redact(rewritten) if rewritten and rewritten != answer.question else None,
+            mode=answer.mode.value, intent=answer.intent.value,
+            answer=redact(answer.answer) or "", notice=redact(answer.notice),
+            cached=answer.cached, cache_kind=answer.cache.value if answer.cache else None,
+            retrieve_ms=latency.retrieve_ms, generate_ms=latency.generate_ms, latency_ms=answer.latency_ms,
+            llm_requests=usage.llm_requests, input_tokens=usage.input_tokens, output_tokens=usage.output_tokens,
+            cost_usd=usage.cost_usd, top_score=answer.similarity, status=answer.status.value,
         )
-        row.sources = [ExchangeSource(rank=int(s.get("rank") or i), path=s.get("path") or "", anchor=s.get("anchor"),
-                                      title=s.get("title") or "", heading=s.get("heading") or "",
-                                      score=s.get("score"))
-                       for i, s in enumerate(sources, start=1)]
+        row.sources = [ExchangeSource(rank=s.rank, path=s.path, anchor=s.anchor, title=s.title, heading=s.heading,
+                                      score=s.score)
+                       for s in answer.sources]
         return row
 
     def _write_exchange(self, *job) -> None:
@@ -310,7 +286,7 @@ class QueryLog:
 
 def open_log(settings: Settings, storage_dir: Path | str | None = None, background: bool = True) -> QueryLog:
     """The query log the settings name (DATABASE_URL or storage/querylog.sqlite), migrated."""
-    return QueryLog(database_url(settings, storage_dir), settings.low_confidence_similarity, background)
+    return QueryLog(database_url(settings, storage_dir), background)
 
 
 def _bench(argv_storage: Path | None, n: int) -> None:
@@ -371,4 +347,4 @@ if __name__ == "__main__":
     raise SystemExit(main())
 
 
-__all__ = ["QueryLog", "open_log", "classify", "database_url", "FeedbackError", "UnknownExchange", "REASONS"]
+__all__ = ["QueryLog", "open_log", "database_url", "FeedbackError", "UnknownExchange", "REASONS"]

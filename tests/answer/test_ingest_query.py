@@ -34,12 +34,12 @@ def test_fixture_questions_return_the_right_section(engine):
     four-page fixture two sections of one page can nearly tie: "일시 정지 신청" and
     "정지 한도" for a question about 일시 정지 limits. `make eval` measures rank.)"""
     for question, url in FIXTURE_QUESTIONS:
-        urls = [s["url"] for s in engine.ask(question)["sources"]]
+        urls = [s["url"] for s in engine.ask(question).contract()["sources"]]
         assert url in urls[:2], (question, urls)
 
 
 def test_extractive_answer_states_the_fact_with_its_source_number(engine):
-    result = engine.ask("1년 안에 인터넷을 해지하면 위약금이 얼마인가요?")
+    result = engine.ask("1년 안에 인터넷을 해지하면 위약금이 얼마인가요?").contract()
     assert result["mode"] == "extractive"
     assert "138,000원" in result["answer"]
     assert "[1]" in result["answer"]
@@ -47,7 +47,7 @@ def test_extractive_answer_states_the_fact_with_its_source_number(engine):
 
 def test_extractive_answer_shows_the_example_its_sentence_introduces(engine):
     """"dial the following code ...:" answers nothing without the code line after it."""
-    result = engine.ask("How can I see how much roaming data I have left?")
+    result = engine.ask("How can I see how much roaming data I have left?").contract()
     assert result["sources"][0]["url"] == "en/guide.html.en#balance"
     assert "*147*3#" in result["answer"]
 
@@ -55,7 +55,7 @@ def test_extractive_answer_shows_the_example_its_sentence_introduces(engine):
 def test_extractive_answer_leads_with_the_asked_field_of_a_table(engine):
     """The row whose key is the asked field ("Default") answers the question, though the
     prose beside it ("starts at midnight ... renews each day") shares more of its words."""
-    result = engine.ask("Does the daily pass start at midnight and renew each day by default?")
+    result = engine.ask("Does the daily pass start at midnight and renew each day by default?").contract()
     assert result["answer"].splitlines()[0].startswith("Default: Off until the customer opts in")
 
 
@@ -134,13 +134,13 @@ def test_cli_exit_status_and_summary(manuals, settings, capsys):
 
 def test_which_key_question_is_answered_by_the_table_row(engine):
     """A two-column shortcut table (no header cells) is read as key -> effect."""
-    result = engine.ask("Which key pauses live TV?", use_llm=False)
+    result = engine.ask("Which key pauses live TV?", use_llm=False).contract()
     assert result["answer"].split("\n")[0].startswith("Ctrl + P: Pause live TV")
     assert result["sources"][0]["url"].endswith("en/guide.html.en#remote")
 
 
 def test_how_do_i_question_keeps_the_ordered_steps_together(engine):
-    result = engine.ask("인터넷 해지는 어떻게 하나요?", use_llm=False)
+    result = engine.ask("인터넷 해지는 어떻게 하나요?", use_llm=False).contract()
     lines = result["answer"].split("\n")
     steps = [line for line in lines if line[:2] in ("1.", "2.", "3.")]
     assert [s[:2] for s in steps] == ["1.", "2.", "3."], result["answer"]

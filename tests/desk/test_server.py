@@ -63,7 +63,8 @@ def test_a_failure_inside_the_stream_arrives_as_an_error_event(server, engine, m
         events = list(sse_events(response))
     assert events == [("error", {"error": "RuntimeError: index unavailable"})]
     plain = httpx.post(server + "/api/ask", json={"question": "위약금은 얼마인가요?"}, timeout=30)
-    assert plain.status_code == 500 and plain.json() == {"error": "internal error: RuntimeError: index unavailable"}
+    assert plain.status_code == 500 and plain.json() == {"error": {
+        "message": "internal error: RuntimeError: index unavailable", "type": "server_error", "code": 500}}
     monkeypatch.undo()
     assert httpx.post(server + "/api/ask", json={"question": "위약금은 얼마인가요?"}, timeout=30).status_code == 200
 

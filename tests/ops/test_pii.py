@@ -65,7 +65,7 @@ def test_no_trace_in_log_cache_or_llm_request(store, stub):  # noqa: F811
     stub.reply_with(lambda body: "위약금은 138,000원입니다 [1].")
     engine = llm_engine(store, stub)
     question = f"고객 주민번호 {RRN}, 연락처 {PHONE} 인데 1년 안에 인터넷을 해지하면 위약금이 얼마인가요?"
-    result = engine.ask(question)
+    result = engine.ask(question).contract()
     assert result["mode"] == "llm" and "138,000원" in result["answer"]
     assert result["question"] == question  # the agent sees what was asked
 
@@ -88,5 +88,5 @@ def test_no_trace_in_log_cache_or_llm_request(store, stub):  # noqa: F811
         for secret in (RRN, RRN.replace("-", ""), "1234568", PHONE, "2345-6789"):
             assert secret not in dump, f"{secret} found in the {name}"
     # the redacted question hits the cache for the same question with another caller's number
-    again = engine.ask(question.replace(PHONE, "010-9876-5432"))
+    again = engine.ask(question.replace(PHONE, "010-9876-5432")).contract()
     assert again["cached"] is True

@@ -34,7 +34,7 @@ def logged(built_store, tmp_path_factory):
     from query.answer.engine import Engine
 
     log = open_log(settings)
-    result = Engine(settings).ask("고객 010-2345-6789 건인데, 5G 요금제 위성방송 결합 해지 절차는?")
+    result = Engine(settings).ask("고객 010-2345-6789 건인데, 5G 요금제 위성방송 결합 해지 절차는?").contract()
     exchange_id = log.record_exchange(result, user="browser-agent", session_id="s1")
     log.record_feedback(exchange_id, "down", ["outdated"], "요금표가 작년 것", user="browser-agent")
     log.close()
