@@ -97,7 +97,7 @@ _BY_STATUS: dict[int, type[DeskError]] = {400: BadRequest, 401: Unauthorized, 40
 
 def body(path: str, status: int, message: str, kind: str) -> dict[str, Any]:
     """The error body (`path` kept for a surface that ever needs its own shape)."""
-    return {"error": {"message": message, "type": kind if status < 500 else "server_error", "code": status}}
+    return {"error": {"message": message, "type": kind, "code": status}}
 
 
 def respond(path: str, error: DeskError, status: int | None = None) -> JSONResponse:
