@@ -11,7 +11,6 @@ Questions are stored and keyed with personal data redacted (query.pii).
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 import threading
 import time
 import unicodedata
@@ -20,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from core.chunk_record import DOC_HASH
+from core.sqlite import connect, migrate
 from query.pii import redact
 from query.answer.sections import Section
 
@@ -38,18 +38,20 @@ def sources_signature(sections: list[Section], model: str, prompt_version: str) 
     return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
 
 
+# The cache's schema, step by step (core.sqlite.migrate; append, never edit a shipped step).
+MIGRATIONS = [
+    ["CREATE TABLE IF NOT EXISTS answers (key TEXT PRIMARY KEY, signature TEXT NOT NULL, "
+     "question TEXT NOT NULL, vector BLOB, answer TEXT NOT NULL, created REAL NOT NULL)",
+     "CREATE INDEX IF NOT EXISTS answers_signature ON answers(signature)"],
+]
+
+
 class AnswerCache:
     def __init__(self, path: Path, threshold: float) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.threshold = threshold
         self._lock = threading.Lock()
-        self.db = sqlite3.connect(path, timeout=30, check_same_thread=False)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute(
-            "CREATE TABLE IF NOT EXISTS answers (key TEXT PRIMARY KEY, signature TEXT NOT NULL, "
-            "question TEXT NOT NULL, vector BLOB, answer TEXT NOT NULL, created REAL NOT NULL)"
-        )
-        self.db.execute("CREATE INDEX IF NOT EXISTS answers_signature ON answers(signature)")
+        self.db = connect(path)
+        migrate(self.db, MIGRATIONS)
 
     @staticmethod
     def _key(question: str, signature: str) -> str:

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import json
 import secrets
-import sqlite3
 import threading
 import time
 from pathlib import Path
 
+from core.sqlite import connect, migrate
 from query.contract import Answer
 from query.desk.errors import UnknownSession
 from query.pii import redact
@@ -39,26 +39,22 @@ def redact_result(result: Answer) -> dict:
     }).contract()
 
 
+# The store's schema, step by step (core.sqlite.migrate; append, never edit a shipped step).
+MIGRATIONS = [
+    ["CREATE TABLE IF NOT EXISTS sessions (id TEXT PRIMARY KEY, title TEXT NOT NULL DEFAULT '', "
+     "user TEXT, created REAL NOT NULL, updated REAL NOT NULL)",
+     "CREATE TABLE IF NOT EXISTS turns (session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE, "
+     "n INTEGER NOT NULL, exchange_id TEXT NOT NULL UNIQUE, question TEXT NOT NULL, rewritten TEXT NOT NULL, "
+     "answer TEXT NOT NULL, result TEXT NOT NULL, created REAL NOT NULL, PRIMARY KEY (session_id, n))"],
+]
+
+
 class SessionStore:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self.db = sqlite3.connect(path, timeout=30, check_same_thread=False)
-        with self._lock, self.db:
-            self.db.execute("PRAGMA journal_mode=WAL")
-            # WAL with synchronous=NORMAL: a commit survives the process dying (a crash, a
-            # restart); only a power cut may lose the last turns. FULL fsyncs on every
-            # commit: 3.4 ms here, paid by every question (its session and its turn).
-            self.db.execute("PRAGMA synchronous=NORMAL")
-            self.db.execute(
-                "CREATE TABLE IF NOT EXISTS sessions (id TEXT PRIMARY KEY, title TEXT NOT NULL DEFAULT '', "
-                "user TEXT, created REAL NOT NULL, updated REAL NOT NULL)"
-            )
-            self.db.execute(
-                "CREATE TABLE IF NOT EXISTS turns (session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE, "
-                "n INTEGER NOT NULL, exchange_id TEXT NOT NULL UNIQUE, question TEXT NOT NULL, rewritten TEXT NOT NULL, "
-                "answer TEXT NOT NULL, result TEXT NOT NULL, created REAL NOT NULL, PRIMARY KEY (session_id, n))"
-            )
+        self.db = connect(path)  # WAL, synchronous=NORMAL (core.sqlite says why)
+        with self._lock:
+            migrate(self.db, MIGRATIONS)
 
     @staticmethod
     def new_id() -> str:
