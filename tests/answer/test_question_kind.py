@@ -128,7 +128,8 @@ def test_kinds_are_told_apart() -> None:
     assert not question_kind("새 버전이 릴리스된 뒤에는 어떻게 되나요?").process  # "what happens", not "how to"
     assert question_kind("The Move tool does not move my layer, what should I check?").cause
     assert question_kind("설정을 넣었는데 동작을 안 해요").cause
-    assert question_kind("What is the difference between A1 and B2?").sides is not None
+    sides = question_kind("What is the difference between A1 and B2?").sides
+    assert sides and "a1" in sides[0].phrase.lower() and "b2" in sides[1].phrase.lower()
     assert not question_kind("Which port does the server listen on by default?").cause
 
 
