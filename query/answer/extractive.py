@@ -309,24 +309,56 @@ SIDE_DEFINES = True  # a side's own item ("• purge - ...") before a line namin
 SIDE_MARGIN = 0.3  # how far below the best line a side's line may score
 
 
-def _kind_bonus(kind: Kind, unit: Unit) -> float:
+@dataclass(frozen=True)
+class Weights:
+    """The scorer's tuning in one frozen object, passed in (`extractive_answer(weights=...)`).
+
+    The defaults are the measured values above (each constant's comment says how it was
+    measured). Why an object: a test or an experiment passes a variant
+    (`dataclasses.replace(WEIGHTS, money_bonus=0)`) instead of patching module globals, and a
+    reader sees every weight the score is made of in one place."""
+
+    overlap: float = 0.6  # share of the question's terms a candidate (with its heading) names
+    quantity_bonus: float = 0.1  # a number, when the question asks how many / how long
+    money_bonus: float = MONEY_BONUS
+    rank_bonus: float = 0.08  # divided by the source's rank
+    asked_row_bonus: float = 0.5  # the row of the field the question asks for
+    cause_bonus: float = CAUSE_BONUS
+    advice_bonus: float = ADVICE_BONUS
+    condition_bonus: float = CONDITION_BONUS
+    purpose_bonus: float = PURPOSE_BONUS
+    process_bonus: float = PROCESS_BONUS
+    steps_bonus: float = STEPS_BONUS
+    source_lines: int = SOURCE_LINES
+    top_source_lines: int = TOP_SOURCE_LINES
+    side_match: float = SIDE_MATCH
+    side_defines: bool = SIDE_DEFINES
+    side_margin: float = SIDE_MARGIN
+    embedded_candidates: int = EMBEDDED_CANDIDATES
+
+
+WEIGHTS = Weights()
+
+
+def _kind_bonus(kind: Kind, unit: Unit, w: Weights = WEIGHTS) -> float:
     bonus = 0.0
     if kind.cause and states_requirement(unit.text):
-        bonus += CAUSE_BONUS
+        bonus += w.cause_bonus
     if kind.advice and gives_advice(unit.text):
-        bonus += ADVICE_BONUS
+        bonus += w.advice_bonus
     if kind.condition and states_restriction(unit.text):
-        bonus += CONDITION_BONUS
+        bonus += w.condition_bonus
     if kind.process and _PURPOSE.search(unit.text):
-        bonus += PURPOSE_BONUS
+        bonus += w.purpose_bonus
     if kind.process and unit.steps:
-        bonus += STEPS_BONUS  # the numbered steps of a procedure, shown together
+        bonus += w.steps_bonus  # the numbered steps of a procedure, shown together
     elif kind.process and (unit.shown != unit.text or _is_example(unit.text)):
-        bonus += PROCESS_BONUS  # an example configuration or command: something to do
+        bonus += w.process_bonus  # an example configuration or command: something to do
     return bonus
 
 
-def _lead_with_sides(sides: tuple[Side, Side], candidates: list[tuple[int, Unit, str]], scores: np.ndarray) -> set[int]:
+def _lead_with_sides(sides: tuple[Side, Side], candidates: list[tuple[int, Unit, str]], scores: np.ndarray,
+                     w: Weights = WEIGHTS) -> set[int]:
     """"Difference between A and B": a line about A, then one about B, lead the answer.
 
     The sentence most similar to such a question usually names both ("X is similar to A and
@@ -338,7 +370,7 @@ def _lead_with_sides(sides: tuple[Side, Side], candidates: list[tuple[int, Unit,
     attribute", not only "file") come first, then the best scored. When the best line
     itself names both sides ("Eco mode is Turbo mode with the fan slowed ..."), it
     is the comparison and stays first."""
-    if not SIDE_MATCH:
+    if not w.side_match:
         return set()
     top = scores.max()
     terms = [_terms(unit.text) for _, unit, _ in candidates]
@@ -354,26 +386,26 @@ def _lead_with_sides(sides: tuple[Side, Side], candidates: list[tuple[int, Unit,
 
     taken: set[int] = set()
     best_line = int(np.argmax(scores))
-    if all(match(side.terms, terms[best_line]) >= SIDE_MATCH for side in sides):
+    if all(match(side.terms, terms[best_line]) >= w.side_match for side in sides):
         scores[best_line] = top + 3.0  # the best line compares the two itself: it stays first
         taken.add(best_line)
     leads: set[int] = set()
     for rank, (side, other) in enumerate((sides, sides[::-1])):
         best, best_key = None, None
         for i, t in enumerate(terms):
-            if i in taken or not np.isfinite(scores[i]) or scores[i] < top - SIDE_MARGIN:
+            if i in taken or not np.isfinite(scores[i]) or scores[i] < top - w.side_margin:
                 continue
             unit = candidates[i][1]
             if unit.shown == unit.text and _is_example(unit.text):
                 continue  # a bare configuration line names a side but says nothing about it
-            if match(side.terms, t) < SIDE_MATCH:
+            if match(side.terms, t) < w.side_match:
                 continue
             text = " ".join(unit.text.lower().split())
             # A list item or row that opens with the side ("• purge - removes the package and
             # its configuration files") defines it; a sentence that only mentions it in passing
             # ("when the application package is purged, ...") does not.
             item = text.lstrip("•*- ")
-            defines = SIDE_DEFINES and item.startswith(side.phrase) and item[len(side.phrase):].lstrip()[:1] in (":", "-", "–", "—")
+            defines = w.side_defines and item.startswith(side.phrase) and item[len(side.phrase):].lstrip()[:1] in (":", "-", "–", "—")
             key = (defines, side.phrase in text, scores[i])
             if best_key is None or key > best_key:
                 best, best_key = i, key
@@ -398,9 +430,11 @@ def _terms(text: str) -> frozenset[str]:
 
 def extractive_answer(
     question: str, sections: list[Section], embed_model: BaseEmbedding, max_units: int = 3,
-    profile: tuple[Field, ...] | None = None,
+    profile: tuple[Field, ...] | None = None, weights: Weights = WEIGHTS,
 ) -> str:
-    """`profile`: the field profile (query.fields); the bundled default when None."""
+    """`profile`: the field profile (query.fields); the bundled default when None.
+    `weights`: the scorer's tuning (`Weights`; the measured defaults unless a variant is passed)."""
+    w = weights
     if not sections:
         return ""
     kind = question_kind(question)
@@ -425,22 +459,22 @@ def extractive_answer(
     # alone, "Basic 5G plan: Monthly fee: 33,000" answers "how much is Basic 5G a month".
     query_terms = set(tokenize(question, question=True))
     wants_quantity = bool(_QUANTITY.search(question))
-    wants_money = bool(MONEY_BONUS and _ASKS_PRICE.search(question))
+    wants_money = bool(w.money_bonus and _ASKS_PRICE.search(question))
     prior = np.zeros(len(candidates))  # everything but the embedding similarity
     asked_rows = []
     for i, (number, unit, with_heading) in enumerate(candidates):
         terms = _terms(with_heading)
         overlap = len(query_terms & terms) / len(query_terms) if query_terms else 0.0
-        bonus = 0.1 if wants_quantity and _HAS_NUMBER.search(unit.text) else 0.0
+        bonus = w.quantity_bonus if wants_quantity and _HAS_NUMBER.search(unit.text) else 0.0
         if wants_money and _MONEY.search(unit.text):
-            bonus += MONEY_BONUS
-        prior[i] = 0.6 * overlap + bonus + 0.08 / number + _kind_bonus(kind, unit)
+            bonus += w.money_bonus
+        prior[i] = w.overlap * overlap + bonus + w.rank_bonus / number + _kind_bonus(kind, unit, w)
         if _asked_row(unit, asked):
-            prior[i] += 0.5
+            prior[i] += w.asked_row_bonus
             asked_rows.append(i)
     embedded = np.arange(len(candidates))
-    if EMBEDDED_CANDIDATES and len(candidates) > EMBEDDED_CANDIDATES:
-        embedded = np.sort(np.argsort(-prior, kind="stable")[:EMBEDDED_CANDIDATES])
+    if w.embedded_candidates and len(candidates) > w.embedded_candidates:
+        embedded = np.sort(np.argsort(-prior, kind="stable")[:w.embedded_candidates])
     query_vec = np.asarray(embed_model.get_query_embedding(question))
     vectors = np.asarray(embed_model.get_text_embedding_batch([candidates[i][2] for i in embedded]))
     scores = np.full(len(candidates), -np.inf)
@@ -454,7 +488,7 @@ def extractive_answer(
     if asked_rows:
         lead = max(asked_rows, key=lambda i: scores[i])
         scores[lead] = scores.max() + 1.0
-    leads = _lead_with_sides(kind.sides, candidates, scores) if kind.sides else set()
+    leads = _lead_with_sides(kind.sides, candidates, scores, w) if kind.sides else set()
     order = np.argsort(-scores)
     picked: list[tuple[int, str]] = []
     per_source: dict[int, int] = {}
@@ -474,7 +508,7 @@ def extractive_answer(
         if any(n == number and (unit.shown in shown or shown in unit.shown or unit.text in shown.split("\n"))
                for n, shown in picked):
             continue  # the same sentence or example again: alone, in its whole line, or already shown
-        if per_source.get(number, 0) >= (TOP_SOURCE_LINES if number == 1 else SOURCE_LINES) and i not in leads:
+        if per_source.get(number, 0) >= (w.top_source_lines if number == 1 else w.source_lines) and i not in leads:
             continue  # (a side of a comparison is shown even when its source gave two lines)
         picked.append((number, unit.shown))
         per_source[number] = per_source.get(number, 0) + 1

@@ -14,13 +14,14 @@ False, _NOTE_ON_EXAMPLE or _FIGURE matching nothing): the last test checks that.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import pytest
 from llama_index.core.schema import NodeWithScore, TextNode
 
 import query.answer.extractive as extractive
 from core.embedding import get_embed_model
-from query.answer.extractive import extractive_answer, units
+from query.answer.extractive import WEIGHTS, Weights, extractive_answer, units
 from query.answer.question_kind import question_kind
 from query.answer.sections import Section
 
@@ -133,8 +134,8 @@ def _sections(text: str) -> list[Section]:
     return [Section("guide.html#a", [NodeWithScore(node=node, score=1.0)], 1.0)]
 
 
-def _first(question: str, text: str, settings) -> tuple[str, str]:
-    answer = extractive_answer(question, _sections(text), get_embed_model(settings))
+def _first(question: str, text: str, settings, weights: Weights = WEIGHTS) -> tuple[str, str]:
+    answer = extractive_answer(question, _sections(text), get_embed_model(settings), weights=weights)
     return answer.split(" [1]\n")[0], answer
 
 
@@ -235,17 +236,23 @@ def test_only_a_complete_short_follow_up_is_added() -> None:
 
 @pytest.mark.parametrize("switch", ["FOLLOW_CHARS", "_NOTE_ON_EXAMPLE", "_FIGURE", "ADVICE_BONUS", "MONEY_BONUS", "TOP_SOURCE_LINES", "SIDE_DEFINES", "PURPOSE_BONUS", "CONDITION_BONUS"])
 def test_each_mechanism_is_what_the_tests_measure(settings, monkeypatch, switch) -> None:
-    """Switched off, the matching test above fails: the fixtures do need the mechanism."""
-    off = {"FOLLOW_CHARS": 0, "ADVICE_BONUS": 0, "MONEY_BONUS": 0, "PURPOSE_BONUS": 0, "CONDITION_BONUS": 0, "TOP_SOURCE_LINES": extractive.SOURCE_LINES,
-           "SIDE_DEFINES": False}
-    monkeypatch.setattr(extractive, switch, off.get(switch, re.compile(r"(?!)")))
+    """Switched off, the matching test above fails: the fixtures do need the mechanism.
+    Weights are switched off by passing a variant of `Weights`; the unit-splitting rules
+    (FOLLOW_CHARS and two patterns) are still module constants."""
+    weights = {"ADVICE_BONUS": replace(WEIGHTS, advice_bonus=0), "MONEY_BONUS": replace(WEIGHTS, money_bonus=0),
+               "PURPOSE_BONUS": replace(WEIGHTS, purpose_bonus=0), "CONDITION_BONUS": replace(WEIGHTS, condition_bonus=0),
+               "TOP_SOURCE_LINES": replace(WEIGHTS, top_source_lines=WEIGHTS.source_lines),
+               "SIDE_DEFINES": replace(WEIGHTS, side_defines=False)}.get(switch, WEIGHTS)
+    if switch in ("FOLLOW_CHARS", "_NOTE_ON_EXAMPLE", "_FIGURE"):
+        monkeypatch.setattr(extractive, switch, 0 if switch == "FOLLOW_CHARS" else re.compile(r"(?!)"))
     if switch == "TOP_SOURCE_LINES":
         for question, texts, fact in LATE_QS:
-            assert fact not in extractive_answer(question, _ranked(*texts), get_embed_model(settings))
+            assert fact not in extractive_answer(question, _ranked(*texts), get_embed_model(settings), weights=weights)
         return
     if switch == "SIDE_DEFINES":
         for question, text, items in SIDE_QS:
-            first = extractive_answer(question, _sections(text), get_embed_model(settings)).split(" [1]\n")[0]
+            first = extractive_answer(question, _sections(text), get_embed_model(settings),
+                                      weights=weights).split(" [1]\n")[0]
             assert not first.startswith(items), first
         return
     cases = {
@@ -261,5 +268,5 @@ def test_each_mechanism_is_what_the_tests_measure(settings, monkeypatch, switch)
         "CONDITION_BONUS": CONDITION_QS,
     }[switch]
     for question, text, fact in cases:
-        first, _ = _first(question, text, settings)
+        first, _ = _first(question, text, settings, weights)
         assert fact not in first
