@@ -31,6 +31,7 @@ from query.answer.live import LiveIndex
 from query.answer.retrieve import Filters, HybridRetriever
 from query.answer.sections import Section
 from query.answer.smalltalk import smalltalk_reply
+from query.answer.words import load_words
 
 SNIPPET_CHARS = 240
 
@@ -147,6 +148,7 @@ class Engine:
         self.embed = CachedEmbedding(self.live.retriever.embed_model)
         self.client = make_client(settings) if settings.llm_configured else None
         self.profile = load_profile(settings.field_profile)  # a broken FIELD_PROFILE stops start-up
+        self.words = load_words(settings.field_profile)  # its word lists (query.answer.words)
         storage = get_storage(settings, storage_dir)
         self.storage = storage
         self.cache = (
@@ -221,7 +223,7 @@ class Engine:
                         standalone_question=standalone if standalone and standalone != question else None)
         prepared = Prepared(answer, usage or Usage(), started, history=list(history or []))
         text = prepared.question
-        reply = smalltalk_reply(text)
+        reply = smalltalk_reply(text, self.words.smalltalk)
         if reply is not None:
             answer.intent, answer.status = Intent.SMALLTALK, Status.SMALLTALK
             prepared.reply = reply
@@ -305,7 +307,8 @@ class Engine:
 
     def extractive(self, prepared: Prepared) -> str:
         if prepared.sections:
-            return extractive_answer(prepared.question, prepared.sections, self.embed, profile=self.profile)
+            return extractive_answer(prepared.question, prepared.sections, self.embed, profile=self.profile,
+                                     words=self.words)
         return NO_MATCH_ANSWER
 
     def _events(

@@ -21,6 +21,7 @@ from core.lexical import tokenize
 from query.answer.fields import AskedFields, Field, load_profile
 from query.answer.question_kind import Kind, Side, gives_advice, question_kind, states_requirement, states_restriction
 from query.answer.sections import Section
+from query.answer.words import Words, load_words
 
 _SENTENCE_END = re.compile(r"(?<=[.!?。])\s+(?=[\"'(\[A-Z가-힣0-9•])")
 MAX_UNITS_PER_SOURCE = 12
@@ -225,9 +226,7 @@ _HAS_NUMBER = re.compile(r"\d")
 # any number (a date, a model number, "12개월"). General words of prices in English and
 # Korean, not of one product. Measured over the seven eval sets: 0.1 won 4 questions
 # (sample manuals) and lost none; 0.2 won one more and lost one.
-_ASKS_PRICE = re.compile(
-    r"얼마(예요|에요|인가요|입니까|인지|를|나\s*(내|더|들)|\s*(더\s*)?(내|들|해|받|청구))|요금|비용|가격|금액|수수료|이용료|사용료|임대료|보증금|위약금|배상금|연체료"
-    r"|\b(price|cost|fee|charge|penalty|deposit|how much (do|does|will|would|is|are) (i|we|it|they|the customer)\s+(pay|cost|charged?))\b", re.I)
+# Which nouns ask for a price is the profile's list (query.answer.words: Words.asks_price).
 _MONEY = re.compile(r"\d[\d,.]*\s*(원|달러|유로|엔)(?![A-Za-z])|[$€£¥₩]\s*\d|\b(KRW|USD|EUR|GBP|JPY)\s*\d|\d\s*(KRW|USD|EUR|GBP|JPY)\b")
 MONEY_BONUS = 0.1
 _ROW_KEY = re.compile(r"^([^:]{1,30}):\s")
@@ -430,14 +429,16 @@ def _terms(text: str) -> frozenset[str]:
 
 def extractive_answer(
     question: str, sections: list[Section], embed_model: BaseEmbedding, max_units: int = 3,
-    profile: tuple[Field, ...] | None = None, weights: Weights = WEIGHTS,
+    profile: tuple[Field, ...] | None = None, weights: Weights = WEIGHTS, words: Words | None = None,
 ) -> str:
     """`profile`: the field profile (query.fields); the bundled default when None.
-    `weights`: the scorer's tuning (`Weights`; the measured defaults unless a variant is passed)."""
+    `weights`: the scorer's tuning (`Weights`; the measured defaults unless a variant is passed).
+    `words`: the profile's word lists (query.answer.words; the bundled profile's when None)."""
     w = weights
+    words = words or load_words()
     if not sections:
         return ""
-    kind = question_kind(question)
+    kind = question_kind(question, words)
     process = kind.process
     asked = AskedFields(question, load_profile() if profile is None else profile)
     candidates: list[tuple[int, Unit, str]] = []  # (source number, unit, unit text with its section heading)
@@ -459,7 +460,7 @@ def extractive_answer(
     # alone, "Basic 5G plan: Monthly fee: 33,000" answers "how much is Basic 5G a month".
     query_terms = set(tokenize(question, question=True))
     wants_quantity = bool(_QUANTITY.search(question))
-    wants_money = bool(w.money_bonus and _ASKS_PRICE.search(question))
+    wants_money = bool(w.money_bonus and words.asks_price.search(question))
     prior = np.zeros(len(candidates))  # everything but the embedding similarity
     asked_rows = []
     for i, (number, unit, with_heading) in enumerate(candidates):

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from core.chunk_record import HANGUL
 from core.lexical import tokenize
+from query.answer.words import Words, load_words
 
 # "How do I ...", "steps to ...", "어떻게", "하려면", "방법"
 PROCESS = re.compile(r"\bhow (do|can|to|should|would)\b|\bsteps?\b|\bprocedure\b|방법|어떻게(?!\s*(되|돼|달라|다른|다르))|하려면|절차|순서", re.I)
@@ -77,7 +78,6 @@ _DIFFERENCE_KO = re.compile(r"차이|다르|다른|달라|달리")
 _AND_KO = re.compile(r"^(?P<w>.+?)(와|과|랑|이랑|하고)$")
 _FILLER_KO = frozenset({"어떤", "점이", "점에서", "무엇이", "뭐가", "어떻게", "좀", "무슨"})
 _TOPIC_KO = re.compile(r"^(?P<w>.+?)(은|는|의|이|가|을|를)$")
-_TRAILING_NOUNS_EN = re.compile(r"\s+(option|directive|command|setting|mode|tool|entr(y|ie)|format|script|section|container|attribute|file)s?\b.*$", re.I)
 MAX_SIDE_WORDS = 4
 
 
@@ -110,13 +110,14 @@ def _phrase(text: str) -> str:
     return _ARTICLE.sub("", " ".join(text.lower().split()))
 
 
-def _side_terms(a: str, b: str) -> tuple[Side, Side] | None:
+def _side_terms(a: str, b: str, lists: Words) -> tuple[Side, Side] | None:
     phrase_a = _phrase(" ".join(a.split()[-MAX_SIDE_WORDS:]))
     phrase_b = _phrase(" ".join(b.split()[:MAX_SIDE_WORDS]))
     # "between the Eco and Turbo modes", "eco mode vs turbo mode, which ...":
-    # a trailing noun (and what follows it) belongs to both sides, or to neither.
-    a = _TRAILING_NOUNS_EN.sub("", a) or a
-    b = _TRAILING_NOUNS_EN.sub("", b) or b
+    # a trailing noun (and what follows it) belongs to both sides, or to neither. Which nouns
+    # say what kind of thing the sides are is the profile's list (query.answer.words).
+    a = lists.trailing_kind_noun.sub("", a) or a
+    b = lists.trailing_kind_noun.sub("", b) or b
     ta = _terms(" ".join(a.split()[-MAX_SIDE_WORDS:]))
     tb = _terms(" ".join(b.split()[:MAX_SIDE_WORDS]))
     # Korean compounds split differently by side ("이름기반 가상호스트" -> 가상호스트,
@@ -128,17 +129,19 @@ def _side_terms(a: str, b: str) -> tuple[Side, Side] | None:
     return Side(only_a, phrase_a), Side(only_b, phrase_b)
 
 
-def comparison_sides(question: str) -> tuple[Side, Side] | None:
-    """The two things a comparison question contrasts, as terms each side alone has."""
+def comparison_sides(question: str, words: Words | None = None) -> tuple[Side, Side] | None:
+    """The two things a comparison question contrasts, as terms each side alone has.
+    `words`: the profile's word lists (the bundled profile's when None)."""
+    lists = words or load_words()
     q = " ".join(question.split())
     for pattern in _SIDES_EN:
         m = pattern.search(q)
         if m:
-            return _side_terms(m.group("a"), m.group("b"))
-    return _korean_sides(q.split()) if _DIFFERENCE_KO.search(q) else None
+            return _side_terms(m.group("a"), m.group("b"), lists)
+    return _korean_sides(q.split(), lists) if _DIFFERENCE_KO.search(q) else None
 
 
-def _korean_sides(words: list[str]) -> tuple[Side, Side] | None:
+def _korean_sides(words: list[str], lists: Words) -> tuple[Side, Side] | None:
     for i, word in enumerate(words[:-1]):
         joined = _AND_KO.match(word)
         if not joined:
@@ -151,7 +154,7 @@ def _korean_sides(words: list[str]) -> tuple[Side, Side] | None:
                 t = topics[-1]
                 a_words = words[max(0, t - MAX_SIDE_WORDS + 1):t] + [_TOPIC_KO.match(words[t]).group("w")]
                 b_words = words[t + 1:i] + [joined.group("w")]
-                return _side_terms(" ".join(a_words[-len(b_words):]), " ".join(b_words))
+                return _side_terms(" ".join(a_words[-len(b_words):]), " ".join(b_words), lists)
         b_words: list[str] = []
         for later in words[i + 1:i + 1 + MAX_SIDE_WORDS]:
             if _DIFFERENCE_KO.search(later):
@@ -163,12 +166,12 @@ def _korean_sides(words: list[str]) -> tuple[Side, Side] | None:
         if not b_words:
             continue
         a_words = words[max(0, i - len(b_words) + 1):i] + [joined.group("w")]
-        return _side_terms(" ".join(a_words), " ".join(b_words))
+        return _side_terms(" ".join(a_words), " ".join(b_words), lists)
     return None
 
 
-def question_kind(question: str) -> Kind:
-    sides = comparison_sides(question)
+def question_kind(question: str, words: Words | None = None) -> Kind:
+    sides = comparison_sides(question, words)
     return Kind(
         process=bool(PROCESS.search(question)) and sides is None,
         cause=bool(CAUSE.search(question)) and sides is None,
