@@ -220,3 +220,17 @@ def test_rebuild_swaps_in_a_fresh_index_and_keeps_failed_manuals(manuals, settin
     new_dir = get_storage(settings).index_dir()
     assert new_dir != old_dir and old_dir.exists()  # kept for --rollback (KEEP_INDEXES)
     assert store_state(settings)["ids"] == before["ids"]
+
+
+@pytest.mark.parametrize("keep", [1, 3])
+def test_rebuilds_keep_keep_indexes_index_directories(manuals, tmp_path, keep):
+    """Each rebuild publishes a fresh index directory; pruning keeps the current one and
+    KEEP_INDEXES-1 before it (for --rollback), and deletes the rest."""
+    settings = make_settings(tmp_path / "storage", keep_indexes=keep)
+    seen = []
+    for _ in range(4):
+        ingest([manuals], settings, fresh=True, progress=False)
+        seen.append(get_storage(settings).index_dir())
+    assert len(set(seen)) == 4  # four generations, four directories
+    kept = [d for d in seen if d.exists()]
+    assert kept == seen[-keep:], (kept, seen)
