@@ -10,7 +10,7 @@ Q      ?= 인터넷 이전 설치비는 얼마인가요?
 STAMP  := $(VENV)/.installed
 WORKERS ?= 1
 
-.PHONY: faults screenshots install ingest reingest status ask demo test bench bench-ingest bench-serve bench-scale eval serve clean rollback report demo-log pii-eval
+.PHONY: install ingest reingest status ask demo test test-fast lint-imports faults screenshots bench bench-ingest bench-serve bench-scale eval serve clean rollback report demo-log pii-eval
 
 install: $(STAMP)
 
@@ -43,6 +43,7 @@ demo: install
 	@echo
 	$(PY) -m query "휴대폰 분실보험 플러스의 월 요금은 얼마인가요?" --storage $(STORAGE)
 
+# Everything, including the import contract (tests/test_architecture.py) and the slow tests.
 test: install
 	$(PY) -m pytest -q
 
@@ -53,7 +54,14 @@ faults: install
 
 # Refresh the README's screenshots (reports/web_*.png) on purpose; `make test` writes its own to /tmp.
 screenshots: install
-	SCREENSHOT_DIR=reports $(PY) -m pytest -q tests/test_browser.py
+	SCREENSHOT_DIR=reports $(PY) -m pytest -q tests/desk/test_browser.py
+
+# The quick loop: all but the browser, `chroma run`, kill -9, PostgreSQL and live-server tests.
+test-fast: install
+	$(PY) -m pytest -q -m "not slow"
+
+lint-imports: install
+	$(VENV)/bin/lint-imports
 
 bench-ingest: install
 	$(PY) scripts/bench_ingest.py --corpus $(CORPUS)

@@ -8,6 +8,7 @@ and answers to the configured OpenAI-compatible endpoint; nothing else changes p
 from __future__ import annotations
 
 import json
+from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -27,6 +28,12 @@ DEFAULT_PRICES: dict[str, tuple[float, float]] = {
     "gpt-5-mini": (0.25, 2.00),
     "gpt-5-nano": (0.05, 0.40),
 }
+
+
+class RetrievalMode(StrEnum):
+    HYBRID = "hybrid"
+    DENSE = "dense"
+    LEXICAL = "lexical"
 
 
 class Settings(BaseSettings):
@@ -61,7 +68,7 @@ class Settings(BaseSettings):
     keep_indexes: int = Field(2, ge=1, description="Index directories kept for `python -m ingest --rollback`")
 
     # Retrieval
-    retrieval_mode: str = Field("hybrid", description="hybrid | dense | lexical")
+    retrieval_mode: RetrievalMode = Field(RetrievalMode.HYBRID, description="hybrid | dense | lexical")
     candidate_k: int = Field(40, ge=1, description="Candidates per retriever before fusion")
     # Reciprocal-rank constant. At the textbook 60 a chunk both retrievers rank ~60th
     # outscores one that either ranks first, and on our sets the right section was often
@@ -117,10 +124,12 @@ class Settings(BaseSettings):
     @field_validator("llm_prices", mode="before")
     @classmethod
     def _parse_prices(cls, value: object) -> object:
+        # pydantic-settings hands an environment JSON value over already parsed (a dict), so
+        # the merge must happen for dicts too: LLM_PRICES adds to the defaults, never hides them.
         if isinstance(value, str):
-            merged = dict(DEFAULT_PRICES)
-            merged.update(json.loads(value))
-            return merged
+            value = json.loads(value)
+        if isinstance(value, dict):
+            return {**DEFAULT_PRICES, **value}
         return value
 
     @field_validator("trusted_proxies")

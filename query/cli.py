@@ -11,8 +11,9 @@ from pathlib import Path
 
 from core.settings import get_settings
 from core.store import StoreError
-from query.engine import Engine
-from query.retrieve import Filters
+from query.answer.engine import Engine
+from query.answer.retrieve import Filters
+from query.contract import Answer
 
 
 def _link(url: str, label: str, root: str | None) -> str:
@@ -23,24 +24,24 @@ def _link(url: str, label: str, root: str | None) -> str:
     return f"\033]8;;{target}\033\\{label}\033]8;;\033\\"
 
 
-def format_human(result: dict, root: str | None, with_answer: bool = True) -> str:
-    lines = [result["answer"] or "(no answer)"] if with_answer else []
-    if result.get("notice"):
-        lines.insert(0, f"[notice] {result['notice']}")
-    if result["sources"]:
+def format_human(result: Answer, root: str | None, with_answer: bool = True) -> str:
+    lines = [result.answer or "(no answer)"] if with_answer else []
+    if result.notice:
+        lines.insert(0, f"[notice] {result.notice}")
+    if result.sources:
         lines += ["", "Sources:"]
-    for source in result["sources"]:
-        heading = source["heading"] or source["title"]
-        lines.append(f"  [{source['rank']}] {heading}")
-        lines.append(f"      {_link(source['url'], source['url'], root)}  ({source['kind']}, score {source['score']:.4f})")
-        for attachment in source.get("attachments", [])[:3]:
-            lines.append(f"      attachment: {attachment['text'] or attachment['href']} -> {attachment['path'] or attachment['href']}")
-    usage = result["usage"]
-    latency = result.get("latency", {})
+    for source in result.sources:
+        heading = source.heading or source.title
+        lines.append(f"  [{source.rank}] {heading}")
+        lines.append(f"      {_link(source.url, source.url, root)}  ({source.kind}, score {source.score:.4f})")
+        for attachment in source.attachments[:3]:
+            lines.append(f"      attachment: {attachment.text or attachment.href} -> {attachment.path or attachment.href}")
+    usage, latency = result.usage, result.latency
+    cached = f" (cached: {result.cache})" if result.cached else ""
     lines.append(
-        f"-- {result['mode']}{' (cached: ' + result['cache'] + ')' if result.get('cached') else ''} | {result['latency_ms']:.0f} ms (retrieve {latency.get('retrieve_ms', 0):.0f} ms) | "
-        f"{usage['llm_requests']} LLM request(s), {usage['input_tokens']}+{usage['output_tokens']} tokens, "
-        f"${usage['cost_usd']:.5f}"
+        f"-- {result.mode}{cached} | {result.latency_ms:.0f} ms (retrieve {latency.retrieve_ms:.0f} ms) | "
+        f"{usage.llm_requests} LLM request(s), {usage.input_tokens}+{usage.output_tokens} tokens, "
+        f"${usage.cost_usd:.5f}"
     )
     return "\n".join(lines)
 
@@ -76,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
                     continue
                 item = json.loads(line)
                 result = engine.ask(item["question"], item.get("id", line_no), args.top_k, filters, not args.no_llm)
-                out.write(json.dumps(result, ensure_ascii=False) + "\n")
+                out.write(json.dumps(result.contract(), ensure_ascii=False) + "\n")
                 out.flush()
         finally:
             if args.out:
@@ -84,9 +85,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     if args.stream and not args.json:
-        final: dict = {}
+        final: Answer | None = None
         for event in engine.stream(args.question, None, args.top_k, filters):
-            if isinstance(event, dict):
+            if isinstance(event, Answer):
                 final = event
             else:
                 print(event, end="", flush=True)
@@ -94,5 +95,6 @@ def main(argv: list[str] | None = None) -> int:
         print(format_human(final, engine.root, with_answer=False))
         return 0
     result = engine.ask(args.question, None, args.top_k, filters, not args.no_llm)
-    print(json.dumps(result, ensure_ascii=False, indent=2) if args.json else format_human(result, engine.root))
+    print(json.dumps(result.contract(), ensure_ascii=False, indent=2) if args.json
+          else format_human(result, engine.root))
     return 0

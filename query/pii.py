@@ -3,7 +3,7 @@
 Agents paste what callers say: phone numbers, resident registration numbers, card and
 account numbers. `redact(text)` replaces each with a typed placeholder (`<전화번호>` in
 Korean text, `<PHONE>` in English text: the placeholder follows the language of the whole
-text, as the answer language does in query.generate). The answer shown to the agent is
+text, as the answer language does in query.answer.generate). The answer shown to the agent is
 never redacted; retrieval keeps the raw question in memory.
 
 Why this combination, measured on the first 188 strings of data/eval/pii_cases.jsonl (100 typed

@@ -27,8 +27,8 @@ sys.path.insert(0, str(ROOT))
 from core.llm import Usage, achat, make_async_client  # noqa: E402
 from core.settings import get_settings  # noqa: E402
 from ingest.run import ingest  # noqa: E402
-from query.conversation import condense_messages, rule_rewrite  # noqa: E402
-from query.engine import Engine  # noqa: E402
+from query.answer.conversation import condense_messages, rule_rewrite  # noqa: E402
+from query.answer.engine import Engine  # noqa: E402
 
 K = 5
 QUESTIONS = ROOT / "data" / "eval" / "followup_questions.jsonl"
@@ -36,7 +36,7 @@ QUESTIONS = ROOT / "data" / "eval" / "followup_questions.jsonl"
 
 def urls(engine: Engine, question: str) -> list[str]:
     prepared = engine.prepare(question, top_k=K, use_llm=False)
-    return [s["url"] for s in prepared.result["sources"]]
+    return [s.url for s in prepared.answer.sources]
 
 
 def rank(found: list[str], expected: list[str]) -> int | None:

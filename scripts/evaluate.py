@@ -34,8 +34,8 @@ from core.settings import Settings, get_settings  # noqa: E402
 from core.htmlfile import DecodeError, decode_html  # noqa: E402
 from ingest.discover import discover  # noqa: E402
 from ingest.run import ingest  # noqa: E402
-from query.engine import Engine  # noqa: E402
-from query.retrieve import Filters  # noqa: E402
+from query.answer.engine import Engine  # noqa: E402
+from query.answer.retrieve import Filters  # noqa: E402
 
 K = 5
 CATEGORIES = ("process", "fact", "table", "recommendation", "condition", "comparison")
@@ -88,7 +88,7 @@ def score(question: dict, urls: list[str], paths: list[str], answer: str, top_te
 def run_ours(engine: Engine, questions: list[dict], filters: Filters | None = None) -> list[dict]:
     rows = []
     for q in questions:
-        result = engine.ask(q["question"], q["id"], K, filters, use_llm=False)
+        result = engine.ask(q["question"], q["id"], K, filters, use_llm=False).contract()
         urls = [s["url"] for s in result["sources"]]
         paths = [s["path"] for s in result["sources"]]
         sections = engine.retriever.retrieve(q["question"], K, filters).sections  # texts for fact_in_top

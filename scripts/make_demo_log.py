@@ -69,8 +69,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def generate(settings, storage: Path | None, n: int, days: int, seed: int) -> dict:
     """Ask `n` questions through the real Engine on `storage` and log them with feedback."""
-    from query.engine import Engine
-    from query.querylog import open_log
+    from query.answer.engine import Engine
+    from query.ops.querylog import open_log
 
     engine = Engine(settings, storage)
     rng = random.Random(seed)
@@ -99,8 +99,8 @@ def generate(settings, storage: Path | None, n: int, days: int, seed: int) -> di
         user = rng.choice(users)
         exchange_id = log.record_exchange(result, user=user, session_id=f"{user}-{when:%m%d}", created_at=when)
         counts["asked"] += 1
-        top = result["sources"][0] if result["sources"] else None
-        top_key = f"{top['path']}#{top['anchor']}" if top and top["anchor"] else (top or {}).get("path")
+        top = result.sources[0] if result.sources else None
+        top_key = f"{top.path}#{top.anchor}" if top and top.anchor else (top.path if top else None)
         expected = item.get("expected")
         if expected is not None and top_key not in expected and rng.random() < 0.7:
             log.record_feedback(exchange_id, "down", [rng.choice(["wrong_source", "wrong"])],

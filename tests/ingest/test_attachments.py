@@ -20,7 +20,7 @@ from ingest.attachments.sniff import sniff
 from ingest.attachments.units import AttachmentError, FileType
 from ingest.run import ingest
 from ingest.tables import prose
-from tests.conftest import FIXTURES, ROOT, make_settings
+from tests.helpers import FIXTURES, ROOT, make_settings
 
 FORMS = ROOT / "data" / "manuals" / "forms"
 
@@ -258,10 +258,10 @@ def test_bad_attachments_are_reported_by_name_and_the_rest_is_stored(attachment_
 
 
 def test_question_answered_from_inside_an_attachment_cites_the_page_of_the_file(attachment_store):
-    from query.engine import Engine
+    from query.answer.engine import Engine
 
     _, settings, _ = attachment_store
-    result = Engine(settings).ask("서비스 장애가 연속 3시간 이상 이어지면 얼마를 배상받나요?", use_llm=False)
+    result = Engine(settings).ask("서비스 장애가 연속 3시간 이상 이어지면 얼마를 배상받나요?", use_llm=False).contract()
     top = result["sources"][0]
     assert top["url"] == "forms/terms.pdf#page=3"
     assert top["heading"].endswith("제3장 손해배상 › p. 3")
@@ -300,9 +300,9 @@ def test_incremental_changed_deleted_and_unchanged_attachments(tmp_path):
     changed = ingest([manuals], settings, progress=False)
     assert changed.attachments.updated == 1 and changed.chunks.deleted >= 1
 
-    from query.engine import Engine
+    from query.answer.engine import Engine
 
-    answer = Engine(settings).ask("공유기 초기화 코드는 무엇인가요?", use_llm=False)
+    answer = Engine(settings).ask("공유기 초기화 코드는 무엇인가요?", use_llm=False).contract()
     assert answer["sources"][0]["path"] == "forms/notice.txt"
     assert "9046" in answer["answer"] and "7351" not in json.dumps(answer, ensure_ascii=False)
 
@@ -360,13 +360,13 @@ def test_without_ocr_linked_images_are_skipped_and_the_status_says_so(tmp_path):
 
 @pytest.mark.skipif(not ocr.available("auto"), reason="Tesseract (tesseract-ocr) or pytesseract not installed")
 def test_text_inside_a_picture_is_found_under_the_section_that_shows_it(tmp_path):
-    from query.engine import Engine
+    from query.answer.engine import Engine
 
     manuals = image_manuals(tmp_path / "manuals")
     settings = make_settings(tmp_path / "storage", ocr="auto")
     report = ingest([manuals], settings, progress=False)
     assert report.attachments.ocr_pages == 1 and report.attachments.by_type == {"image": 1}
-    result = Engine(settings).ask("RESET 버튼은 몇 초 이상 눌러야 하나요?", use_llm=False)
+    result = Engine(settings).ask("RESET 버튼은 몇 초 이상 눌러야 하나요?", use_llm=False).contract()
     top = result["sources"][0]
     assert top["path"] == "img/reset.png"
     assert top["heading"] == "공유기 안내 › 초기화 › 공유기 초기화 안내 그림"

@@ -21,7 +21,7 @@ from ingest.discover import discover
 from ingest.parse import HEADINGS, _norm, nav_titles
 from ingest.run import ingest
 from ingest.subtree import Subtree
-from tests.conftest import CORPUS, FIXTURES, ROOT
+from tests.helpers import CORPUS, FIXTURES, ROOT
 from tests.faults.helpers import GOOD, deep_page, paths_saying, stored_paths
 
 _PARSE_DEEP = """

@@ -1,0 +1,1 @@
+"""Question -> answer: retrieval, sections, reranking, extractive and LLM answers, caches (no FastAPI, no SQLAlchemy)."""

@@ -1,0 +1,193 @@
+"""What kind of answer a question wants, read from its wording (English and Korean).
+
+An extractive answer that quotes the sentence most similar to the question often misses
+what was asked: "how do I ..." wants the steps or the example configuration, "why / it
+doesn't work / 안 돼요" wants the requirement that was not met ("... must be in effect",
+"...가 모두 필요함을 명심하라"), and "difference between A and B" wants a line about each
+side, not a sentence that merely names both. These are patterns of
+the language, not of one manual: nothing here names a product, a markup class or a table
+label (corpus wording belongs in a field profile, query/fields.py).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from core.chunk_record import HANGUL
+from core.lexical import tokenize
+from query.answer.words import Words, load_words
+
+# "How do I ...", "steps to ...", "어떻게", "하려면", "방법"
+PROCESS = re.compile(r"\bhow (do|can|to|should|would)\b|\bsteps?\b|\bprocedure\b|방법|어떻게(?!\s*(되|돼|달라|다른|다르))|하려면|절차|순서", re.I)
+
+# Questions about a cause: why, and the spoken form of a failure ("... doesn't work", "nothing
+# happens", "what am I missing", "안 돼요", "동작을 안 해요"), answered by the requirement
+# that was not met.
+CAUSE = re.compile(
+    r"\b(why|what am i missing|missing|doesn'?t|don'?t|does not|do not|won'?t|will not|isn'?t|not work\w*"
+    r"|nothing happens|stopped working|still do(es)? nothing|do i need)\b"
+    r"|왜|안\s*(돼|되|해|나|떠|뜨)|않아|않는|못\s*해",
+    re.I,
+)
+# A sentence that states a requirement.
+REQUIREMENT_SENTENCE = re.compile(
+    r"\b(must|need|needs|required|requires|have to|has to|make sure|in effect|only if|only when)\b"
+    r"|필요|야\s*(한|하|합|돼|된|됩)|반드시|려면|명심",
+    re.I,
+)
+
+# Questions asking for advice ("should I", "is it a good idea", "what is the safe way",
+# "써도 되나요", "뭘 설치하는 게 좋을까요", "추천"), answered by the sentence that advises
+# ("... is not recommended for photographs", "You should make a backup", "새 도구를 대신
+# 쓰세요"), not by the one that describes the thing asked about.
+ADVICE = re.compile(
+    r"\b(should (i|we)|is it (a )?(good|bad|safe|wise|ok|okay)|good idea|recommend\w*|best|safe way|advisable"
+    r"|good compromise|aim for)\b|권장|추천|(해|써|깔아|올려|걸어)도\s*(되|돼|괜찮)|괜찮을까|좋을까|좋아요\?|게 좋|나아요|나을까",
+    re.I,
+)
+ADVICE_SENTENCE = re.compile(
+    r"\b(recommend\w*|should|advis\w*|best|prefer\w*|good idea|better|reasonable|suggest\w*)\b"
+    r"|권장|추천|하세요|쓰세요|십시오|좋습니다|바람직|낫습니다",
+    re.I,
+)
+
+# "In which case / under what circumstances / when does ... / 어떤 경우에만" asks for the
+# condition that limits something, answered by the sentence that states the limit ("only
+# when", "unless", "regardless of the setting", "경우에만", "상관없이"). A bonus for any
+# if/when sentence was measured and dropped (query.extractive); these words are narrower.
+CONDITION = re.compile(
+    r"\b(in which case|in what case|under what (circumstances|conditions)|when (is|does|do|will|would|are)"
+    r"|what happens (if|when))\b|어떤 경우|어느 경우|언제",
+    re.I,
+)
+RESTRICTION_SENTENCE = re.compile(
+    r"\b(only (if|when)|unless|regardless|as long as|provided that|except)\b|경우에만|때만|때에만|에 한해|상관없이",
+    re.I,
+)
+
+_SIDES_EN = (
+    re.compile(r"\bdiffer\w*\s+between\s+(?P<a>.+?)\s+and\s+(?P<b>.+?)\s*[?.!]*$", re.I),
+    re.compile(r"^(?:.*?:\s*)?(?P<a>.+?)\s+(?:vs\.?|versus)\s+(?P<b>.+?)\s*[?.!]*$", re.I),
+    re.compile(r"\bhow\s+(?:does|do|is|are)\s+(?P<a>.+?)\s+differ\w*\s+from\s+(?P<b>.+?)\s*[?.!]*$", re.I),
+    re.compile(r"\b(?:compare|comparing)\s+(?P<a>.+?)\s+(?:and|with|to)\s+(?P<b>.+?)\s*[?.!]*$", re.I),
+)
+# "A와 B는 어떻게 다른가요", "A랑 B 차이", "A과 B의 차이점은": word by word, because the
+# sides are as long as the particles say (one word or a noun phrase).
+_DIFFERENCE_KO = re.compile(r"차이|다르|다른|달라|달리")
+_AND_KO = re.compile(r"^(?P<w>.+?)(와|과|랑|이랑|하고)$")
+_FILLER_KO = frozenset({"어떤", "점이", "점에서", "무엇이", "뭐가", "어떻게", "좀", "무슨"})
+_TOPIC_KO = re.compile(r"^(?P<w>.+?)(은|는|의|이|가|을|를)$")
+MAX_SIDE_WORDS = 4
+
+
+@dataclass(frozen=True)
+class Side:
+    """One side of a comparison: the terms only it has, and its words as written."""
+
+    terms: frozenset[str]
+    phrase: str
+
+
+@dataclass(frozen=True)
+class Kind:
+    process: bool
+    cause: bool
+    advice: bool
+    condition: bool
+    sides: tuple[Side, Side] | None  # the two things a comparison contrasts
+
+
+def _terms(text: str) -> set[str]:
+    """Word terms only: the lexical index's sub-word grams ("~재시") would match anything."""
+    return {t for t in tokenize(text) if len(t) > 1 and not t.startswith("~")}
+
+
+_ARTICLE = re.compile(r"^(the|a|an)\s+", re.I)
+
+
+def _phrase(text: str) -> str:
+    return _ARTICLE.sub("", " ".join(text.lower().split()))
+
+
+def _side_terms(a: str, b: str, lists: Words) -> tuple[Side, Side] | None:
+    phrase_a = _phrase(" ".join(a.split()[-MAX_SIDE_WORDS:]))
+    phrase_b = _phrase(" ".join(b.split()[:MAX_SIDE_WORDS]))
+    # "between the Eco and Turbo modes", "eco mode vs turbo mode, which ...":
+    # a trailing noun (and what follows it) belongs to both sides, or to neither. Which nouns
+    # say what kind of thing the sides are is the profile's list (query.answer.words).
+    a = lists.trailing_kind_noun.sub("", a) or a
+    b = lists.trailing_kind_noun.sub("", b) or b
+    ta = _terms(" ".join(a.split()[-MAX_SIDE_WORDS:]))
+    tb = _terms(" ".join(b.split()[:MAX_SIDE_WORDS]))
+    # Korean compounds split differently by side ("이름기반 가상호스트" -> 가상호스트,
+    # "IP기반 가상호스트" -> 가상 + 호스트): a Hangul term written inside the other side is shared.
+    only_a = frozenset(t for t in ta - tb if not (HANGUL.search(t) and t in b))
+    only_b = frozenset(t for t in tb - ta if not (HANGUL.search(t) and t in a))
+    if not only_a or not only_b:
+        return None
+    return Side(only_a, phrase_a), Side(only_b, phrase_b)
+
+
+def comparison_sides(question: str, words: Words | None = None) -> tuple[Side, Side] | None:
+    """The two things a comparison question contrasts, as terms each side alone has.
+    `words`: the profile's word lists (the bundled profile's when None)."""
+    lists = words or load_words()
+    q = " ".join(question.split())
+    for pattern in _SIDES_EN:
+        m = pattern.search(q)
+        if m:
+            return _side_terms(m.group("a"), m.group("b"), lists)
+    return _korean_sides(q.split(), lists) if _DIFFERENCE_KO.search(q) else None
+
+
+def _korean_sides(words: list[str], lists: Words) -> tuple[Side, Side] | None:
+    for i, word in enumerate(words[:-1]):
+        joined = _AND_KO.match(word)
+        if not joined:
+            continue
+        rest = [w for w in words[i + 1:i + 4] if w not in _FILLER_KO]
+        if rest and _DIFFERENCE_KO.search(rest[0]):
+            # "A는 B와 어떤 점이 다른가요": B ends here, A is the topic before it.
+            topics = [k for k in range(i) if _TOPIC_KO.match(words[k])]
+            if topics:
+                t = topics[-1]
+                a_words = words[max(0, t - MAX_SIDE_WORDS + 1):t] + [_TOPIC_KO.match(words[t]).group("w")]
+                b_words = words[t + 1:i] + [joined.group("w")]
+                return _side_terms(" ".join(a_words[-len(b_words):]), " ".join(b_words), lists)
+        b_words: list[str] = []
+        for later in words[i + 1:i + 1 + MAX_SIDE_WORDS]:
+            if _DIFFERENCE_KO.search(later):
+                break
+            topic = _TOPIC_KO.match(later)
+            b_words.append(topic.group("w") if topic else later)
+            if topic:
+                break
+        if not b_words:
+            continue
+        a_words = words[max(0, i - len(b_words) + 1):i] + [joined.group("w")]
+        return _side_terms(" ".join(a_words), " ".join(b_words), lists)
+    return None
+
+
+def question_kind(question: str, words: Words | None = None) -> Kind:
+    sides = comparison_sides(question, words)
+    return Kind(
+        process=bool(PROCESS.search(question)) and sides is None,
+        cause=bool(CAUSE.search(question)) and sides is None,
+        advice=bool(ADVICE.search(question)) and sides is None,
+        condition=bool(CONDITION.search(question)) and sides is None,
+        sides=sides,
+    )
+
+
+def states_requirement(text: str) -> bool:
+    return bool(REQUIREMENT_SENTENCE.search(text))
+
+
+def states_restriction(text: str) -> bool:
+    return bool(RESTRICTION_SENTENCE.search(text))
+
+
+def gives_advice(text: str) -> bool:
+    return bool(ADVICE_SENTENCE.search(text))

@@ -1,0 +1,3 @@
+from query.desk.auth import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Operations: the query log and its migrations, the gap report."""

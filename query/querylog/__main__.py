@@ -1,0 +1,3 @@
+from query.ops.querylog import main
+
+raise SystemExit(main())

@@ -1,0 +1,3 @@
+from query.ops.report import main
+
+raise SystemExit(main())

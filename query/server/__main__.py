@@ -1,0 +1,3 @@
+from query.desk.server import main
+
+raise SystemExit(main())

@@ -1,0 +1,149 @@
+"""The extractive answer answers the kind of question asked: "how do I" leads with the
+example or steps to follow, "it doesn't work / 안 돼요" with the requirement that was not
+met, "difference between A and B" with a line about each side. Each fixture has a
+neighbouring sentence that shares more words with the question than the answer does, so
+these tests fail when the mechanism is switched off (query.extractive's CAUSE_BONUS,
+PROCESS_BONUS, SIDE_MATCH set to 0)."""
+
+from __future__ import annotations
+
+import pytest
+from llama_index.core.schema import NodeWithScore, TextNode
+
+from core.embedding import get_embed_model
+from query.answer.extractive import extractive_answer
+from query.answer.question_kind import comparison_sides, question_kind
+from query.answer.sections import Section
+
+MODES = """Settings › Power › Modes
+Customers often ask which power mode they should pick, and the settings menu shows every mode of the device.
+Eco mode lowers the fan speed and limits the processor to 1.2 GHz to save energy.
+Turbo mode raises the processor to 2.4 GHz and keeps the fan at full speed.
+The mode can be changed from the settings menu at any time, also while a job runs."""
+
+MODES_KO = """설정 › 전원 › 모드
+고객들이 어떤 전원 모드를 골라야 하는지 자주 묻습니다. 설정 메뉴에서 장치의 모든 모드를 볼 수 있습니다.
+에코 모드는 팬 속도를 낮추고 프로세서를 1.2GHz로 제한하여 전력을 아낍니다.
+터보 모드는 프로세서를 2.4GHz로 올리고 팬을 최고 속도로 유지합니다.
+모드는 작업 중에도 설정 메뉴에서 언제든지 바꿀 수 있습니다."""
+
+BACKUP = """Backup › Scheduled backups
+Scheduled backups copy the shared folders to the external drive every night.
+Scheduled backups run at 02:00 by default and keep the last seven copies of the shared folders.
+The external drive must be formatted as exFAT, and the backup service must be switched on in the settings.
+The backup log lists each copied folder with its size."""
+
+BACKUP_KO = """백업 › 예약 백업
+예약 백업은 매일 밤 공유 폴더를 외장 드라이브로 복사합니다.
+예약 백업은 기본으로 새벽 2시에 실행되며 공유 폴더의 최근 사본 7개를 보관합니다.
+외장 드라이브가 exFAT으로 포맷되어 있어야 하고 설정에서 백업 서비스가 켜져 있어야 합니다.
+백업 기록에는 복사한 폴더와 크기가 나옵니다."""
+
+ADDRESS = """Network › Fixed address
+By default the device gets a new address from the network's DHCP server each time it starts.
+To set it, run this on the console:
+netcfg set eth0 address 192.168.10.20/24
+The new address takes effect after the next restart."""
+
+REMOTE = """Remote control › Pairing
+After you change the batteries, the set-top box no longer reacts to the remote control until you pair them again.
+Pairing the remote control takes about ten seconds. Pair it as follows:
+1. Hold the remote within one metre of the box.
+2. Press HOME and OK together for five seconds.
+3. Wait for the message "Remote paired" on the screen.
+The remote works up to eight metres from the set-top box once paired."""
+
+SERVICES_KO = """시스템 › 서비스 › 자동 시작
+장치를 켜면 설치된 서비스가 모두 자동으로 시작되며, 서비스마다 시작 순서가 정해져 있습니다.
+부팅할 때 특정 서비스가 시작되지 않게 하려면 패키지를 지우는 대신 실행할 수 있는 명령
+svcctl disable 서비스이름
+입니다. 다시 켜려면 enable을 씁니다.
+서비스 목록은 관리 화면의 서비스 메뉴에서 볼 수 있습니다."""
+
+UNDO = """Editing › Undo › Limits
+Most changes to a document can be undone from the Edit menu, and the undo history keeps the last fifty changes.
+A few changes to a document cannot be undone:
+Closing the document: the undo history belongs to the open document and is freed with it.
+Reverting to the saved file: the editor reloads the file, so the history starts again.
+Changing the page size of a document can be undone like any other change."""
+
+
+def _sections(text: str) -> list[Section]:
+    node = TextNode(text=text, metadata={"path": "guide.html", "anchor": "a", "heading": text.split("\n")[0]})
+    return [Section("guide.html#a", [NodeWithScore(node=node, score=1.0)], 1.0)]
+
+
+def _entries(answer: str) -> list[str]:
+    """The answer's entries (a sentence, or a sentence with its example), each ending in [n]."""
+    return [entry for entry in answer.split(" [1]\n") if entry]
+
+
+@pytest.mark.parametrize(("question", "text", "first", "second"), [
+    ("What is the difference between Eco mode and Turbo mode?", MODES, "1.2 GHz", "2.4 GHz"),
+    ("eco mode vs turbo mode", MODES, "1.2 GHz", "2.4 GHz"),
+    ("How does Turbo mode differ from Eco mode?", MODES, "2.4 GHz", "1.2 GHz"),
+    ("에코 모드와 터보 모드는 어떻게 다른가요?", MODES_KO, "1.2GHz", "2.4GHz"),
+    ("터보 모드랑 에코 모드 차이", MODES_KO, "2.4GHz", "1.2GHz"),
+])
+def test_a_comparison_answer_leads_with_a_line_for_each_side(settings, question, text, first, second) -> None:
+    entries = _entries(extractive_answer(question, _sections(text), get_embed_model(settings)))
+    assert first in entries[0] and second in entries[1], entries
+
+
+@pytest.mark.parametrize(("question", "text", "fact"), [
+    ("I set up scheduled backups but they don't run at night, what am I missing?", BACKUP, "formatted as exFAT"),
+    ("예약 백업을 설정했는데 밤에 실행이 안 돼요", BACKUP_KO, "exFAT으로 포맷되어 있어야"),
+])
+def test_a_failure_question_leads_with_the_requirement_not_met(settings, question, text, fact) -> None:
+    entries = _entries(extractive_answer(question, _sections(text), get_embed_model(settings)))
+    assert fact in entries[0], entries
+
+
+def test_a_how_do_i_answer_leads_with_the_command_to_run(settings) -> None:
+    answer = extractive_answer("How do I give the device a fixed address?", _sections(ADDRESS), get_embed_model(settings))
+    first = _entries(answer)[0]
+    assert "netcfg set eth0 address" in first, answer
+
+
+def test_a_how_do_i_answer_leads_with_the_steps_together(settings) -> None:
+    answer = extractive_answer("How do I pair the remote control with the set-top box again?", _sections(REMOTE),
+                               get_embed_model(settings))
+    first = _entries(answer)[0]
+    assert "Pair it as follows:\n1. Hold the remote" in first and "2. Press HOME and OK" in first and "3. Wait" in first, answer
+
+
+@pytest.mark.parametrize(("question", "a", "b"), [
+    ("What is the difference between the Basic and Premium plans?", "basic", "premium"),
+    ("spot brush vs blur brush, which one for removing dust?", "spot", "blur"),
+    ("Backup 명령은 Sync 명령과 어떤 점이 다른가요?", "backup", "sync"),
+    ("파일 지울 때 delete랑 shred는 뭐가 달라요?", "delete", "shred"),
+])
+def test_comparison_sides_are_read_from_the_question(question, a, b) -> None:
+    sides = comparison_sides(question)
+    assert sides is not None and a in sides[0].phrase and b in sides[1].phrase
+
+
+def test_kinds_are_told_apart() -> None:
+    assert question_kind("How do I enable compression?").process
+    assert not question_kind("새 버전이 릴리스된 뒤에는 어떻게 되나요?").process  # "what happens", not "how to"
+    assert question_kind("The Move tool does not move my layer, what should I check?").cause
+    assert question_kind("설정을 넣었는데 동작을 안 해요").cause
+    sides = question_kind("What is the difference between A1 and B2?").sides
+    assert sides and "a1" in sides[0].phrase.lower() and "b2" in sides[1].phrase.lower()
+    assert not question_kind("Which port does the server listen on by default?").cause
+
+
+def test_a_sentence_cut_by_a_command_is_shown_with_the_command(settings) -> None:
+    """The sentence ends after the command line ("... 실행할 수 있는 명령 / svcctl ... / 입니다."):
+    without the command it names nothing to run."""
+    answer = extractive_answer("부팅할 때 서비스가 자동으로 안 뜨게 하려면 패키지를 지워야 하나요?",
+                               _sections(SERVICES_KO), get_embed_model(settings))
+    first = _entries(answer)[0]
+    assert "실행할 수 있는 명령\nsvcctl disable 서비스이름\n입니다." in first, answer
+
+
+def test_a_sentence_announcing_a_list_is_shown_with_its_items(settings) -> None:
+    answer = extractive_answer("which changes can't be undone?", _sections(UNDO), get_embed_model(settings))
+    first = _entries(answer)[0]
+    assert first.startswith("A few changes to a document cannot be undone:\nClosing the document:"), answer
+    assert "\nReverting to the saved file:" in first, answer

@@ -1,0 +1,94 @@
+"""Questions that name things the way users say them find pages that write them otherwise:
+a Hangul transliteration of a Latin product name, a name spelled out in Korean letter
+names, an acronym and its expansion - all learned from the ingested pages (core.vocab)."""
+
+from pathlib import Path
+
+import pytest
+
+from core.vocab import Vocabulary, page_terms
+from ingest.run import ingest
+from query.answer.retrieve import HybridRetriever
+from tests.helpers import ROOT, make_settings
+
+FIXTURE = ROOT / "tests" / "fixtures" / "vocab"
+
+
+def test_page_terms_learn_pairs_and_acronyms_from_the_text():
+    terms = page_terms("웹 서버의 가상 호스트(virtual host) 설정. Secure Sockets Layer (SSL) 인증서와 "
+                       "이 매뉴얼은 한빛텔레콤(Hanbit Telecom) 기준이며 기본값은 (Off) 입니다.")
+    assert ("가상 호스트", "virtual host") in terms["pairs"]
+    # A Hangul word carrying a particle is not part of the name.
+    assert ("한빛텔레콤", "Hanbit Telecom") in terms["pairs"]
+    assert ("ssl", "secure sockets layer") in terms["acronyms"]
+    assert not any(a == "off" for a, _ in terms["acronyms"])
+    assert {"apache", "ssl", "virtual"} - set(page_terms("Apache SSL virtual")["latin"]) == set()
+
+
+def test_transliterations_match_the_corpus_words_they_sound_like():
+    vocab = Vocabulary.build([page_terms(
+        "Apache Tomcat GIMP Debian synaptic directory proxy configuration upgrade IPTV SSL "
+        "patch party setting solution package Wi-Fi task disk library chrome")])
+    assert vocab.transliterations("아파치") == ["apache"]
+    assert vocab.transliterations("톰캣") == ["tomcat"]
+    assert vocab.transliterations("김프") == ["gimp"]
+    assert vocab.transliterations("시냅틱") == ["synaptic"]
+    assert vocab.transliterations("컨피규레이션") == ["configuration"]
+    assert vocab.transliterations("업그레이드") == ["upgrade"]
+    assert vocab.transliterations("아이피티비") == ["iptv"]  # letter names
+    assert vocab.transliterations("에스에스엘") == ["ssl"]
+    assert vocab.transliterations("와이파이") == ["wi-fi"]  # a hyphenated name, said as one word
+    assert vocab.transliterations("태스크") == ["task"]  # ㅐ is English's /æ/, not "disk"
+    assert vocab.transliterations("라이브러리") == ["library"]
+    # Native Korean words do not sound like the corpus's Latin words.
+    for word in ("설정", "방법", "인증서", "변경", "사용자", "처음"):
+        assert vocab.transliterations(word) == [], word
+
+
+@pytest.fixture(scope="module")
+def vocab_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    storage = tmp_path_factory.mktemp("vocab") / "storage"
+    report = ingest([FIXTURE], make_settings(storage), progress=False)
+    assert report.files.failed == 0, report.errors
+    return storage
+
+
+def _top(storage: Path, question: str, **overrides) -> list[str]:
+    retriever = HybridRetriever(make_settings(storage, retrieval_mode="lexical", **overrides))
+    try:
+        return [s.section_id for s in retriever.retrieve(question, top_k=3).sections]
+    finally:
+        retriever.close()
+
+
+def test_korean_transliteration_finds_the_latin_named_section(vocab_store):
+    # The pages write "Tomcat" and "Apache"; the user says 톰캣 / 아파치 and words the pages
+    # never use (껐다 켜다 for 재기동 / 다시 시작).
+    assert _top(vocab_store, "톰캣은 어떻게 껐다 켜요?")[0] == "servers.html#tomcat-restart"
+    assert _top(vocab_store, "아파치 껐다 켜는 법")[0] == "servers.html#apache-restart"
+    # Without the corpus vocabulary nothing in the question is in the index.
+    assert _top(vocab_store, "톰캣은 어떻게 껐다 켜요?", query_expansion=False) == []
+
+
+def test_latin_names_find_the_hangul_a_korean_manual_writes():
+    vocab = Vocabulary.build([])
+    vocab.index_hangul(["데비안", "패키지", "커널", "설정", "방법", "사용"])
+    counts = {"데비안": 40, "패키지": 30, "커널": 8}
+    found = vocab.expand("How do I upgrade the Debian kernel package?", [],
+                         lambda term: counts.get(term, 0), ["upgrade", "debian", "kernel", "package"])
+    assert found.text == ["데비안", "커널", "패키지"]  # nothing sounds like "upgrade" here
+
+
+def test_acronyms_and_pairs_lead_to_the_name_the_corpus_uses():
+    vocab = Vocabulary.build([page_terms("Secure Sockets Layer (SSL) 인증서. 가상 호스트(virtual host) 추가.")])
+    counts = {"ssl": 12, "secure sockets layer": 1, "virtual host": 1, "가상 호스트": 9}
+
+    def frequency(term: str) -> int:
+        return counts.get(term.lower(), 0)
+
+    found = vocab.expand("secure sockets layer 인증서 교체", [], frequency)
+    assert found.reasons == [("secure sockets layer", "ssl")]
+    found = vocab.expand("virtual host 추가 방법", [], frequency)
+    assert found.reasons == [("virtual host", "가상 호스트")]
+    # The corpus says SSL more often than its expansion: an "SSL" question needs nothing.
+    assert vocab.expand("SSL 인증서 교체", [], frequency).text == []
