@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import re
 import time
 import traceback
 from collections.abc import Callable
@@ -58,7 +59,7 @@ class Result:
 
 def run_case(item: Case, workdir: Path) -> Result:
     started = time.perf_counter()
-    target = workdir / item.name
+    target = workdir / re.sub(r"[^A-Za-z0-9._-]+", "-", item.name)  # a name may hold "/" ("symlink to /etc")
     target.mkdir(parents=True, exist_ok=True)
     try:
         outcome = item.run(target)
