@@ -34,6 +34,10 @@ def format_human(result: Answer, root: str | None, with_answer: bool = True) -> 
         heading = source.heading or source.title
         lines.append(f"  [{source.rank}] {heading}")
         lines.append(f"      {_link(source.url, source.url, root)}  ({source.kind}, score {source.score:.4f})")
+        if source.file_type:
+            where = f"{source.file_type.upper()}" + (f", {source.location}" if source.location else "")
+            pages = "; ".join(f"{link.heading or link.title} ({link.url})" for link in source.linked_from[:2])
+            lines.append(f"      in the attachment ({where})" + (f", linked from {pages}" if pages else ""))
         for attachment in source.attachments[:3]:
             lines.append(f"      attachment: {attachment.text or attachment.href} -> {attachment.path or attachment.href}")
     usage, latency = result.usage, result.latency

@@ -75,8 +75,23 @@ class Attachment(BaseModel):
     path: str = ""
 
 
+class LinkedFrom(BaseModel):
+    """A manual section that links to an attachment source: the file's place in the manuals."""
+
+    path: str = ""
+    anchor: str | None = None
+    url: str = ""
+    heading: str = ""
+    title: str = ""
+    text: str = Field("", description="The link's own text on the page")
+    href: str | None = Field(None, description="The desk's /manuals/ link (set by the desk)")
+
+
 class Source(BaseModel):
-    """One numbered source: the `[n]` markers in the answer refer to `rank`."""
+    """One numbered source: the `[n]` markers in the answer refer to `rank`. A source inside an
+    attachment (a PDF page, a sheet, a slide) has `file_type` and `location` set, its `url`
+    points into the file (`forms/terms.pdf#page=3`), and `linked_from` names the manual
+    sections that link to it."""
 
     rank: int
     title: str = ""
@@ -90,6 +105,9 @@ class Source(BaseModel):
     snippet: str = ""
     attachments: list[Attachment] = Field(default_factory=list)
     href: str | None = Field(None, description="The desk's /manuals/ link (set by the desk for relative urls)")
+    file_type: str | None = Field(None, description="An attachment's type by its bytes: pdf, xlsx, docx, pptx, hwpx, hwp, ...")
+    location: str | None = Field(None, description="Where in the attachment: 'p. 4', 'sheet 단말기', 'slide 3'")
+    linked_from: list[LinkedFrom] = Field(default_factory=list)
 
 
 class AnswerUsage(BaseModel):

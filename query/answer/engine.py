@@ -17,11 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
-from core.chunk_record import ANCHOR, HEADING, KIND, KIND_TEXT, LANG, PATH, TITLE, attachments, chunk_body
+from core.chunk_record import (
+    ANCHOR, FILE_TYPE, HEADING, KIND, KIND_TEXT, LANG, LOCATION, PATH, TITLE, attachments, chunk_body, linked_from,
+)
 from core.llm import Usage, chat, chat_stream, make_client
 from core.settings import Settings
 from core.store import get_storage
-from query.contract import Answer, AnswerUsage, CacheKind, Intent, Latency, Mode, Source, Status
+from query.contract import Answer, AnswerUsage, CacheKind, Intent, Latency, LinkedFrom, Mode, Source, Status
 from query.answer.cache import AnswerCache, sources_signature
 from query.answer.embed_cache import CachedEmbedding
 from query.answer.extractive import extractive_answer
@@ -69,6 +71,12 @@ def sources_of(sections: list[Section], settings: Settings) -> list[Source]:
             lang=meta.get(LANG, ""),
             snippet=_snippet(section.best.get_content()),
             attachments=attachments(meta),
+            file_type=meta.get(FILE_TYPE) or None,
+            location=meta.get(LOCATION) or None,
+            linked_from=[LinkedFrom(path=link.get("path", ""), anchor=link.get("anchor") or None,
+                                    url=source_url(link.get("path", ""), link.get("anchor") or "", settings.base_url),
+                                    heading=link.get("heading", ""), title=link.get("title", ""), text=link.get("text", ""))
+                         for link in linked_from(meta)],
         ))
     return out
 

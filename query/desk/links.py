@@ -12,4 +12,6 @@ def href(url: str) -> str | None:
 def with_hrefs(answer: Answer) -> Answer:
     for source in answer.sources:
         source.href = href(source.url)
+        for link in source.linked_from:  # the page an attachment is linked from opens too
+            link.href = href(link.url)
     return answer
