@@ -12,7 +12,6 @@ from __future__ import annotations
 import http.server
 import shutil
 import threading
-import zlib
 
 import pytest
 
@@ -21,7 +20,7 @@ from query.desk.auth import hash_key
 from query.ops.querylog import open_log
 from query.desk.server import create_app, load
 from query.desk.sessions import SessionStore
-from tests.helpers import FIXTURES, make_settings
+from tests.helpers import FIXTURES, ROOT, make_settings
 from tests.live_server import serve
 from tests.desk.test_browser import ARGS, CHROMIUM, sync_api
 
@@ -64,20 +63,9 @@ SVG = ('<svg xmlns="http://www.w3.org/2000/svg" width="40" height="40"><rect wid
 
 
 def _pdf() -> bytes:
-    """A one-page PDF drawn by hand (no library, no sample file needed)."""
-    content = zlib.compress(b"0 0 1 rg 50 50 400 300 re f")
-    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 500 400] /Contents 4 0 R >>",
-               b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(content) + content + b"\nendstream"]
-    out, offsets = bytearray(b"%PDF-1.4\n"), []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    return bytes(out)
+    """A real PDF with a text layer (the shipped sample terms), so ingestion indexes it as an
+    attachment instead of reporting a file without text."""
+    return (ROOT / "data" / "manuals" / "forms" / "service_terms_2026.pdf").read_bytes()
 
 
 class _Collector(http.server.BaseHTTPRequestHandler):
