@@ -33,6 +33,7 @@ LINKS = "links"  # JSON list of the section's attachment / manual / external lin
 TABLE_MD = "table_md"  # the table rows of the chunk as markdown (BM25 indexes it too)
 CARD = "card"  # True for a key-value table's short description vector
 DOC_HASH = "doc_hash"  # the manual's content hash: a changed manual misses the answer cache
+UNIT = "unit"  # True for a small retrieval unit: one table row, list item or definition entry (ingest.chunk.unit_texts)
 
 KIND_TEXT = "text"
 KIND_TABLE = "table"
@@ -73,7 +74,7 @@ def dir_filter(under: str | None) -> tuple[str, str] | None:
 
 def chunk_metadata(
     *, path: str, title: str, anchor: str, heading: str, lang: str, kind: str, position: int,
-    links: str, table_md: str, card: bool, doc_hash: str,
+    links: str, table_md: str, card: bool, doc_hash: str, unit: bool = False,
 ) -> dict[str, Any]:
     """A chunk's whole record, in the stored key order."""
     return {
@@ -89,6 +90,7 @@ def chunk_metadata(
         TABLE_MD: table_md,
         CARD: card,
         DOC_HASH: doc_hash,
+        UNIT: unit,
         **path_dirs(path),
     }
 

@@ -64,6 +64,7 @@ def source_dicts(sections: list[Section], settings: Settings, root: str | None) 
             "lang": meta.get(LANG, ""),
             "snippet": _snippet(section.best.get_content()),
             "attachments": attachments(meta),
+            "also": list(section.also),  # near-duplicate sections grouped under this one
         })
     return out
 

@@ -250,7 +250,7 @@ def combined_prefix(name: str, corpus: Path) -> str:
     return "sample" if store_name(name) == "sample" else corpus.name
 
 
-def run_combined(datasets: list[tuple[str, Path, Path]], storage: Path) -> int:
+def run_combined(datasets: list[tuple[str, Path, Path]], storage: Path, out_dir: Path) -> int:
     """Every set against one store of all corpora; expected urls gain their corpus folder."""
     base = get_settings()
     root = combined_root(datasets, storage / "combined-corpora")
@@ -271,8 +271,7 @@ def run_combined(datasets: list[tuple[str, Path, Path]], storage: Path) -> int:
         report.append(f"Section misses ({name}, combined index):")
         report += ["", *misses(results[name]["manual-qa"]), ""]
     report[2:2] = overview(results)
-    out_dir = ROOT / "reports"
-    out_dir.mkdir(exist_ok=True)
+    out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "eval_combined.md").write_text("\n".join(report) + "\n", encoding="utf-8")
     (out_dir / "eval_combined_rows.json").write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
     print("\n".join(report))
@@ -289,6 +288,7 @@ def main() -> int:
     parser.add_argument("--no-baseline", action="store_true")
     names = ("sample", "vocab-sample") + tuple(d[0] for d in DATASETS)
     parser.add_argument("--only", help=f"comma-separated datasets to evaluate ({', '.join(names)})")
+    parser.add_argument("--out", type=Path, default=ROOT / "reports", help="where the reports are written")
     parser.add_argument("--combined", action="store_true",
                         help="score every set against ONE index holding all dev corpora together "
                              "(writes reports/eval_combined.md)")
@@ -312,7 +312,7 @@ def main() -> int:
     datasets = [d for d in datasets if d[2].exists()]
 
     if args.combined:
-        return run_combined(datasets, args.storage)
+        return run_combined(datasets, args.storage, args.out)
     base = get_settings()
     report = [f"# Evaluation (top {K}, embedding {base.embed_model}, retrieval {base.retrieval_mode}, no LLM)", ""]
     results: dict[str, dict[str, list[dict]]] = {}
@@ -354,8 +354,8 @@ def main() -> int:
         report += misses(systems["manual-qa"])
         report.append("")
         raw[name] = {system: rows for system, rows in systems.items()}
-    out_dir = ROOT / "reports"
-    out_dir.mkdir(exist_ok=True)
+    out_dir = args.out
+    out_dir.mkdir(parents=True, exist_ok=True)
     report[2:2] = overview(results)
     (out_dir / "eval.md").write_text("\n".join(report) + "\n![chart](eval.png)\n", encoding="utf-8")
     (out_dir / "eval_rows.json").write_text(json.dumps(raw, ensure_ascii=False, indent=1), encoding="utf-8")
