@@ -1,7 +1,7 @@
 """`make eval`: retrieval and answer quality on question sets the project owns.
 
-For each dataset (the sample manuals always; httpd-manual, gimp-help-en and debian-faq-ko
-when ../shared/corpora has them and data/eval holds their question set) it
+For each dataset (the sample manuals always; httpd-manual, gimp-help-en, debian-faq-ko and
+debian-install-ko when ../shared/corpora has them and data/eval holds their question set) it
 ingests the manuals (incrementally, into storage/eval/), asks every question through the
 same Engine the CLI uses (no LLM), and measures per language and per category:
 page hit@k, section (path#anchor) hit@k, MRR (section level), the share of extractive
@@ -10,6 +10,10 @@ builds the vanilla LlamaIndex baseline (page text -> SentenceSplitter -> VectorS
 same embedding model) and scores it the same way. Groups: language, category, style (when
 the question set has one: fragment / concise / spoken) and table-only. A first table puts
 every corpus side by side. Writes reports/eval.md and eval.png.
+
+`--combined` scores every set against ONE index holding all the dev corpora together (a
+company's index holds all its manuals: every other manual is a distractor); writes
+reports/eval_combined.md. `make eval` runs both.
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ def _manuals(root: Path) -> Path:
 
 def test_copies_of_one_help_text_take_one_place_and_stay_reachable(tmp_path):
     manuals = _manuals(tmp_path / "manuals")
-    settings = make_settings(tmp_path / "storage")
+    settings = make_settings(tmp_path / "storage", group_duplicates=True)
     assert ingest([manuals], settings, progress=False).files.failed == 0
     question = "인쇄할 때 여백을 바꾸려면 어디서 하나요?"
     sources = Engine(settings).ask(question, use_llm=False)["sources"]

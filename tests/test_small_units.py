@@ -80,7 +80,7 @@ def test_a_table_row_is_a_unit_with_its_caption_and_page_title(tmp_path):
 
 def test_one_row_of_a_large_table_is_found_and_quoted(tmp_path):
     manuals = _manual(tmp_path / "manuals")
-    settings = make_settings(tmp_path / "storage")
+    settings = make_settings(tmp_path / "storage", small_units=True)
     assert ingest([manuals], settings, progress=False).files.failed == 0
     result = Engine(settings).ask(QUESTION, use_llm=False)
     paths = [s["path"] for s in result["sources"]]
