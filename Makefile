@@ -79,6 +79,7 @@ bench: bench-ingest
 
 eval: install
 	$(PY) scripts/evaluate.py
+	$(PY) scripts/evaluate.py --combined
 	$(PY) scripts/eval_followups.py --corpus $(CORPUS)
 
 report: install

@@ -33,6 +33,7 @@ LINKS = "links"  # JSON list of the section's attachment / manual / external lin
 TABLE_MD = "table_md"  # the table rows of the chunk as markdown (BM25 indexes it too)
 CARD = "card"  # True for a key-value table's short description vector
 DOC_HASH = "doc_hash"  # the manual's content hash: a changed manual misses the answer cache
+UNIT = "unit"  # True for a small retrieval unit: one table row, list item or definition entry (ingest.chunk.unit_texts)
 
 # Attachment chunks (ingest.attachments) carry the keys above, read the same way:
 #   PATH      the attachment's root-relative path ("forms/terms.pdf"),
@@ -99,7 +100,7 @@ def linked_from(metadata: dict[str, Any]) -> list[dict[str, str]]:
 
 def chunk_metadata(
     *, path: str, title: str, anchor: str, heading: str, lang: str, kind: str, position: int,
-    links: str, table_md: str, card: bool, doc_hash: str,
+    links: str, table_md: str, card: bool, doc_hash: str, unit: bool = False,
 ) -> dict[str, Any]:
     """A chunk's whole record, in the stored key order."""
     return {
@@ -115,6 +116,7 @@ def chunk_metadata(
         TABLE_MD: table_md,
         CARD: card,
         DOC_HASH: doc_hash,
+        UNIT: unit,
         **path_dirs(path),
     }
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import bm25s
 import numpy as np
 
-from core.chunk_record import HANGUL, HANGUL_FIRST, HANGUL_LAST
+from core.chunk_record import HANGUL, HANGUL_FIRST, HANGUL_LAST, LANG, text_language
 from core.store import Storage
 from core.vocab import Vocabulary
 
@@ -182,6 +182,11 @@ def hangul_nouns(text: str) -> list[str]:
     return list(dict.fromkeys(w for w in whole + nouns if _HANGUL_RUN.fullmatch(w)))
 
 
+def _idf(df: int, n: int) -> float:
+    """bm25s's default (Lucene) IDF."""
+    return float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
+
+
 @dataclass
 class LexicalHit:
     chunk_id: str
@@ -197,6 +202,7 @@ class LexicalIndex:
         self.ids = ids
         self.fields = {name: np.asarray(values, dtype=object) for name, values in fields.items()}
         self.vocab = vocab
+        self._codes: tuple[dict[str, int], np.ndarray] | None = None  # see `_language_codes`
 
     @classmethod
     def build(cls, ids: list[str], tokens: list[list[str]], fields: dict[str, list[str]],
@@ -268,21 +274,77 @@ class LexicalIndex:
         return (query_tokens(replacing) if replacing else []), (query_tokens(beside) if beside else [])
 
     def search_question(self, question: str, k: int, allowed: np.ndarray | None = None,
-                        expand: bool = True) -> list[LexicalHit]:
+                        expand: bool = True, language_idf: bool = False) -> list[LexicalHit]:
         """`search` for a question's own terms plus the corpus's names for what it asks
         about: in place of a word the corpus never writes at full weight, beside one it
-        does at `EXPANSION_WEIGHT`."""
+        does at `EXPANSION_WEIGHT`. `language_idf`: weigh terms by their rarity among the
+        chunks in the question's language (`language_weights`)."""
         own = query_tokens(question)
+        lang = text_language(question) if language_idf else None
         if not expand:
-            return self.search(own, k, allowed)
+            return self.search(own, k, allowed, lang=lang)
         replacing, beside = self.expansion(question)
         known = set(own)
         own += [t for t in dict.fromkeys(replacing) if t not in known]
         known = set(own)
-        return self.search(own, k, allowed, [t for t in dict.fromkeys(beside) if t not in known])
+        return self.search(own, k, allowed, [t for t in dict.fromkeys(beside) if t not in known], lang=lang)
+
+    def language_weights(self, token_ids: list[int], lang: str) -> np.ndarray:
+        """Per query term: its IDF among the chunks in `lang` over its IDF among all chunks.
+
+        Why: BM25's IDF counts every chunk, so in an index holding English and Korean manuals
+        a Korean word on every Korean page ("설치", "다음", "파일") looks rare: the English
+        chunks never hold it. Its weight then drowns the words that tell the sections of the
+        Korean manuals apart. Counting documents in the question's language only gives
+        "occurs everywhere" its meaning in each language, from the corpus itself (no word
+        lists). A term no chunk of that language holds keeps its weight (it only meets
+        chunks of other languages). Same formula as bm25s's default (Lucene) IDF.
+        """
+        weights = np.ones(len(token_ids), dtype=np.float32)
+        codes = self._language_codes()
+        code = codes[0].get(lang)
+        if code is None:
+            return weights
+        mine = codes[1] == code
+        n_all, n_lang = len(self.ids), int(mine.sum())
+        if n_lang == n_all:
+            return weights  # one language: both IDFs are the same
+        indptr, indices = self.retriever.scores["indptr"], self.retriever.scores["indices"]
+        for i, tid in enumerate(token_ids):
+            docs = indices[indptr[tid]:indptr[tid + 1]]
+            df_all, df_lang = len(docs), int(mine[docs].sum())
+            if df_lang:
+                weights[i] = _idf(df_lang, n_lang) / _idf(df_all, n_all)
+        return weights
+
+    def _language_codes(self) -> tuple[dict[str, int], np.ndarray]:
+        """(language -> code, each chunk's language code), computed once per index."""
+        if self._codes is None:
+            langs = self.fields.get(LANG)
+            names = sorted(set(langs.tolist())) if langs is not None else []
+            table = {name: i for i, name in enumerate(names)}
+            column = np.asarray([table[x] for x in langs], dtype=np.int16) if langs is not None \
+                else np.zeros(len(self.ids), dtype=np.int16)
+            self._codes = (table, column)
+        return self._codes
+
+    def _scores(self, tokens: list[str], lang: str | None) -> np.ndarray:
+        """BM25 scores of every chunk for `tokens` (repeats count again, as in bm25s), each
+        term's column weighted by `language_weights` when a language is given."""
+        if lang is None:
+            return self.retriever.get_scores(tokens)
+        vocab = self.retriever.vocab_dict
+        ids = [vocab[t] for t in tokens]
+        weights = self.language_weights(ids, lang)
+        data, indices, indptr = (self.retriever.scores[key] for key in ("data", "indices", "indptr"))
+        scores = np.zeros(len(self.ids), dtype=np.float32)
+        for tid, weight in zip(ids, weights):
+            span = slice(indptr[tid], indptr[tid + 1])
+            np.add.at(scores, indices[span], weight * data[span])
+        return scores
 
     def search(self, query_tokens: list[str], k: int, allowed: np.ndarray | None = None,
-               extra_tokens: list[str] = ()) -> list[LexicalHit]:
+               extra_tokens: list[str] = (), lang: str | None = None) -> list[LexicalHit]:
         if not self.ids:
             return []
         vocab = self.retriever.vocab_dict
@@ -290,9 +352,9 @@ class LexicalIndex:
         extra = [t for t in extra_tokens if t in vocab]
         if not known and not extra:
             return []
-        scores = self.retriever.get_scores(known) if known else np.zeros(len(self.ids), dtype=np.float32)
+        scores = self._scores(known, lang) if known else np.zeros(len(self.ids), dtype=np.float32)
         if extra:
-            scores = scores + EXPANSION_WEIGHT * self.retriever.get_scores(extra)
+            scores = scores + EXPANSION_WEIGHT * self._scores(extra, lang)
         if allowed is not None:
             scores = np.where(allowed, scores, 0.0)
         k = min(k, len(scores))

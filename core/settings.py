@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     embed_batch_size: int = Field(64, ge=1)
     chunk_size: int = Field(320, ge=64, description="Chunk size in tokens")
     chunk_overlap: int = Field(40, ge=0)
+    small_units: bool = Field(False, description="Also index each table row, list item and definition entry as a "
+                              "small chunk of its section (ingest.chunk.unit_texts). Off: measured, it raised GIMP "
+                              "section@5 and lowered fact in answer on five sets (README)")
     top_k: int = Field(5, ge=1)
     parse_workers: int = Field(0, ge=0, description="Parser processes; 0 = one per core (cores minus one for API models)")
     flush_chunks: int = Field(512, ge=1, description="Chunks embedded and stored per group")
@@ -83,6 +86,11 @@ class Settings(BaseSettings):
     hnsw_ef_search: int = Field(500, ge=10, description="Chroma HNSW search breadth (applied when a store is opened)")
     query_expansion: bool = Field(True, description="Add the corpus's own names for what a question names "
                                   "(transliterations, parenthesised pairs, acronyms; core.vocab) to the BM25 query")
+    language_idf: bool = Field(True, description="Weigh a question's terms by how rare they are among the chunks "
+                               "in the question's language (core.lexical), not among all chunks")
+    group_duplicates: bool = Field(False, description="One place for sections whose text repeats across pages "
+                                   "(query.sections.group_duplicates); the copies are listed with it. Off: measured, "
+                                   "it lost httpd questions whose English page has an untranslated Korean twin")
     sibling_bonus: float = Field(0.0, ge=0, description="Weight of a section's second-best chunk")
     rerank: str = Field("", description="'' (off) or a cross-encoder served at OPENAI_BASE_URL/rerank")
     rerank_candidates: int = Field(20, ge=2, description="Fused sections sent to the reranker")

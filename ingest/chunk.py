@@ -28,6 +28,7 @@ from ingest.tables import Table, markdown, row_sentences
 class Chunker:
     chunk_size: int
     chunk_overlap: int
+    small_units: bool = False  # also a chunk per table row, list item and definition entry (`unit_texts`)
 
     def __post_init__(self) -> None:
         self._tokens = get_tokenizer()
@@ -141,9 +142,40 @@ def _card(table: Table, section: Section, header: str) -> tuple[str, str] | None
     return f"{own}\n{' / '.join(cells)}", markdown(table, [rows[0][1]])
 
 
+UNIT_MIN_ITEMS = 3  # a table or list with fewer rows is read whole from its chunk anyway
+UNIT_MAX_CHARS = 300  # a longer item is a paragraph, found by the section's own chunks
+_LIST_ITEM = re.compile(r"^(?:• |\d+\.\s)")
+
+
+def unit_texts(section: Section, header: str) -> list[tuple[str, str, str]]:
+    """(kind, text, table_md) of the section's small retrieval units: each row of a table
+    with at least UNIT_MIN_ITEMS rows (after the breadcrumb and the table's caption; the row
+    sentence names each value's column header), and each list item or `term: definition`
+    entry of a list of at least UNIT_MIN_ITEMS (after the breadcrumb).
+
+    Why: a question asks for one row ("which key saves under another name?") and a chunk
+    of twenty rows embeds as their average and dilutes the row's words for BM25; a unit of
+    one row, read with its table's caption and page title, is found by itself. It belongs
+    to its section like any chunk (the section is the result: small-to-big) and the
+    extractive answer leads with the matched row (query.extractive).
+    """
+    out: list[tuple[str, str, str]] = []
+    for table in section.tables:
+        rows = row_sentences(table)
+        if len(rows) < UNIT_MIN_ITEMS:
+            continue
+        title = f"{header}\n{table.caption}" if table.caption else header
+        out += [(record.KIND_TABLE, f"{title}\n{line}", markdown(table, [cells]))
+                for line, cells in rows if len(line) <= UNIT_MAX_CHARS]
+    items = [b for b in section.blocks if len(b) <= UNIT_MAX_CHARS and (_LIST_ITEM.match(b) or _KEY_VALUE.match(b))]
+    if len(items) >= UNIT_MIN_ITEMS:
+        out += [(record.KIND_TEXT, f"{header}\n{item}", "") for item in items]
+    return out
+
+
 def page_nodes(page: Page, proser: TableProser, chunker: Chunker, doc_hash: str) -> list[TextNode]:
-    """All chunks of a page, in reading order."""
-    pieces: list[tuple[Section, str, str, str, bool]] = []  # (section, kind, text, table_md, card)
+    """All chunks of a page, in reading order (a section's small units after its chunks)."""
+    pieces: list[tuple[Section, str, str, str, bool, bool]] = []  # (section, kind, text, table_md, card, unit)
     for section in page.sections:
         crumb = breadcrumb(section) or page.title
         # The parent page's title leads the line every chunk of the page is found by.
@@ -152,23 +184,27 @@ def page_nodes(page: Page, proser: TableProser, chunker: Chunker, doc_hash: str)
             budget = chunker.chunk_size - chunker.count(header) - 1
             texts = key_value_pieces(section.blocks, chunker, budget) or chunker.split_text("\n".join(section.blocks), budget)
             for piece in texts:
-                pieces.append((section, record.KIND_TEXT, f"{header}\n{piece}", "", False))
+                pieces.append((section, record.KIND_TEXT, f"{header}\n{piece}", "", False, False))
         for table in section.tables:
             for text, table_md in _table_chunks(table, section, crumb, proser, chunker, header):
-                pieces.append((section, record.KIND_TABLE, text, table_md, False))
+                pieces.append((section, record.KIND_TABLE, text, table_md, False, False))
             card = _card(table, section, crumb)
             if card:
-                pieces.append((section, record.KIND_TABLE, *card, True))
+                pieces.append((section, record.KIND_TABLE, *card, True, False))
+        if chunker.small_units:
+            whole = {text for _, _, text, _, _, _ in pieces}
+            pieces += [(section, kind, text, table_md, False, True) for kind, text, table_md in unit_texts(section, header)
+                       if text not in whole]  # a one-row chunk is its own unit already
 
     seen: Counter[str] = Counter()
     nodes = []
-    for position, (section, kind, text, table_md, card) in enumerate(pieces):
+    for position, (section, kind, text, table_md, card, unit) in enumerate(pieces):
         seen[text] += 1
         digest = hashlib.sha256(f"{page.path}\x1f{text}\x1f{seen[text]}".encode("utf-8")).hexdigest()[:32]
         metadata = record.chunk_metadata(
             path=page.path, title=page.title, anchor=section.anchor or "", heading=breadcrumb(section),
             lang=page.lang, kind=kind, position=position, links=record.links_field(section.links),
-            table_md=table_md, card=card, doc_hash=doc_hash,
+            table_md=table_md, card=card, doc_hash=doc_hash, unit=unit,
         )
         node = TextNode(id_=digest, text=text, metadata=metadata)
         # Everything the embedding needs is in the text; metadata stays out of the vector.

@@ -67,7 +67,7 @@ def init_worker(settings_json: str, cache_path: str | None, in_pool: bool = Fals
     settings = Settings.model_validate_json(settings_json)
     _state["parse_timeout"] = settings.parse_timeout
     _state["settings"] = settings
-    _state["chunker"] = Chunker(settings.chunk_size, settings.chunk_overlap)
+    _state["chunker"] = Chunker(settings.chunk_size, settings.chunk_overlap, settings.small_units)
     _state["proser"] = TableProser(settings, Path(cache_path) if cache_path else None)
     _state["embedder"] = get_embed_model(settings) if embeds_in_process(settings) else None
     if in_pool and _state["embedder"] is not None:

@@ -108,6 +108,7 @@ class Source(BaseModel):
     file_type: str | None = Field(None, description="An attachment's type by its bytes: pdf, xlsx, docx, pptx, hwpx, hwp, ...")
     location: str | None = Field(None, description="Where in the attachment: 'p. 4', 'sheet 단말기', 'slide 3'")
     linked_from: list[LinkedFrom] = Field(default_factory=list)
+    also: list[str] = Field(default_factory=list, description="Sections whose text repeats this one's (GROUP_DUPLICATES)")
 
 
 class AnswerUsage(BaseModel):

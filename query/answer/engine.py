@@ -77,6 +77,7 @@ def sources_of(sections: list[Section], settings: Settings) -> list[Source]:
                                     url=source_url(link.get("path", ""), link.get("anchor") or "", settings.base_url),
                                     heading=link.get("heading", ""), title=link.get("title", ""), text=link.get("text", ""))
                          for link in linked_from(meta)],
+            also=list(section.also),  # near-duplicate sections grouped under this one
         ))
     return out
 

@@ -36,7 +36,7 @@ from core.settings import Settings
 from core.store import (
     Generation, Storage, StoreError, get_storage, open_collection, read_info, reader_client, stored_section,
 )
-from query.answer.sections import Reorder, Section
+from query.answer.sections import Reorder, Section, group_duplicates
 
 
 @dataclass
@@ -130,7 +130,8 @@ class HybridRetriever:
     def lexical_hits(self, question: str, k: int, filters: Filters) -> list[tuple[str, float]]:
         if self.lexical is None:
             return []
-        hits = self.lexical.search_question(question, k, filters.for_lexical(self.lexical), self.settings.query_expansion)
+        hits = self.lexical.search_question(question, k, filters.for_lexical(self.lexical), self.settings.query_expansion,
+                                            self.settings.language_idf)
         return [(h.chunk_id, h.score) for h in hits]
 
     def _records(self, ids: list[str]) -> dict[str, tuple[str, dict]]:
@@ -152,6 +153,14 @@ class HybridRetriever:
         return {cid: _node(cid, text, metadata) for cid, (text, metadata) in self._records(ids).items()}
 
     def _sections(self, fused: dict[str, float], pool: int) -> list[Section]:
+        """`_ranked_sections`, with near-duplicates grouped (`group_duplicates`) when the
+        settings ask: DUPLICATE_EXTRA more sections are read so that the places a grouped
+        copy leaves are filled."""
+        if not self.settings.group_duplicates:
+            return self._ranked_sections(fused, pool)
+        return group_duplicates(self._ranked_sections(fused, pool + DUPLICATE_EXTRA), pool)
+
+    def _ranked_sections(self, fused: dict[str, float], pool: int) -> list[Section]:
         """The best `pool` sections of the fused chunks, each with its chunks best first.
 
         Grouping needs every candidate's section; the sections returned need their chunks'
@@ -224,6 +233,7 @@ def _node(chunk_id: str, text: str, metadata: dict) -> TextNode:
 
 
 _TIE = 1e-5
+DUPLICATE_EXTRA = 5
 MAX_REMEMBERED = 300_000  # chunk -> section entries (about 60 MB per server process) before the map starts over
 
 

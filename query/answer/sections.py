@@ -7,12 +7,13 @@ needs the retriever, and the retriever runs the reranker without knowing it (`Re
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from llama_index.core.schema import NodeWithScore, TextNode
 
-from core.chunk_record import CONTEXT_CHUNKS
+from core.chunk_record import CONTEXT_CHUNKS, chunk_body
 
 
 @dataclass
@@ -22,6 +23,7 @@ class Section:
     section_id: str
     chunks: list[NodeWithScore] = field(default_factory=list)
     score: float = 0.0
+    also: list[str] = field(default_factory=list)  # sections whose text repeats this one's (`group_duplicates`)
 
     @property
     def best(self) -> TextNode:
@@ -39,6 +41,34 @@ class Section:
 
     def context_text(self) -> str:
         return "\n".join(hit.node.get_content() for hit in self.context)
+
+
+_WORD = re.compile(r"\w+")
+DUPLICATE_JACCARD = 0.85  # share of the words two best chunks have in common, of all their words
+
+
+def _words(section: Section) -> frozenset[str]:
+    return frozenset(_WORD.findall(chunk_body(section.best.get_content()).lower()))
+
+
+def group_duplicates(sections: list[Section], keep: int) -> list[Section]:
+    """The first `keep` sections of `sections` (best first) with near-duplicates grouped:
+    a section whose best chunk says what a better-ranked one's says (the same help text
+    under three programs, a page copied into another manual) is listed in that one's
+    `also` instead of taking a place of its own, so the places shown are distinct and the
+    copies stay reachable. Near-duplicate: the two best chunks' bodies (without the
+    breadcrumb line, which names the page) share DUPLICATE_JACCARD of their words.
+    """
+    kept: list[tuple[Section, frozenset[str]]] = []
+    for section in sections:
+        words = _words(section)
+        twin = next((k for k, w in kept if words and w and len(words & w) >= DUPLICATE_JACCARD * len(words | w)), None)
+        if twin is not None:
+            twin.also.append(section.section_id)
+            continue
+        if len(kept) < keep:
+            kept.append((section, words))
+    return [section for section, _ in kept]
 
 
 # A second stage that reorders the fused sections (query.rerank builds one from the

@@ -1,0 +1,43 @@
+"""Near-duplicate sections (the same help text under several programs) take one place in
+the results, and the copies are listed with it (query.sections.group_duplicates)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ingest.run import ingest
+from query.answer.engine import Engine
+from tests.helpers import make_settings
+
+SHARED = """<html lang="ko"><head><title>{app} 도움말</title></head><body>
+<h1 id="print">{app}: 인쇄 여백 바꾸기</h1>
+<p>인쇄 여백은 페이지 설정 대화 상자의 여백 탭에서 바꿉니다. 위, 아래, 왼쪽, 오른쪽 여백을 밀리미터로 입력하고
+확인을 누르면 다음 인쇄부터 적용됩니다. 머리글과 바닥글은 여백 안쪽에 인쇄됩니다.</p>
+</body></html>"""
+OTHER = [
+    ("scan.html", "스캔 해상도", "스캐너 해상도는 스캔 대화 상자에서 dpi 값으로 고릅니다. 인쇄용 문서는 300 dpi면 충분합니다."),
+    ("fonts.html", "글꼴 설치", "새 글꼴은 글꼴 폴더에 복사하면 다음 실행부터 목록에 나타납니다. 인쇄할 때도 같은 글꼴을 씁니다."),
+    ("paper.html", "용지 크기", "용지 크기는 페이지 설정 대화 상자의 용지 탭에서 A4, Letter 가운데 고릅니다."),
+]
+
+
+def _manuals(root: Path) -> Path:
+    for app in ("writer", "calc", "draw"):
+        (root / app).mkdir(parents=True)
+        (root / app / "margins.html").write_text(SHARED.format(app=app.title()), encoding="utf-8")
+    for name, heading, text in OTHER:
+        (root / name).write_text(f'<html lang="ko"><head><title>{heading}</title></head><body><h1 id="x">{heading}</h1>'
+                                 f"<p>{text}</p></body></html>", encoding="utf-8")
+    return root
+
+
+def test_copies_of_one_help_text_take_one_place_and_stay_reachable(tmp_path):
+    manuals = _manuals(tmp_path / "manuals")
+    settings = make_settings(tmp_path / "storage", group_duplicates=True)
+    assert ingest([manuals], settings, progress=False).files.failed == 0
+    question = "인쇄할 때 여백을 바꾸려면 어디서 하나요?"
+    sources = Engine(settings).ask(question, use_llm=False).contract()["sources"]
+    margins = [s for s in sources if s["path"].endswith("margins.html")]
+    assert len(margins) == 1  # one place for the three copies
+    assert len(margins[0]["also"]) == 2 and all(a.endswith("margins.html#print") for a in margins[0]["also"])
+    assert {s["path"] for s in sources} >= {"paper.html"}  # a distinct place took the freed slot
