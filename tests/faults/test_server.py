@@ -43,7 +43,7 @@ def desk_process(storage: Path, **extra: str):
                             cwd=ROOT, env=env(**extra), stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_http(url + "/api/health", proc, 180)
+        wait_http(url + "/", proc, 180)  # the page is open whatever the access settings
         yield url, proc
     finally:
         if proc.poll() is None:
@@ -265,3 +265,51 @@ def test_personal_data_is_not_stored_or_sent(desk, case):
     assert not _holds(outbound, raw, digits), "sent to the LLM"
     for db in list(storage.glob("*.sqlite*")) + list((storage / "cache").glob("*.sqlite*")):
         assert not _holds(db.read_bytes().decode("utf-8", "replace"), raw, digits), f"stored in {db.name}"
+
+
+# --- untrusted manuals and untrusted clients --------------------------------------------------
+
+def test_manual_pages_are_served_without_script(desk):
+    """A manual page is served sandboxed: no script of a manual runs with the desk's origin."""
+    client, _, _ = desk
+    response = client.get("/manuals/billing/cancel.html")
+    assert response.status_code == 200
+    policy = response.headers["content-security-policy"]
+    assert "sandbox" in policy and "default-src 'none'" in policy and "script-src" not in policy
+    assert response.headers["x-content-type-options"] == "nosniff"
+
+
+@pytest.fixture(scope="module")
+def proxied_desk(store):
+    """A desk that believes X-Forwarded-User only from the proxy at 127.0.0.2."""
+    with desk_process(store, AUTH_USER_HEADER="X-Forwarded-User", TRUSTED_PROXIES="127.0.0.2/32",
+                      QUERY_LOG="true") as (url, _):
+        yield url
+
+
+def _from(address: str, url: str) -> httpx.Client:
+    return httpx.Client(base_url=url, timeout=60, transport=httpx.HTTPTransport(local_address=address))
+
+
+def test_user_header_from_an_untrusted_address_is_refused(proxied_desk):
+    """AUTH_USER_HEADER from an address not in TRUSTED_PROXIES: 403, the user is not believed."""
+    with _from("127.0.0.1", proxied_desk) as direct:
+        response = direct.post("/api/ask", json={"question": QUESTION, "use_llm": False},
+                               headers={"X-Forwarded-User": "kim"})
+    assert response.status_code == 403, response.text
+
+
+@pytest.mark.guards_data
+def test_feedback_only_on_ones_own_exchange(proxied_desk):
+    """Feedback on another user's exchange: 404 like an unknown id; the owner's own is stored."""
+    with _from("127.0.0.2", proxied_desk) as proxy:
+        asked = proxy.post("/api/ask", json={"question": QUESTION, "use_llm": False}, headers={"X-Forwarded-User": "kim"})
+        assert asked.status_code == 200
+        exchange = asked.json()["exchange_id"]
+        time.sleep(1.0)  # the log writes on a background thread
+        other = proxy.post("/api/feedback", json={"exchange_id": exchange, "rating": "down"},
+                           headers={"X-Forwarded-User": "lee"})
+        assert other.status_code == 404, other.text
+        own = proxy.post("/api/feedback", json={"exchange_id": exchange, "rating": "up"},
+                         headers={"X-Forwarded-User": "kim"})
+        assert own.status_code == 201, own.text
