@@ -54,7 +54,7 @@ faults: install
 
 # Refresh the README's screenshots (reports/web_*.png) on purpose; `make test` writes its own to /tmp.
 screenshots: install
-	SCREENSHOT_DIR=reports $(PY) -m pytest -q tests/desk/test_browser.py
+	SCREENSHOT_DIR=reports $(PY) -m pytest -q tests/desk/test_browser.py tests/desk/test_browser_attachments.py
 
 # The quick loop: all but the browser, `chroma run`, kill -9, PostgreSQL and live-server tests.
 test-fast: install
