@@ -119,6 +119,16 @@ def build_file(path: str, raw: bytes, digest: str, stored_ids: frozenset[str] = 
     ]
     result.terms = page_terms("\n".join([page.title] + [" ".join(s.heading_path) for s in page.sections]
                                          + [n.text for n in nodes]))
+    embed_new(result, nodes, stored_ids)
+    result.llm_calls = proser.stats.llm_calls - calls_before
+    result.prose_fallbacks = proser.stats.fallbacks[fallbacks_before:]
+    result.usage = proser.stats.usage.as_dict()
+    return result
+
+
+def embed_new(result: FileResult, nodes: list, stored_ids: set[str]) -> None:
+    """Embed the chunks the store does not hold yet (an unchanged chunk keeps its vector),
+    when this process embeds (the bundled model); pages and attachments alike."""
     embedder = _state["embedder"]
     new = [n for n in nodes if n.id_ not in stored_ids]
     if embedder is not None and new:
@@ -126,7 +136,3 @@ def build_file(path: str, raw: bytes, digest: str, stored_ids: frozenset[str] = 
         vectors = embedder.encode_array([n.get_content(metadata_mode=MetadataMode.EMBED) for n in new])
         result.vectors = {n.id_: v for n, v in zip(new, vectors)}
         result.embed_seconds = time.perf_counter() - started
-    result.llm_calls = proser.stats.llm_calls - calls_before
-    result.prose_fallbacks = proser.stats.fallbacks[fallbacks_before:]
-    result.usage = proser.stats.usage.as_dict()
-    return result

@@ -8,9 +8,7 @@ the page that links to it depends on it.
 
 from __future__ import annotations
 
-import time
 
-from llama_index.core.schema import MetadataMode
 
 from core import chunk_record as record
 from core.lexical import card_tokens, chunk_tokens
@@ -21,7 +19,7 @@ from ingest.attachments.safety import ZipLimits
 from ingest.attachments.units import AttachmentError, FileType, NothingToIndex
 from ingest.chunk import breadcrumb, lexical_text, page_nodes
 from ingest.manifest import ChunkRow
-from ingest.worker import FileResult, _state
+from ingest.worker import FileResult, _state, embed_new
 
 
 def build_attachment(path: str, raw: bytes, digest: str, stored_ids: frozenset[str] = frozenset(),
@@ -77,13 +75,7 @@ def build_attachment(path: str, raw: bytes, digest: str, stored_ids: frozenset[s
         for n in nodes
     ]
     result.terms = page_terms("\n".join([page.title] + [n.text for n in nodes]))
-    embedder = _state["embedder"]
-    new = [n for n in nodes if n.id_ not in stored_ids]
-    if embedder is not None and new:
-        started = time.perf_counter()
-        vectors = embedder.encode_array([n.get_content(metadata_mode=MetadataMode.EMBED) for n in new])
-        result.vectors = {n.id_: v for n, v in zip(new, vectors)}
-        result.embed_seconds = time.perf_counter() - started
+    embed_new(result, nodes, stored_ids)
     result.llm_calls = proser.stats.llm_calls - calls_before
     result.prose_fallbacks = proser.stats.fallbacks[fallbacks_before:]
     return result

@@ -20,7 +20,7 @@ import pytest
 
 from tests.helpers import FIXTURES, ROOT
 from tests.openai_stub import StubOpenAI
-from tests.servers import env, free_port, ingest, wait_http
+from tests.servers import _stop, env, free_port, ingest, wait_http
 
 QUESTION = "인터넷 해지 위약금은 얼마인가요?"
 SERVER_ENV = dict(OPENAI_API_KEY="test", LLM_TIMEOUT="2", LLM_MAX_RETRIES="0", QUERY_LOG="true",
@@ -46,13 +46,7 @@ def desk_process(storage: Path, **extra: str):
         wait_http(url + "/", proc, 180)  # the page is open whatever the access settings
         yield url, proc
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        _stop(proc)
         log.close()
 
 
