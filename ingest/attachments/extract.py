@@ -21,6 +21,13 @@ _UNSUPPORTED = {
     FileType.UNKNOWN: "an unrecognised format",
 }
 
+# One reader per format (the PDF and image readers, which may run OCR, are called apart).
+_READERS = {
+    FileType.XLSX: xlsx.extract, FileType.XLS: xls.extract, FileType.DOCX: docx.extract,
+    FileType.PPTX: pptx.extract, FileType.HWPX: owpml.extract_hwpx, FileType.HWP: owpml.extract_hwp,
+    FileType.CSV: plain.extract_csv, FileType.TXT: plain.extract_txt,
+}
+
 
 class Unsupported(AttachmentError):
     """A format we do not read: reported as skipped, not as a failure."""
@@ -37,22 +44,7 @@ def extract(raw: bytes, name: str, *, max_mb: float = 20.0, limits: ZipLimits = 
         raise AttachmentError("password-protected Office file (encrypted package); not indexed")
     if kind in _ZIPPED:
         check_zip(raw, limits)
-    if kind is FileType.PDF:
+    if kind is FileType.PDF:  # the two readers that may call Tesseract take the OCR mode
         return pdf.extract(raw, name, ocr_mode)
-    if kind is FileType.XLSX:
-        return xlsx.extract(raw, name)
-    if kind is FileType.XLS:
-        return xls.extract(raw, name)
-    if kind is FileType.DOCX:
-        return docx.extract(raw, name)
-    if kind is FileType.PPTX:
-        return pptx.extract(raw, name)
-    if kind is FileType.HWPX:
-        return owpml.extract_hwpx(raw, name)
-    if kind is FileType.HWP:
-        return owpml.extract_hwp(raw, name)
-    if kind is FileType.CSV:
-        return plain.extract_csv(raw, name)
-    if kind is FileType.TXT:
-        return plain.extract_txt(raw, name)
-    return image.extract(raw, name, ocr_mode)
+    reader = _READERS.get(kind)
+    return reader(raw, name) if reader else image.extract(raw, name, ocr_mode)
