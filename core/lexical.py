@@ -13,7 +13,7 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -214,8 +214,10 @@ class LexicalIndex:
             vocab.index_hangul(t for t in getattr(retriever, "vocab_dict", {}) if _HANGUL_RUN.fullmatch(t))
         return cls(retriever, ids, fields, vocab)
 
-    def save(self, directory: Path) -> None:
-        """Write to a sibling temp dir and rename, so readers never see half an index."""
+    def save(self, directory: Path, attach: Callable[[Path], None] | None = None) -> None:
+        """Write to a sibling temp dir and rename, so readers never see half an index.
+        `attach`: writes more into the temp dir before the rename (core.rows' row index
+        lives inside the snapshot, published and removed with it)."""
         tmp = directory.with_name(directory.name + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
@@ -227,6 +229,8 @@ class LexicalIndex:
             json.dumps({"ids": self.ids, "fields": {k: v.tolist() for k, v in self.fields.items()}}),
             encoding="utf-8",
         )
+        if attach is not None:
+            attach(tmp)
         old = directory.with_name(directory.name + ".old")
         shutil.rmtree(old, ignore_errors=True)
         if directory.exists():

@@ -173,13 +173,20 @@ def unit_texts(section: Section, header: str) -> list[tuple[str, str, str]]:
     return out
 
 
+def section_header(page: Page, section: Section) -> str:
+    """The line every chunk of a section starts with: its breadcrumb (the page title when
+    it has none), after the parent page's title."""
+    crumb = breadcrumb(section) or page.title
+    return record.breadcrumb([page.parent, crumb]) if page.parent else crumb
+
+
 def page_nodes(page: Page, proser: TableProser, chunker: Chunker, doc_hash: str) -> list[TextNode]:
     """All chunks of a page, in reading order (a section's small units after its chunks)."""
     pieces: list[tuple[Section, str, str, str, bool, bool]] = []  # (section, kind, text, table_md, card, unit)
     for section in page.sections:
         crumb = breadcrumb(section) or page.title
         # The parent page's title leads the line every chunk of the page is found by.
-        header = record.breadcrumb([page.parent, crumb]) if page.parent else crumb
+        header = section_header(page, section)
         if section.blocks:
             budget = chunker.chunk_size - chunker.count(header) - 1
             texts = key_value_pieces(section.blocks, chunker, budget) or chunker.split_text("\n".join(section.blocks), budget)

@@ -14,8 +14,12 @@ import json
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.chunk_record import LANG, PATH, dir_key
+
+if TYPE_CHECKING:
+    from ingest.rows import RowUnit
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -36,6 +40,11 @@ CREATE TABLE IF NOT EXISTS links (
     title TEXT NOT NULL, text TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS links_page ON links(page);
+CREATE TABLE IF NOT EXISTS row_units (
+    id TEXT PRIMARY KEY, path TEXT NOT NULL, chunk_id TEXT NOT NULL, lang TEXT NOT NULL, dirs TEXT NOT NULL,
+    line TEXT NOT NULL, tokens TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS row_units_path ON row_units(path);
 """
 
 
@@ -111,10 +120,19 @@ class Manifest:
         )
 
     def replace_file(self, record: FileRecord, chunks: list[ChunkRow], updated_at: str,
-                     terms: dict | None = None, links: list[AttachmentLink] | None = None) -> None:
-        """One transaction: the manual's row, its chunk rows, its vocabulary (core.vocab)
-        and its attachment links change together."""
+                     terms: dict | None = None, links: list[AttachmentLink] | None = None,
+                     rows: list[RowUnit] | None = None) -> None:
+        """One transaction: the manual's row, its chunk rows, its vocabulary (core.vocab),
+        its attachment links and its table rows (the row lane, core.rows) change together."""
         with self.db:
+            self.db.execute("DELETE FROM row_units WHERE path = ?", (record.path,))
+            if rows:
+                lang, dirs = (chunks[0].lang, json.dumps(chunks[0].dirs)) if chunks else (record.lang, "{}")
+                self.db.executemany(
+                    "INSERT OR REPLACE INTO row_units (id, path, chunk_id, lang, dirs, line, tokens) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [(r.id, record.path, r.chunk_id, lang, dirs, r.line, json.dumps(r.tokens, ensure_ascii=False))
+                     for r in rows],
+                )
             if links is not None:
                 self.db.execute("DELETE FROM links WHERE page = ?", (record.path,))
                 self.db.executemany("INSERT INTO links (page, target, anchor, heading, title, text) VALUES (?, ?, ?, ?, ?, ?)",
@@ -138,6 +156,7 @@ class Manifest:
     def delete_file(self, path: str) -> None:
         with self.db:
             self.db.execute("DELETE FROM chunks WHERE path = ?", (path,))
+            self.db.execute("DELETE FROM row_units WHERE path = ?", (path,))
             self.db.execute("DELETE FROM page_terms WHERE path = ?", (path,))
             self.db.execute("DELETE FROM links WHERE page = ?", (path,))
             self.db.execute("DELETE FROM files WHERE path = ?", (path,))
@@ -209,6 +228,28 @@ class Manifest:
         for i in range(1, depth + 1):
             fields[dir_key(i)] = [d.get(dir_key(i), "") for d in dir_rows]
         return ids, tokens, fields
+
+    def row_rows(self) -> tuple[list[str], list[list[str]], dict[str, list[str]], list[str], list[str]]:
+        """Ids, tokens, filter fields, chunk ids and lines of every stored manual's table
+        rows (the row lane, core.rows), in a stable order."""
+        ids, tokens, chunk_ids, lines = [], [], [], []
+        fields: dict[str, list[str]] = {PATH: [], LANG: []}
+        dir_rows = []
+        for row_id, path, chunk_id, lang, dirs, line, toks in self.db.execute(
+            "SELECT r.id, r.path, r.chunk_id, r.lang, r.dirs, r.line, r.tokens FROM row_units r "
+            "JOIN files f ON f.path = r.path ORDER BY r.path, r.rowid"
+        ):
+            ids.append(row_id)
+            tokens.append(json.loads(toks))
+            chunk_ids.append(chunk_id)
+            lines.append(line)
+            fields[PATH].append(path)
+            fields[LANG].append(lang)
+            dir_rows.append(json.loads(dirs))
+        depth = max((len(d) for d in dir_rows), default=0)
+        for i in range(1, depth + 1):
+            fields[dir_key(i)] = [d.get(dir_key(i), "") for d in dir_rows]
+        return ids, tokens, fields, chunk_ids, lines
 
     def page_terms(self) -> list[dict]:
         """Every stored manual's vocabulary terms (core.vocab.page_terms), in path order.

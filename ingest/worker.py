@@ -27,6 +27,7 @@ from core.vocab import page_terms
 from ingest.manifest import AttachmentLink, ChunkRow
 from ingest.budget import ParseTimeout, time_limit
 from ingest.parse import parse_page
+from ingest.rows import RowUnit, row_units
 from ingest.table_prose import TableProser
 
 _HAS_TAG = re.compile(r"<\s*[a-zA-Z!/]")
@@ -52,6 +53,7 @@ class FileResult:
     terms: dict | None = None  # the page's vocabulary (core.vocab.page_terms)
     vectors: dict[str, np.ndarray] = field(default_factory=dict)  # chunk id -> vector, when embedded here
     embed_seconds: float = 0.0
+    row_units: list[RowUnit] = field(default_factory=list)  # its table rows for the row lane (ingest.rows)
     links: list[AttachmentLink] | None = None  # a page's links to files under the root (ingest.attachments)
     file_type: str = ""  # an attachment's type (ingest.attachments.units.FileType); "" for a page
     ocr_pages: int = 0  # an attachment's pages or images read by OCR
@@ -117,6 +119,7 @@ def build_file(path: str, raw: bytes, digest: str, stored_ids: frozenset[str] = 
                  card_tokens(n.text) if n.metadata[CARD] else chunk_tokens(lexical_text(n), heading_paths[n.metadata[HEADING]]))
         for n in nodes
     ]
+    result.row_units = row_units(page, nodes)
     result.terms = page_terms("\n".join([page.title] + [" ".join(s.heading_path) for s in page.sections]
                                          + [n.text for n in nodes]))
     embed_new(result, nodes, stored_ids)

@@ -18,6 +18,7 @@ from llama_index.core.schema import MetadataMode, TextNode
 from core.chunk_record import PATH
 from core.embedding import get_embed_model
 from core.lexical import LexicalIndex
+from core.rows import ROWS_DIR, RowIndex
 from core.vocab import Vocabulary
 from core.settings import Settings
 from core.store import Storage, add_nodes, chroma_metadata, open_collection
@@ -123,7 +124,7 @@ class Writer:
                 path=result.path, hash=result.hash, size=result.size, title=result.title, lang=result.lang,
                 sections=result.sections, tables=result.tables, chunks=len(result.nodes),
             )
-            self.manifest.replace_file(record, result.chunk_rows, utc_now(), result.terms, result.links)
+            self.manifest.replace_file(record, result.chunk_rows, utc_now(), result.terms, result.links, result.row_units)
 
     def _delete_ids(self, ids: list[str]) -> None:
         for i in range(0, len(ids), self.batch):
@@ -152,9 +153,13 @@ class Writer:
 
 
 def rebuild_lexical(directory: Path, manifest: Manifest) -> None:
-    """Build BM25 from the manifest's chunk rows into `directory` (written whole, then renamed)."""
+    """Build BM25 from the manifest's chunk rows into `directory` (written whole, then
+    renamed), with the row lane's index (core.rows) inside it."""
     ids, tokens, fields = manifest.lexical_rows()
-    LexicalIndex.build(ids, tokens, fields, Vocabulary.build(manifest.page_terms())).save(directory)
+    row_ids, row_tokens, row_fields, row_chunks, row_lines = manifest.row_rows()
+    rows = RowIndex.build(row_ids, row_tokens, row_fields, row_chunks, row_lines)
+    LexicalIndex.build(ids, tokens, fields, Vocabulary.build(manifest.page_terms())).save(
+        directory, attach=lambda tmp: rows.save(tmp / ROWS_DIR))
 
 
 def carry_over(old_dir: Path, new_dir: Path, new_manifest: Manifest, paths: list[str], settings: Settings) -> None:
@@ -174,6 +179,11 @@ def carry_over(old_dir: Path, new_dir: Path, new_manifest: Manifest, paths: list
             rows = old_manifest.db.execute("SELECT id, path, lang, dirs, tokens FROM chunks WHERE path = ?", (path,)).fetchall()
             with new_manifest.db:
                 new_manifest.db.executemany("INSERT OR REPLACE INTO chunks VALUES (?, ?, ?, ?, ?)", rows)
+                new_manifest.db.executemany(  # its table rows stay in the row lane (core.rows)
+                    "INSERT OR REPLACE INTO row_units (id, path, chunk_id, lang, dirs, line, tokens) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    old_manifest.db.execute("SELECT id, path, chunk_id, lang, dirs, line, tokens FROM row_units WHERE path = ?",
+                                            (path,)).fetchall(),
+                )
                 new_manifest.db.executemany(
                     "INSERT OR REPLACE INTO page_terms (path, terms) VALUES (?, ?)",
                     old_manifest.db.execute("SELECT path, terms FROM page_terms WHERE path = ?", (path,)).fetchall(),

@@ -308,6 +308,17 @@ SIDE_DEFINES = True  # a side's own item ("• purge - ...") before a line namin
 SIDE_MARGIN = 0.3  # how far below the best line a side's line may score
 
 
+# The row the row lane (query.answer.row_lane) found a section by: the question asked for
+# one row of a table, and the table's chunk, read as it comes, leads with its first rows.
+# The row is a candidate of its section whatever chunk holds it, and leads its section's
+# lines unless a line scores ROW_BONUS better.
+ROW_BONUS = 0.3
+# In the first source it leads the answer: the question was matched to that row of that
+# section, and prose of lower sources that shares more of the question's words ("다른
+# 이름으로 저장" in an export page) is context, not the answer.
+ROW_LEADS = True
+
+
 @dataclass(frozen=True)
 class Weights:
     """The scorer's tuning in one frozen object, passed in (`extractive_answer(weights=...)`).
@@ -335,6 +346,8 @@ class Weights:
     side_margin: float = SIDE_MARGIN
     embedded_candidates: int = EMBEDDED_CANDIDATES
     unit_bonus: float = 0.3  # the table row (small unit) its section was found by: see _read_chunks
+    row_bonus: float = ROW_BONUS  # the row the row lane found its section by (Section.rows)
+    row_leads: bool = ROW_LEADS  # ... and in the first source, it is the answer's first line
 
 
 WEIGHTS = Weights()
@@ -464,9 +477,14 @@ def extractive_answer(
     asked = AskedFields(question, load_profile() if profile is None else profile)
     candidates: list[tuple[int, Unit, str]] = []  # (source number, unit, unit text with its section heading)
     matched: set[tuple[int, str]] = set()  # (source number, line) of a small unit that is its section's best match
+    matched_rows: set[int] = set()  # candidates that are the row the row lane found their section by
     for number, section in enumerate(sections, start=1):
         seen: set[str] = set()
         heading = section.metadata.get(HEADING, "")
+        for line in section.rows[:1] if w.row_bonus else ():
+            seen.add(line)
+            matched_rows.add(len(candidates))
+            candidates.append((number, Unit(line, line), f"{heading}: {line}"))
         for position, hit in enumerate(_read_chunks(section)):
             found = units(hit.node.get_content())
             if position == 0 and hit.node.metadata.get(UNIT) and hit.node.metadata.get(KIND) == KIND_TABLE and w.unit_bonus:
@@ -496,6 +514,8 @@ def extractive_answer(
         prior[i] = w.overlap * overlap + bonus + w.rank_bonus / number + _kind_bonus(kind, unit, w)
         if (number, unit.text) in matched:
             prior[i] += w.unit_bonus
+        if i in matched_rows:
+            prior[i] += w.row_bonus
         if _asked_row(unit, asked):
             prior[i] += w.asked_row_bonus
             asked_rows.append(i)
@@ -515,6 +535,9 @@ def extractive_answer(
     if asked_rows:
         lead = max(asked_rows, key=lambda i: scores[i])
         scores[lead] = scores.max() + 1.0
+    row_lead = [i for i in matched_rows if candidates[i][0] == 1 and np.isfinite(scores[i])]
+    if w.row_leads and row_lead:
+        scores[row_lead[0]] = scores.max() + 1.0
     leads = _lead_with_sides(kind.sides, candidates, scores, w) if kind.sides else set()
     order = np.argsort(-scores)
     picked: list[tuple[int, str]] = []

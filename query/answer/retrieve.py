@@ -36,6 +36,8 @@ from core.settings import Settings
 from core.store import (
     Generation, Storage, StoreError, get_storage, open_collection, read_info, reader_client, stored_section,
 )
+from core.rows import RowHit
+from query.answer.row_lane import ROW_CANDIDATES, attach_rows, fuse_rows, load_rows, mode_uses_lexical
 from query.answer.sections import Reorder, Section, group_duplicates
 
 
@@ -106,6 +108,7 @@ class HybridRetriever:
                                              client=self.client)
         lexical_dir = storage.lexical_dir(generation)
         self.lexical = LexicalIndex.load(lexical_dir) if lexical_dir and Storage.lexical_saved(lexical_dir) else None
+        self.rows = load_rows(lexical_dir) if settings.row_lane > 0 and mode_uses_lexical(settings) else None
         self._owner: dict[str, str] = {}  # chunk id -> section id (see `_sections`)
 
     def close(self) -> None:
@@ -133,6 +136,13 @@ class HybridRetriever:
         hits = self.lexical.search_question(question, k, filters.for_lexical(self.lexical), self.settings.query_expansion,
                                             self.settings.language_idf)
         return [(h.chunk_id, h.score) for h in hits]
+
+    def row_hits(self, question: str, filters: Filters) -> list[RowHit]:
+        """The row lane's best rows (query.answer.row_lane), [] when it is off."""
+        if self.rows is None or not len(self.rows):
+            return []
+        return self.rows.search(question, ROW_CANDIDATES, filters.for_lexical(self.rows.lexical),
+                                self.settings.language_idf)
 
     def _records(self, ids: list[str]) -> dict[str, tuple[str, dict]]:
         """Chunk id -> (text, Chroma record metadata) as Chroma holds the chunk now, for the
@@ -217,8 +227,11 @@ class HybridRetriever:
         lexical = self.lexical_hits(question, k, filters) if mode != "dense" else []
 
         fused = fuse(dense, lexical, self.settings)
+        rows = self.row_hits(question, filters)
+        fuse_rows(fused, rows, self.settings.row_lane, self.settings.rrf_k)
         pool = max(top_k, self.settings.rerank_candidates) if self.reorder is not None else top_k
         sections = self._sections(fused, pool)
+        attach_rows(sections, rows)
         notice = None
         if self.reorder is not None:
             sections, notice = self.reorder(question, sections, top_k)

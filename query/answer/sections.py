@@ -24,6 +24,7 @@ class Section:
     chunks: list[NodeWithScore] = field(default_factory=list)
     score: float = 0.0
     also: list[str] = field(default_factory=list)  # sections whose text repeats this one's (`group_duplicates`)
+    rows: list[str] = field(default_factory=list)  # its table rows the row lane found, best first (query.answer.row_lane)
 
     @property
     def best(self) -> TextNode:

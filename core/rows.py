@@ -1,0 +1,72 @@
+"""The row lane's index: one BM25 document per table row, kept apart from the chunk index.
+
+Why a separate index: questions often ask for one row of a long table ("which key saves
+under another name?"), and a chunk of twenty rows dilutes that row's words. Indexing every
+row as an extra chunk (SMALL_UNITS) put ~12,500 units into the chunk candidate lists of an
+all-corpora index and crowded real sections out (httpd section@5 0.94 -> 0.90). Here the
+rows compete only with rows, their hits are one more fused list (query.answer.row_lane),
+and they cost no embedding: a row is tokenized once at ingestion (ingest.rows) and the
+index is written inside the chunk BM25 snapshot, so it is published, rolled back and
+deleted with it. The BM25 machinery (bm25s, Kiwi tokens, language IDF, filters) is
+core.lexical's `LexicalIndex`, reused as is.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.lexical import LexicalIndex
+
+ROWS_DIR = "rows"  # inside a BM25 snapshot directory (core.store.Storage.lexical_dir)
+_META = "rows.json"
+
+
+@dataclass(frozen=True)
+class RowHit:
+    """A row found by the lane: the chunk that holds it, its line as the chunk states it."""
+
+    chunk_id: str
+    line: str
+    score: float
+
+
+class RowIndex:
+    """`LexicalIndex` over row documents, plus each row's chunk id and line."""
+
+    def __init__(self, lexical: LexicalIndex, chunk_ids: list[str], lines: list[str]) -> None:
+        self.lexical = lexical
+        self.chunk_ids = chunk_ids
+        self.lines = lines
+        self._position = {rid: i for i, rid in enumerate(lexical.ids)}
+
+    def __len__(self) -> int:
+        return len(self.chunk_ids)
+
+    @classmethod
+    def build(cls, ids: list[str], tokens: list[list[str]], fields: dict[str, list[str]],
+              chunk_ids: list[str], lines: list[str]) -> "RowIndex":
+        return cls(LexicalIndex.build(ids, tokens, fields), chunk_ids, lines)
+
+    def save(self, directory: Path) -> None:
+        """`directory`: the row index's own directory (written whole, then renamed in)."""
+        self.lexical.save(directory)
+        (directory / _META).write_text(json.dumps({"chunks": self.chunk_ids, "lines": self.lines}, ensure_ascii=False),
+                                       encoding="utf-8")
+
+    @staticmethod
+    def saved(directory: Path) -> bool:
+        return (directory / _META).exists()
+
+    @classmethod
+    def load(cls, directory: Path) -> "RowIndex":
+        meta = json.loads((directory / _META).read_text(encoding="utf-8"))
+        return cls(LexicalIndex.load(directory), meta["chunks"], meta["lines"])
+
+    def search(self, question: str, k: int, allowed=None, language_idf: bool = True) -> list[RowHit]:
+        """The best `k` rows for a question (its own terms; no corpus expansion: the rows
+        are searched for what the caller typed, the chunk lane already expands)."""
+        hits = self.lexical.search_question(question, k, allowed, expand=False, language_idf=language_idf)
+        at = self._position
+        return [RowHit(self.chunk_ids[at[h.chunk_id]], self.lines[at[h.chunk_id]], h.score) for h in hits]

@@ -1,0 +1,51 @@
+"""The row lane at query time: table rows searched apart from the chunks (core.rows),
+fused as one more reciprocal-rank list, and remembered on the sections they resolve to.
+
+Small-to-big: a row hit names the chunk that states the row, the fusion credits that
+chunk, and the chunk's section is the result. The matched rows go with the section
+(`Section.rows`) so the extractive answer leads with the row the question asked for,
+not with the table's first rows.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from core.rows import ROWS_DIR, RowHit, RowIndex
+from query.answer.sections import Section
+
+ROW_CANDIDATES = 20  # rows read per question; each chunk counts once, at its best row's rank
+ROWS_SHOWN = 2  # matched rows remembered per section
+
+
+def load_rows(lexical_dir: Path | None) -> RowIndex | None:
+    """The row index of a BM25 snapshot, or None (a snapshot written before the lane)."""
+    if lexical_dir is None or not RowIndex.saved(lexical_dir / ROWS_DIR):
+        return None
+    return RowIndex.load(lexical_dir / ROWS_DIR)
+
+
+def mode_uses_lexical(settings) -> bool:
+    """The lane is lexical: a dense-only retrieval leaves it out, as it does BM25."""
+    return settings.retrieval_mode != "dense"
+
+
+def fuse_rows(fused: dict[str, float], hits: list[RowHit], weight: float, rrf_k: int) -> None:
+    """Add the row lane's list to `fused` (chunk id -> score): each chunk at the rank of
+    its best row, `weight` times a retriever's reciprocal rank."""
+    seen: set[str] = set()
+    for hit in hits:
+        if hit.chunk_id in seen:
+            continue
+        fused[hit.chunk_id] = fused.get(hit.chunk_id, 0.0) + weight / (rrf_k + len(seen) + 1)
+        seen.add(hit.chunk_id)
+
+
+def attach_rows(sections: list[Section], hits: list[RowHit]) -> None:
+    """Set each section's `rows`: the lines of the row hits whose chunk it holds, best first."""
+    if not hits:
+        return
+    for section in sections:
+        ids = {hit.node.node_id for hit in section.chunks}
+        lines = [h.line for h in hits if h.chunk_id in ids]
+        section.rows = list(dict.fromkeys(lines))[:ROWS_SHOWN]
