@@ -17,7 +17,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.lexical import LexicalIndex
+import numpy as np
+
+from core.lexical import LexicalIndex, _idf, tokenize
 
 ROWS_DIR = "rows"  # inside a BM25 snapshot directory (core.store.Storage.lexical_dir)
 _META = "rows.json"
@@ -30,6 +32,7 @@ class RowHit:
     chunk_id: str
     line: str
     score: float
+    coverage: float = 1.0  # IDF-weighted share of the question's terms the row holds (`RowIndex.coverage`)
 
 
 class RowIndex:
@@ -69,4 +72,32 @@ class RowIndex:
         are searched for what the caller typed, the chunk lane already expands)."""
         hits = self.lexical.search_question(question, k, allowed, expand=False, language_idf=language_idf)
         at = self._position
-        return [RowHit(self.chunk_ids[at[h.chunk_id]], self.lines[at[h.chunk_id]], h.score) for h in hits]
+        rows = [at[h.chunk_id] for h in hits]
+        shares = self.coverage(question, rows)
+        return [RowHit(self.chunk_ids[r], self.lines[r], h.score, c) for r, h, c in zip(rows, hits, shares)]
+
+    def coverage(self, question: str, rows: list[int]) -> list[float]:
+        """Per row: the IDF-weighted share of the question's distinct terms it holds.
+
+        Why: BM25 always has a best row, and a row sharing one common word with a question
+        about something else ("설정", "default") is the lane's top hit as often as the row
+        that answers. Only a row that holds most of what the question names speaks for its
+        section. A term no row holds weighs as the rarest: the question asks about
+        something the tables do not state.
+        """
+        if not rows:
+            return []
+        retriever = self.lexical.retriever
+        vocab, n = retriever.vocab_dict, len(self.chunk_ids)
+        indptr, indices = retriever.scores["indptr"], retriever.scores["indices"]
+        held = np.zeros(len(rows))
+        total = 0.0
+        wanted = np.asarray(rows)
+        for term in dict.fromkeys(tokenize(question, question=True)):
+            tid = vocab.get(term)
+            docs = indices[indptr[tid]:indptr[tid + 1]] if tid is not None else indices[:0]
+            weight = _idf(len(docs), n)
+            total += weight
+            if len(docs):
+                held += weight * np.isin(wanted, docs)
+        return (held / total).tolist() if total else [0.0] * len(rows)

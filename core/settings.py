@@ -93,6 +93,8 @@ class Settings(BaseSettings):
                                    "it lost httpd questions whose English page has an untranslated Korean twin")
     row_lane: float = Field(1.0, ge=0, description="Weight of the row lane's list in the fusion: table rows "
                             "searched apart from the chunks (core.rows, query.answer.row_lane); 0 = off")
+    row_coverage: float = Field(0.5, ge=0, le=1, description="Share of a question's terms (IDF-weighted) a row must "
+                                "hold for the row lane to count it (core.rows.RowIndex.coverage)")
     sibling_bonus: float = Field(0.0, ge=0, description="Weight of a section's second-best chunk")
     rerank: str = Field("", description="'' (off) or a cross-encoder served at OPENAI_BASE_URL/rerank")
     rerank_candidates: int = Field(20, ge=2, description="Fused sections sent to the reranker")

@@ -18,6 +18,7 @@ from ingest.attachments.extract import extract
 from ingest.attachments.safety import ZipLimits
 from ingest.attachments.units import AttachmentError, FileType, NothingToIndex
 from ingest.chunk import breadcrumb, lexical_text, page_nodes
+from ingest.rows import row_units
 from ingest.manifest import ChunkRow
 from ingest.worker import FileResult, _state, embed_new
 
@@ -74,6 +75,7 @@ def build_attachment(path: str, raw: bytes, digest: str, stored_ids: frozenset[s
                  else chunk_tokens(lexical_text(n), heading_paths[n.metadata[record.HEADING]]))
         for n in nodes
     ]
+    result.row_units = row_units(page, nodes)  # a sheet's rows are rows like a page's (ingest.rows)
     result.terms = page_terms("\n".join([page.title] + [n.text for n in nodes]))
     embed_new(result, nodes, stored_ids)
     result.llm_calls = proser.stats.llm_calls - calls_before

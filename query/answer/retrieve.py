@@ -37,7 +37,7 @@ from core.store import (
     Generation, Storage, StoreError, get_storage, open_collection, read_info, reader_client, stored_section,
 )
 from core.rows import RowHit
-from query.answer.row_lane import ROW_CANDIDATES, attach_rows, fuse_rows, load_rows, mode_uses_lexical
+from query.answer.row_lane import ROW_CANDIDATES, attach_rows, confident, fuse_rows, load_rows, mode_uses_lexical
 from query.answer.sections import Reorder, Section, group_duplicates
 
 
@@ -141,8 +141,9 @@ class HybridRetriever:
         """The row lane's best rows (query.answer.row_lane), [] when it is off."""
         if self.rows is None or not len(self.rows):
             return []
-        return self.rows.search(question, ROW_CANDIDATES, filters.for_lexical(self.rows.lexical),
+        hits = self.rows.search(question, ROW_CANDIDATES, filters.for_lexical(self.rows.lexical),
                                 self.settings.language_idf)
+        return confident(hits, self.settings.row_coverage)
 
     def _records(self, ids: list[str]) -> dict[str, tuple[str, dict]]:
         """Chunk id -> (text, Chroma record metadata) as Chroma holds the chunk now, for the

@@ -30,6 +30,12 @@ def mode_uses_lexical(settings) -> bool:
     return settings.retrieval_mode != "dense"
 
 
+def confident(hits: list[RowHit], min_coverage: float) -> list[RowHit]:
+    """The hits that hold at least `min_coverage` of the question's terms (RowIndex.coverage):
+    the others are rows that share a word or two with a question about something else."""
+    return [h for h in hits if h.coverage >= min_coverage]
+
+
 def fuse_rows(fused: dict[str, float], hits: list[RowHit], weight: float, rrf_k: int) -> None:
     """Add the row lane's list to `fused` (chunk id -> score): each chunk at the rank of
     its best row, `weight` times a retriever's reciprocal rank."""
