@@ -33,7 +33,7 @@ LINKS = "links"  # JSON list of the section's attachment / manual / external lin
 TABLE_MD = "table_md"  # the table rows of the chunk as markdown (BM25 indexes it too)
 CARD = "card"  # True for a key-value table's short description vector
 DOC_HASH = "doc_hash"  # the manual's content hash: a changed manual misses the answer cache
-UNIT = "unit"  # True for a small retrieval unit: one table row, list item or definition entry (ingest.chunk.unit_texts)
+UNIT = "unit"  # True for a small retrieval unit: one list item or definition entry (ingest.chunk.unit_texts)
 
 # Attachment chunks (ingest.attachments) carry the keys above, read the same way:
 #   PATH      the attachment's root-relative path ("forms/terms.pdf"),

@@ -46,8 +46,9 @@ class Settings(BaseSettings):
     embed_batch_size: int = Field(64, ge=1)
     chunk_size: int = Field(320, ge=64, description="Chunk size in tokens")
     chunk_overlap: int = Field(40, ge=0)
-    small_units: bool = Field(False, description="Also index each table row, list item and definition entry as a "
-                              "small chunk of its section (ingest.chunk.unit_texts). Off: measured, it raised GIMP "
+    small_units: bool = Field(False, description="Also index each list item and definition entry as a small "
+                              "chunk of its section (ingest.chunk.unit_texts; table rows have their own lane, ROW_LANE). "
+                              "Off: measured (with rows as units then), it raised GIMP "
                               "section@5 and lowered fact in answer on five sets (README)")
     top_k: int = Field(5, ge=1)
     parse_workers: int = Field(0, ge=0, description="Parser processes; 0 = one per core (cores minus one for API models)")

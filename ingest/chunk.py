@@ -28,7 +28,7 @@ from ingest.tables import Table, markdown, row_sentences
 class Chunker:
     chunk_size: int
     chunk_overlap: int
-    small_units: bool = False  # also a chunk per table row, list item and definition entry (`unit_texts`)
+    small_units: bool = False  # also a chunk per list item and definition entry (`unit_texts`)
 
     def __post_init__(self) -> None:
         self._tokens = get_tokenizer()
@@ -142,31 +142,22 @@ def _card(table: Table, section: Section, header: str) -> tuple[str, str] | None
     return f"{own}\n{' / '.join(cells)}", markdown(table, [rows[0][1]])
 
 
-UNIT_MIN_ITEMS = 3  # a table or list with fewer rows is read whole from its chunk anyway
+UNIT_MIN_ITEMS = 3  # a list with fewer items is read whole from its chunk anyway
 UNIT_MAX_CHARS = 300  # a longer item is a paragraph, found by the section's own chunks
 _LIST_ITEM = re.compile(r"^(?:• |\d+\.\s)")
 
 
 def unit_texts(section: Section, header: str) -> list[tuple[str, str, str]]:
-    """(kind, text, table_md) of the section's small retrieval units: each row of a table
-    with at least UNIT_MIN_ITEMS rows (after the breadcrumb and the table's caption; the row
-    sentence names each value's column header), and each list item or `term: definition`
-    entry of a list of at least UNIT_MIN_ITEMS (after the breadcrumb).
+    """(kind, text, table_md) of the section's small retrieval units: each list item or
+    `term: definition` entry of a list of at least UNIT_MIN_ITEMS (after the breadcrumb).
 
-    Why: a question asks for one row ("which key saves under another name?") and a chunk
-    of twenty rows embeds as their average and dilutes the row's words for BM25; a unit of
-    one row, read with its table's caption and page title, is found by itself. It belongs
-    to its section like any chunk (the section is the result: small-to-big) and the
-    extractive answer leads with the matched row (query.extractive).
+    Why: a question asks for one item and a chunk of twenty embeds as their average and
+    dilutes the item's words for BM25; a unit of one item is found by itself. It belongs
+    to its section like any chunk (the section is the result: small-to-big). Table rows
+    are not units here: they have their own lane (ingest.rows, core.rows), which cannot
+    crowd the chunks out of the candidate lists (SMALL_UNITS with rows did, README).
     """
     out: list[tuple[str, str, str]] = []
-    for table in section.tables:
-        rows = row_sentences(table)
-        if len(rows) < UNIT_MIN_ITEMS:
-            continue
-        title = f"{header}\n{table.caption}" if table.caption else header
-        out += [(record.KIND_TABLE, f"{title}\n{line}", markdown(table, [cells]))
-                for line, cells in rows if len(line) <= UNIT_MAX_CHARS]
     items = [b for b in section.blocks if len(b) <= UNIT_MAX_CHARS and (_LIST_ITEM.match(b) or _KEY_VALUE.match(b))]
     if len(items) >= UNIT_MIN_ITEMS:
         out += [(record.KIND_TEXT, f"{header}\n{item}", "") for item in items]

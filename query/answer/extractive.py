@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
-from core.chunk_record import EXTRACTIVE_CHUNKS, HANGUL, HEADING, KIND, KIND_TABLE, UNIT, chunk_body
+from core.chunk_record import EXTRACTIVE_CHUNKS, HANGUL, HEADING, UNIT, chunk_body
 from core.lexical import tokenize
 from query.answer.fields import AskedFields, Field, load_profile
 from query.answer.question_kind import Kind, Side, gives_advice, question_kind, states_requirement, states_restriction
@@ -345,7 +345,6 @@ class Weights:
     side_defines: bool = SIDE_DEFINES
     side_margin: float = SIDE_MARGIN
     embedded_candidates: int = EMBEDDED_CANDIDATES
-    unit_bonus: float = 0.3  # the table row (small unit) its section was found by: see _read_chunks
     row_bonus: float = ROW_BONUS  # the row the row lane found its section by (Section.rows)
     row_leads: bool = ROW_LEADS  # ... and in the first source, it is the answer's first line
 
@@ -429,13 +428,6 @@ def _lead_with_sides(sides: tuple[Side, Side], candidates: list[tuple[int, Unit,
     return leads
 
 
-# A table row's small retrieval unit (ingest.chunk.unit_texts) that is its section's best
-# match is the line the section was found by: it leads that section's lines (the table page
-# is found, and the answer quotes the matched row, not others). Not for a list item: in
-# prose sections the item that matched best was often not the line that answers.
-# (Weights.unit_bonus, 0.3.)
-
-
 def _read_chunks(section: Section) -> list:
     """The chunks of a section the answer reads: its best EXTRACTIVE_CHUNKS chunks, not
     counting small units (a row or item also in one of the chunks; they would take the
@@ -476,7 +468,6 @@ def extractive_answer(
     process = kind.process
     asked = AskedFields(question, load_profile() if profile is None else profile)
     candidates: list[tuple[int, Unit, str]] = []  # (source number, unit, unit text with its section heading)
-    matched: set[tuple[int, str]] = set()  # (source number, line) of a small unit that is its section's best match
     matched_rows: set[int] = set()  # candidates that are the row the row lane found their section by
     for number, section in enumerate(sections, start=1):
         seen: set[str] = set()
@@ -485,10 +476,8 @@ def extractive_answer(
             seen.add(line)
             matched_rows.add(len(candidates))
             candidates.append((number, Unit(line, line), f"{heading}: {line}"))
-        for position, hit in enumerate(_read_chunks(section)):
+        for hit in _read_chunks(section):
             found = units(hit.node.get_content())
-            if position == 0 and hit.node.metadata.get(UNIT) and hit.node.metadata.get(KIND) == KIND_TABLE and w.unit_bonus:
-                matched.update((number, u.text) for u in found)
             for unit in _with_steps(found) if process else found:
                 # The asked field's row is a candidate even after a long list has used up
                 # the section's share (a plan's "Monthly fee: KRW 9,900" row after fourteen
@@ -512,8 +501,6 @@ def extractive_answer(
         if wants_money and _MONEY.search(unit.text):
             bonus += w.money_bonus
         prior[i] = w.overlap * overlap + bonus + w.rank_bonus / number + _kind_bonus(kind, unit, w)
-        if (number, unit.text) in matched:
-            prior[i] += w.unit_bonus
         if i in matched_rows:
             prior[i] += w.row_bonus
         if _asked_row(unit, asked):

@@ -15,7 +15,6 @@ from core.rows import ROWS_DIR, RowHit, RowIndex
 from query.answer.sections import Section
 
 ROW_CANDIDATES = 20  # rows read per question; each chunk counts once, at its best row's rank
-ROWS_SHOWN = 2  # matched rows remembered per section
 
 
 def load_rows(lexical_dir: Path | None) -> RowIndex | None:
@@ -48,10 +47,16 @@ def fuse_rows(fused: dict[str, float], hits: list[RowHit], weight: float, rrf_k:
 
 
 def attach_rows(sections: list[Section], hits: list[RowHit]) -> None:
-    """Set each section's `rows`: the lines of the row hits whose chunk it holds, best first."""
-    if not hits:
-        return
+    """Set each section's `rows` to the row the question picked out of it, if one.
+
+    Picked out: of the section's row hits, the one holding the largest share of the
+    question's terms (`RowHit.coverage`), strictly more than any other. Rows that tie
+    matched only what all rows of a table share (the page title, the caption, the column
+    labels: "정지 유형", "결합 회선 수"): the table is the place, but no row of it is the
+    answer, and leading with one of them quoted a row the question never asked about.
+    """
     for section in sections:
         ids = {hit.node.node_id for hit in section.chunks}
-        lines = [h.line for h in hits if h.chunk_id in ids]
-        section.rows = list(dict.fromkeys(lines))[:ROWS_SHOWN]
+        mine = sorted((h for h in hits if h.chunk_id in ids), key=lambda h: (-h.coverage, -h.score))
+        if mine and (len(mine) == 1 or mine[0].coverage > mine[1].coverage + 1e-6):
+            section.rows = [mine[0].line]

@@ -1,90 +1,29 @@
-"""Small retrieval units (ingest.chunk.unit_texts): one row of a large table is found by
-itself and the extractive answer leads with it, not with the table's other rows."""
+"""Small retrieval units (ingest.chunk.unit_texts): each list item or definition entry of
+a list of at least three is also a chunk of its section, when SMALL_UNITS is on. Table rows
+are not units: they have their own lane (tests/answer/test_row_lane.py)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from ingest.chunk import Chunker, page_nodes
 from ingest.parse import parse_page
-from ingest.run import ingest
 from ingest.table_prose import TableProser
-from query.answer.engine import Engine
 from tests.helpers import make_settings
 
-ACTIONS = [
-    ("Ctrl+N", "새 문서 만들기"), ("Ctrl+O", "문서 열기"), ("Ctrl+W", "창 닫기"), ("Ctrl+P", "인쇄하기"),
-    ("Ctrl+Z", "실행 취소"), ("Ctrl+Y", "다시 실행"), ("Ctrl+X", "잘라내기"), ("Ctrl+C", "복사하기"),
-    ("Ctrl+V", "붙여넣기"), ("Ctrl+A", "모두 선택"), ("Ctrl+F", "찾기"), ("Ctrl+H", "바꾸기"),
-    ("Ctrl+G", "줄로 이동"), ("Ctrl+B", "굵게"), ("Ctrl+I", "기울임"), ("Ctrl+U", "밑줄"),
-    ("Ctrl+E", "가운데 정렬"), ("Ctrl+L", "왼쪽 정렬"), ("Ctrl+R", "오른쪽 정렬"), ("Ctrl+K", "링크 넣기"),
-    ("Ctrl+D", "글꼴 대화 상자"), ("Ctrl+M", "들여쓰기"), ("Ctrl+T", "내어쓰기"), ("Ctrl+Q", "프로그램 끝내기"),
-    ("F1", "도움말 보기"), ("F5", "새로 고침"), ("F7", "맞춤법 검사"), ("F11", "전체 화면"),
-    ("Ctrl+Shift+N", "새 창 열기"), ("Ctrl+Shift+P", "인쇄 미리 보기"),
-    ("Ctrl+Shift+L", "글머리 기호 목록"), ("Ctrl+Shift+F", "글꼴 바꾸기"), ("Ctrl+Shift+Z", "모두 다시 실행"),
-] + [(f"Alt+{n}", f"{n}번 탭으로 이동") for n in range(1, 10)]
-# The asked row deep in a chunk of twenty rows: read from the table's chunk, the answer
-# looks only at a section's first lines and quotes other rows.
-ACTIONS.insert(17, ("Ctrl+Shift+S", "다른 이름으로 저장"))
-
-PAGE = """<html lang="ko"><head><title>편집기 단축키</title></head><body>
-<h1 id="keys">편집기 단축키</h1>
-<p>이 페이지는 편집기에서 쓰는 모든 단축키를 정리합니다. 단축키는 메뉴와 같은 일을 합니다.</p>
-<table><caption>표 1. 단축키 목록</caption>
-<tr><th>단축키</th><th>기능</th></tr>
-{rows}
-</table></body></html>"""
-
-OTHER = """<html lang="ko"><head><title>문서 저장</title></head><body>
-<h1 id="save">문서 저장하기</h1>
-<p>문서를 저장하면 지금까지 바꾼 내용이 파일에 기록됩니다. 저장하지 않고 창을 닫으면 바뀐 내용을 잃습니다.</p>
-<p>자동 저장 기능은 설정 대화 상자에서 켤 수 있습니다.</p>
-</body></html>"""
+PAGE = """<html lang="ko"><head><title>편집기 도움말</title></head><body>
+<h1 id="menu">편집기 도움말</h1>
+<p>파일 메뉴에서 할 수 있는 일은 다음과 같습니다.</p>
+<ul><li>새로 만들기: 빈 문서를 엽니다.</li><li>열기: 저장된 문서를 엽니다.</li>
+<li>다른 이름으로 저장: 문서를 새 파일 이름으로 저장합니다.</li><li>인쇄: 문서를 인쇄합니다.</li></ul>
+<table><tr><th>단축키</th><th>기능</th></tr><tr><td>Ctrl+N</td><td>새 문서</td></tr>
+<tr><td>Ctrl+O</td><td>열기</td></tr><tr><td>Ctrl+P</td><td>인쇄</td></tr></table></body></html>"""
 
 
-# Pages that share the question's words in prose: each outweighs a chunk of twenty rows.
-PROSE = [
-    ("rename.html", "파일 이름 바꾸기", "파일을 다른 이름으로 바꾸려면 파일 관리자에서 이름 바꾸기를 고릅니다. 다른 이름이 이미 있으면 번호가 붙습니다."),
-    ("export.html", "다른 형식으로 내보내기", "문서를 다른 형식으로 저장하려면 내보내기 대화 상자에서 형식과 이름을 고릅니다."),
-    ("autosave.html", "자동 저장", "자동 저장은 몇 분마다 문서를 임시 이름으로 저장합니다. 저장 간격은 설정에서 바꿉니다."),
-    ("versions.html", "버전 저장", "버전 저장을 켜면 저장할 때마다 이전 내용이 다른 이름의 버전으로 남습니다."),
-]
-
-
-def _manual(root: Path) -> Path:
-    root.mkdir(parents=True)
-    rows = "\n".join(f"<tr><td>{key}</td><td>{action}</td></tr>" for key, action in ACTIONS)
-    (root / "keys.html").write_text(PAGE.format(rows=rows), encoding="utf-8")
-    (root / "save.html").write_text(OTHER, encoding="utf-8")
-    for name, heading, text in PROSE:
-        (root / name).write_text(f'<html lang="ko"><head><title>{heading}</title></head><body><h1 id="x">{heading}</h1>'
-                                 f"<p>{text}</p></body></html>", encoding="utf-8")
-    return root
-
-
-QUESTION = "문서를 다른 이름으로 저장하려면 어떻게 해요?"
-
-
-def test_a_table_row_is_a_unit_with_its_caption_and_page_title(tmp_path):
-    page = parse_page(PAGE.format(rows="\n".join(f"<tr><td>{k}</td><td>{a}</td></tr>" for k, a in ACTIONS)),
-                      "keys.html")
-    settings = make_settings(tmp_path / "s")
-    units = [n for n in page_nodes(page, TableProser(settings, None), Chunker(320, 40, True), "h") if n.metadata["unit"]]
-    row = next(n for n in units if "Ctrl+Shift+S" in n.text)
-    assert row.text.split("\n")[0].startswith("편집기 단축키")  # the page title leads
-    assert "표 1. 단축키 목록" in row.text and "다른 이름으로 저장" in row.text
-    assert "Ctrl+Shift+P" not in row.text  # one row, not its neighbours
-    assert not [n for n in page_nodes(page, TableProser(settings, None), Chunker(320, 40, False), "h")
-                if n.metadata["unit"]]
-
-
-def test_one_row_of_a_large_table_is_found_and_quoted(tmp_path):
-    manuals = _manual(tmp_path / "manuals")
-    settings = make_settings(tmp_path / "storage", small_units=True)
-    assert ingest([manuals], settings, progress=False).files.failed == 0
-    result = Engine(settings).ask(QUESTION, use_llm=False).contract()
-    paths = [s["path"] for s in result["sources"]]
-    assert "keys.html" in paths  # a twenty-row chunk alone is outranked by every page saying "저장"
-    number = paths.index("keys.html") + 1
-    lines = [line for line in result["answer"].split("\n") if line.endswith(f"[{number}]")]
-    assert lines and "Ctrl+Shift+S" in lines[0]  # the table's line in the answer is the matched row
+def test_a_list_item_is_a_unit_and_a_table_row_is_not(tmp_path):
+    page = parse_page(PAGE, "menu.html")
+    proser = TableProser(make_settings(tmp_path / "s"), None)
+    units = [n for n in page_nodes(page, proser, Chunker(320, 40, True), "h") if n.metadata["unit"]]
+    item = next(n for n in units if "다른 이름으로 저장" in n.text)
+    assert item.text.split("\n")[0].startswith("편집기 도움말")  # the page title leads
+    assert "인쇄" not in item.text  # one item, not its neighbours
+    assert not [n for n in units if "Ctrl+" in n.text]  # rows are the row lane's (ingest.rows)
+    assert not [n for n in page_nodes(page, proser, Chunker(320, 40, False), "h") if n.metadata["unit"]]
