@@ -92,7 +92,7 @@ class Settings(BaseSettings):
     group_duplicates: bool = Field(False, description="One place for sections whose text repeats across pages "
                                    "(query.sections.group_duplicates); the copies are listed with it. Off: measured, "
                                    "it lost httpd questions whose English page has an untranslated Korean twin")
-    row_lane: float = Field(1.0, ge=0, description="Weight of the row lane's list in the fusion: table rows "
+    row_lane: float = Field(0.5, ge=0, description="Weight of the row lane's list in the fusion: table rows "
                             "searched apart from the chunks (core.rows, query.answer.row_lane); 0 = off")
     row_coverage: float = Field(0.5, ge=0, le=1, description="Share of a question's terms (IDF-weighted) a row must "
                                 "hold for the row lane to count it (core.rows.RowIndex.coverage)")
