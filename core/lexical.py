@@ -13,7 +13,7 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -214,11 +214,15 @@ class LexicalIndex:
             vocab.index_hangul(t for t in getattr(retriever, "vocab_dict", {}) if _HANGUL_RUN.fullmatch(t))
         return cls(retriever, ids, fields, vocab)
 
-    def save(self, directory: Path) -> None:
-        """Write to a sibling temp dir and rename, so readers never see half an index."""
+    def save(self, directory: Path, also: Callable[[Path], None] | None = None) -> None:
+        """Write to a sibling temp dir and rename, so readers never see half an index.
+        `also` writes what belongs to the same snapshot into the temp dir before the rename
+        (the summary lane's vectors, core.summaries)."""
         tmp = directory.with_name(directory.name + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
+        if also is not None:
+            also(tmp)
         if self.ids:
             self.retriever.save(str(Storage.lexical_bm25(tmp)))
         if self.vocab is not None:

@@ -18,6 +18,7 @@ from llama_index.core.schema import MetadataMode, TextNode
 from core.chunk_record import PATH
 from core.embedding import get_embed_model
 from core.lexical import LexicalIndex
+from core.summaries import SummaryIndex
 from core.vocab import Vocabulary
 from core.settings import Settings
 from core.store import Storage, add_nodes, chroma_metadata, open_collection
@@ -123,7 +124,7 @@ class Writer:
                 path=result.path, hash=result.hash, size=result.size, title=result.title, lang=result.lang,
                 sections=result.sections, tables=result.tables, chunks=len(result.nodes),
             )
-            self.manifest.replace_file(record, result.chunk_rows, utc_now(), result.terms, result.links)
+            self.manifest.replace_file(record, result.chunk_rows, utc_now(), result.terms, result.links, result.summary)
 
     def _delete_ids(self, ids: list[str]) -> None:
         for i in range(0, len(ids), self.batch):
@@ -154,7 +155,8 @@ class Writer:
 def rebuild_lexical(directory: Path, manifest: Manifest) -> None:
     """Build BM25 from the manifest's chunk rows into `directory` (written whole, then renamed)."""
     ids, tokens, fields = manifest.lexical_rows()
-    LexicalIndex.build(ids, tokens, fields, Vocabulary.build(manifest.page_terms())).save(directory)
+    summaries = SummaryIndex.from_rows(manifest.summary_rows())  # the summary lane's vectors, published with it
+    LexicalIndex.build(ids, tokens, fields, Vocabulary.build(manifest.page_terms())).save(directory, summaries.save)
 
 
 def carry_over(old_dir: Path, new_dir: Path, new_manifest: Manifest, paths: list[str], settings: Settings) -> None:
@@ -177,6 +179,11 @@ def carry_over(old_dir: Path, new_dir: Path, new_manifest: Manifest, paths: list
                 new_manifest.db.executemany(
                     "INSERT OR REPLACE INTO page_terms (path, terms) VALUES (?, ?)",
                     old_manifest.db.execute("SELECT path, terms FROM page_terms WHERE path = ?", (path,)).fetchall(),
+                )
+                new_manifest.db.executemany(  # its summary unit (SUMMARY_LANE) stays with it
+                    "INSERT OR REPLACE INTO summaries (path, id, first_chunk, lang, dirs, vector) VALUES (?, ?, ?, ?, ?, ?)",
+                    old_manifest.db.execute("SELECT path, id, first_chunk, lang, dirs, vector FROM summaries WHERE path = ?",
+                                            (path,)).fetchall(),
                 )
                 new_manifest.db.execute("DELETE FROM links WHERE page = ?", (path,))
                 new_manifest.db.executemany(  # the attachments it links to keep citing it
