@@ -42,7 +42,8 @@ PIPELINE_VERSION = "17"  # (SMALL_UNITS=true adds "|units" to the signature: its
 def pipeline_signature(settings: Settings) -> str:
     prose = settings.llm_model if settings.llm_configured and settings.table_prose_llm else "rows"
     units = "|units" if settings.small_units else ""
-    summary = "|summary" if settings.summary_lane else ""  # turning it on (off) adds (drops) every page's unit
+    # turning the lane on (off) adds (drops) the pages' units
+    summary = f"|summary{settings.summary_max_sections}" if settings.summary_lane else ""
     return f"v{PIPELINE_VERSION}|{settings.embed_model}|{settings.chunk_size}|{settings.chunk_overlap}|{prose}{units}{summary}"
 
 

