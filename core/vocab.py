@@ -54,6 +54,9 @@ _WORDS_BEFORE = re.compile(r"((?:[A-Za-z][\w\-]* ){1,8})$")
 _LOOK_BACK = 200  # characters before the parenthesis where its expansion may start
 _ACRONYM_THEN_EXPANSION = re.compile(r"\b([A-Z][A-Za-z0-9]{1,9}) ?\(\s*([A-Za-z][\w\- ]{3,80}?)\s*\)")
 _MINOR = frozenset("of and the for a an to in on with by".split())
+# A name written as one word of capitalised parts (LibreOffice, PowerPoint, KakaoTalk):
+# users shorten it to its first part (리브레, "Libre") or its initials ("LO").
+_CAMEL = re.compile(r"\b[A-Z][a-z]+(?:[A-Z][a-z]+)+\b")
 
 
 # ---------------------------------------------------------------- ingestion: one page's terms
@@ -95,7 +98,9 @@ def page_terms(text: str) -> dict:
         expansion = _expansion_for(acronym, phrase.split(), leading=True)
         if expansion:
             acronyms.add((acronym.lower(), expansion))
-    return {"latin": latin, "pairs": sorted(pairs), "acronyms": sorted(acronyms)}
+    compounds = sorted({(w.lower(), re.findall(r"[A-Z][a-z]+", w)[0].lower(), "".join(re.findall(r"[A-Z]", w)).lower())
+                        for w in _CAMEL.findall(text)})
+    return {"latin": latin, "pairs": sorted(pairs), "acronyms": sorted(acronyms), "compounds": compounds}
 
 
 _PARTICLE_END = frozenset("은는이가을를의에로와과도서고며면다요")
@@ -186,7 +191,7 @@ _LATIN_RULES = {  # spelling -> sounds, matched longest first
     "tion": ["S", "@", "N"], "sion": ["S", "@", "N"], "ture": ["C", "@"],
     "sch": ["S", "K"], "tch": ["C"], "dge": ["J"],
     "ph": ["P"], "th": ["S"], "sh": ["S"], "ch": ["C"], "ck": ["K"], "ng": ["G"],
-    "qu": ["K", "w"], "wh": ["w"], "gh": [], "ce": ["S", "e"], "ci": ["S", "i"], "cy": ["S", "i"],
+    "qu": ["K", "w"], "wh": ["w"], "wr": ["L"], "gh": [], "ce": ["S", "e"], "ci": ["S", "i"], "cy": ["S", "i"],
     "x": ["K", "S"],
 }
 _LATIN_LETTER = {"a": "a", "e": "e", "i": "i", "o": "o", "u": "u", "y": "i", "w": "w",
@@ -352,6 +357,24 @@ def spelled_letters(word: str) -> set[str]:
 
 # ---------------------------------------------------------------- the corpus vocabulary
 
+def _short_forms(compounds: Counter, latin: Counter) -> dict[str, str]:
+    """Short form -> compound name, from the compounds the pages write: the first part
+    ("libre" -> "libreoffice") and the initials ("lo"), each only when the corpus writes the
+    compound more often than the short form on its own (a first part such as "power" or
+    "open" that the manuals use as a word of its own is no short form) and when exactly one
+    compound of the corpus shortens that way (two programs named "Open..." share no short form).
+    """
+    claims: dict[str, set[str]] = {}
+    pages: Counter[str] = Counter()
+    for (whole, first, initials), count in compounds.items():
+        pages[whole] += count
+        for short in (first, initials):
+            if len(short) >= 2 and short != whole:
+                claims.setdefault(short, set()).add(whole)
+    return {short: next(iter(wholes)) for short, wholes in sorted(claims.items())
+            if len(wholes) == 1 and latin.get(short, 0) < pages[next(iter(wholes))]}
+
+
 @dataclass
 class Expansion:
     """Terms to add to a question, and why (for `--explain`-style debugging and tests)."""
@@ -372,27 +395,31 @@ class Vocabulary:
     pages: int = 0
     keys: dict[str, list[str]] = field(default_factory=dict)  # sound key -> Latin words
     hangul: dict[str, list[str]] = field(default_factory=dict)  # sound key -> the corpus's Hangul words
+    shorts: dict[str, str] = field(default_factory=dict)  # short form -> the compound name it stands for
 
     @classmethod
     def build(cls, terms: list[dict]) -> "Vocabulary":
         latin: Counter[str] = Counter()
         pairs: Counter[tuple[str, str]] = Counter()
         acronyms: Counter[tuple[str, str]] = Counter()
+        compounds: Counter[tuple[str, str, str]] = Counter()
         for page in terms:
             latin.update(page.get("latin", ()))
             pairs.update(tuple(p) for p in page.get("pairs", ()))
             acronyms.update(tuple(a) for a in page.get("acronyms", ()))
+            compounds.update(tuple(c) for c in page.get("compounds", ()))
+        shorts = _short_forms(compounds, latin)
         keys: dict[str, list[str]] = {}
-        for word in sorted(latin):
+        for word in sorted(set(latin) | {s for s in shorts if len(s) >= 3}):  # first parts are said too (리브레)
             if word.replace("-", "").isalpha() and len(word) >= 3:
                 for key in latin_keys(word):
                     if key:
                         keys.setdefault(key, []).append(word)
-        return cls(dict(latin), sorted(pairs), sorted(acronyms), len(terms), keys)
+        return cls(dict(latin), sorted(pairs), sorted(acronyms), len(terms), keys, shorts=shorts)
 
     def save(self, path: Path) -> None:
         data = {"pages": self.pages, "latin": self.latin, "pairs": self.pairs, "acronyms": self.acronyms,
-                "keys": self.keys, "hangul": self.hangul}
+                "keys": self.keys, "hangul": self.hangul, "shorts": self.shorts}
         path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
 
     @classmethod
@@ -405,6 +432,7 @@ class Vocabulary:
         if "keys" not in data:  # written by an earlier version
             vocab.keys = cls.build([{"latin": list(vocab.latin)}]).keys
         vocab.hangul = data.get("hangul") or {}
+        vocab.shorts = data.get("shorts") or {}
         return vocab
 
     def index_hangul(self, words) -> None:
@@ -469,7 +497,7 @@ class Vocabulary:
             return []
         best = min(cost for cost, _ in scored)
         # Near-ties (파일: file, fail, bail) go to the word the corpus uses most.
-        close = sorted(((round(cost * 20), -self.latin[c], c) for cost, c in scored if cost <= best + 0.1))
+        close = sorted(((round(cost * 20), -self.latin.get(c, 0), c) for cost, c in scored if cost <= best + 0.1))
         return [c for _, _, c in close[:limit]]
 
     def expand(self, question: str, hangul_nouns: list[str], frequency,
@@ -500,9 +528,11 @@ class Vocabulary:
         for word in dict.fromkeys(hangul_nouns):
             if frequency(word) < 3:  # a word the corpus uses is not looked up (and costs nothing)
                 for latin in self.transliterations(word):
-                    add(word, latin)
+                    add(word, self.shorts.get(latin, latin))
         for word in dict.fromkeys(latin_words):
-            if len(word) >= 3 and word.isalpha() and frequency(word) == 0:
+            if word in self.shorts and frequency(word) == 0:
+                add(word, self.shorts[word])
+            elif len(word) >= 3 and word.isalpha() and frequency(word) == 0:
                 for hangul in self.hangul_for(word):
                     add(word, hangul)
         for ko, la in self.pairs:

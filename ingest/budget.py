@@ -51,16 +51,27 @@ def time_limit(seconds: float) -> Iterator[None]:
         yield
         return
 
+    armed = [True]
+
     def on_alarm(signum: int, frame: object) -> None:
-        raise ParseTimeout(seconds)
+        if armed[0]:
+            raise ParseTimeout(seconds)
 
     previous = signal.signal(signal.SIGALRM, on_alarm)
     signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
         yield
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+        # The alarm can go off after the block ended, as this cleanup starts. Raised from
+        # here it skipped the restoring lines below and left `on_alarm` installed, and every
+        # later page of the process then ran without a limit (the check above sees a
+        # foreign handler): the nested `finally` always restores, and a disarmed handler
+        # never raises.
+        try:
+            armed[0] = False
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
 
 
 def _flat_text(element: Tag) -> str:

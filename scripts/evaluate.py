@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import statistics
 import sys
 import time
@@ -266,19 +267,22 @@ def misses(rows: list[dict], limit: int = 15) -> list[str]:
 
 
 def combined_root(datasets: list[tuple[str, Path, Path]], where: Path) -> Path:
-    """One folder holding every dev corpus as a symlinked subfolder, ingested as one manual tree.
+    """One folder holding a copy of every dev corpus as a subfolder, ingested as one manual tree.
 
     A company's index holds all its manuals, so every other manual is a distractor: the sets are
-    scored here against that one index (about 1,200 pages, Korean and English). Symlinks, not
-    copies: the corpora stay outside the repository and the store.
+    scored here against that one index (about 1,200 pages, Korean and English). Copies (about
+    20 MB, under the storage folder, outside the repository), not symlinks: ingestion never
+    follows a symlink out of the manuals root (manuals are untrusted), so a tree of symlinks
+    ingests nothing. Copied afresh each run with their times kept; ingestion keys on content,
+    so an unchanged corpus is not embedded again.
     """
-    where.mkdir(parents=True, exist_ok=True)
+    if where.exists():
+        shutil.rmtree(where)
+    where.mkdir(parents=True)
     for name, corpus, _ in datasets:
-        link = where / combined_prefix(name, corpus)
-        if link.is_symlink() and link.resolve() != corpus.resolve():
-            link.unlink()
-        if not link.exists():
-            link.symlink_to(corpus.resolve(), target_is_directory=True)
+        target = where / combined_prefix(name, corpus)
+        if not target.exists():
+            shutil.copytree(corpus.resolve(), target, symlinks=True)
     return where
 
 
@@ -292,7 +296,9 @@ def run_combined(datasets: list[tuple[str, Path, Path]], storage: Path, out_dir:
     root = combined_root(datasets, storage / "combined-corpora")
     settings = base.model_copy(update={"storage_dir": storage / "combined"})
     print(f"[combined] ingesting {root} ...", file=sys.stderr)
-    ingest([root], settings, progress=True)
+    stats = ingest([root], settings, progress=True)
+    if not stats.chunks.total:
+        raise SystemExit(f"[combined] nothing was indexed from {root}; see the ingestion report above")
     engine = Engine(settings)
     engine.ask("warm-up", use_llm=False)
     engine.ask("준비", use_llm=False)

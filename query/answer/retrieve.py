@@ -192,13 +192,13 @@ class HybridRetriever:
         """Chunk id -> LlamaIndex node, for the ids that still exist."""
         return {cid: _node(cid, text, metadata) for cid, (text, metadata) in self._records(ids).items()}
 
-    def _sections(self, fused: dict[str, float], pool: int) -> list[Section]:
+    def _sections(self, fused: dict[str, float], pool: int, question: str = "") -> list[Section]:
         """`_ranked_sections`, with near-duplicates grouped (`group_duplicates`) when the
         settings ask: DUPLICATE_EXTRA more sections are read so that the places a grouped
         copy leaves are filled."""
         if not self.settings.group_duplicates:
             return self._ranked_sections(fused, pool)
-        return group_duplicates(self._ranked_sections(fused, pool + DUPLICATE_EXTRA), pool)
+        return group_duplicates(self._ranked_sections(fused, pool + DUPLICATE_EXTRA), pool, question)
 
     def _ranked_sections(self, fused: dict[str, float], pool: int) -> list[Section]:
         """The best `pool` sections of the fused chunks, each with its chunks best first.
@@ -260,7 +260,7 @@ class HybridRetriever:
         if mode == "hybrid" and self.summaries is not None:
             fused = self.credit_pages(fused, self.summary_hits(question, self.settings.summary_k, filters))
         pool = max(top_k, self.settings.rerank_candidates) if self.reorder is not None else top_k
-        sections = self._sections(fused, pool)
+        sections = self._sections(fused, pool, question)
         notice = None
         if self.reorder is not None:
             sections, notice = self.reorder(question, sections, top_k)

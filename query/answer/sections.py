@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from llama_index.core.schema import NodeWithScore, TextNode
 
-from core.chunk_record import CONTEXT_CHUNKS, chunk_body
+from core.chunk_record import CONTEXT_CHUNKS, LANG, chunk_body, text_language
 
 
 @dataclass
@@ -44,30 +44,64 @@ class Section:
 
 
 _WORD = re.compile(r"\w+")
-DUPLICATE_JACCARD = 0.85  # share of the words two best chunks have in common, of all their words
+DUPLICATE_JACCARD = 0.8  # share of two sections' word 3-grams in common, of all their 3-grams
+DUPLICATE_MIN_SHINGLES = 24  # a shorter text is a pattern many sections share, not a copy
 
 
-def _words(section: Section) -> frozenset[str]:
-    return frozenset(_WORD.findall(chunk_body(section.best.get_content()).lower()))
+def _shingles(section: Section) -> frozenset[tuple[str, ...]]:
+    """The word 3-grams of the section's matched text, breadcrumbs left out (they name the
+    page and differ between copies).
 
-
-def group_duplicates(sections: list[Section], keep: int) -> list[Section]:
-    """The first `keep` sections of `sections` (best first) with near-duplicates grouped:
-    a section whose best chunk says what a better-ranked one's says (the same help text
-    under three programs, a page copied into another manual) is listed in that one's
-    `also` instead of taking a place of its own, so the places shown are distinct and the
-    copies stay reachable. Near-duplicate: the two best chunks' bodies (without the
-    breadcrumb line, which names the page) share DUPLICATE_JACCARD of their words.
+    Why 3-grams and a minimum length rather than the words of the best chunk: the words of
+    two short reference tables of one manual ("X on|off, Default off, Context server config,
+    Module mod_ssl" beside "Y on|off, ...") overlap by 85% and more while the two are
+    different places; their 3-grams differ wherever the names do, and a text of a few words
+    says too little to call anything a copy. Measured on the httpd set: word overlap
+    grouped such neighbours and lost 3 points of page@5.
     """
-    kept: list[tuple[Section, frozenset[str]]] = []
+    words = _WORD.findall(" ".join(chunk_body(hit.node.get_content()) for hit in section.context).lower())
+    return frozenset(zip(words, words[1:], words[2:]))
+
+
+def _twins(a: frozenset, b: frozenset) -> bool:
+    if len(a) < DUPLICATE_MIN_SHINGLES or len(b) < DUPLICATE_MIN_SHINGLES:
+        return False
+    return len(a & b) >= DUPLICATE_JACCARD * len(a | b)
+
+
+def _standing(section: Section, question_words: frozenset[str], lang: str | None) -> tuple[int, bool]:
+    """How well a copy stands for its group: the question's words in its heading line (the
+    copies differ only in the page or program they sit under, and "in the spreadsheet" names
+    one), then being in the question's language (an untranslated section of a Korean page
+    repeats its English original word for word, and a Korean caller wants the Korean page)."""
+    heading = set(_WORD.findall(section.best.get_content().split("\n", 1)[0].lower()))
+    return len(question_words & heading), bool(lang) and section.metadata.get(LANG) == lang
+
+
+def group_duplicates(sections: list[Section], keep: int, question: str = "") -> list[Section]:
+    """The first `keep` sections of `sections` (best first) with near-duplicates grouped:
+    a section whose text says what a better-ranked one's says (the same help text under
+    three programs, a page copied into another manual) is listed in that one's `also`
+    instead of taking a place of its own, so the places shown are distinct and the copies
+    stay reachable. Near-duplicate: `_twins` on the sections' word 3-grams. The copy that
+    stands for a group is the best-ranked one unless another stands better (`_standing`).
+    """
+    words = frozenset(_WORD.findall(question.lower()))
+    lang = text_language(question) if question else None
+    kept: list[tuple[Section, frozenset]] = []
     for section in sections:
-        words = _words(section)
-        twin = next((k for k, w in kept if words and w and len(words & w) >= DUPLICATE_JACCARD * len(words | w)), None)
-        if twin is not None:
-            twin.also.append(section.section_id)
+        shingles = _shingles(section)
+        at = next((i for i, (_, other) in enumerate(kept) if _twins(shingles, other)), None)
+        if at is None:
+            if len(kept) < keep:
+                kept.append((section, shingles))
             continue
-        if len(kept) < keep:
-            kept.append((section, words))
+        twin = kept[at][0]
+        if _standing(section, words, lang) > _standing(twin, words, lang):
+            section.also = [twin.section_id, *twin.also]
+            kept[at] = (section, kept[at][1])
+        else:
+            twin.also.append(section.section_id)
     return [section for section, _ in kept]
 
 

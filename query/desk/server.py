@@ -9,6 +9,7 @@
     GET  /api/feedback/reasons  the reason chips
     POST /api/login, /api/logout  the page's sign-in: the key into an HttpOnly cookie (query.desk.login_api)
     GET  /api/health            {"ok", "chunks", exchanges in flight, done, cancelled}
+    GET  /healthz               {"ok", "generation"}: the unauthenticated probe
     GET  /manuals/PATH          the manual itself, so `#anchor` links open the section (sandboxed, no
                                 scripts: query.desk.manual_policy)
     GET  /docs                  OpenAPI documentation
@@ -99,6 +100,7 @@ def create_app(engine: Engine, sessions: SessionStore | None = None, querylog: Q
     errors.install(app)
     app.include_router(pages.router)
     app.include_router(ask_api.router)
+    app.include_router(ask_api.probe)
     app.include_router(sessions_api.router)
     app.include_router(openai_api.router)
     app.include_router(feedback_router(lambda: app.state.querylog))

@@ -5,8 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from llama_index.core.schema import NodeWithScore, TextNode
+
+from core.chunk_record import LANG
 from ingest.run import ingest
 from query.answer.engine import Engine
+from query.answer.sections import Section, group_duplicates
 from tests.helpers import make_settings
 
 SHARED = """<html lang="ko"><head><title>{app} 도움말</title></head><body>
@@ -41,3 +45,44 @@ def test_copies_of_one_help_text_take_one_place_and_stay_reachable(tmp_path):
     assert len(margins) == 1  # one place for the three copies
     assert len(margins[0]["also"]) == 2 and all(a.endswith("margins.html#print") for a in margins[0]["also"])
     assert {s["path"] for s in sources} >= {"paper.html"}  # a distinct place took the freed slot
+
+
+def _section(section_id: str, text: str, lang: str = "en") -> Section:
+    node = TextNode(id_=section_id, text=f"Manual › {section_id}\n{text}", metadata={LANG: lang})
+    return Section(section_id, [NodeWithScore(node=node, score=1.0)])
+
+
+def test_neighbouring_reference_tables_are_not_copies():
+    """Two short tables of one manual share almost every word and are two places."""
+    first = _section("mod_ssl.html#sslproxycheckpeercn", "SSLProxyCheckPeerCN on|off Default: off Context: server config, "
+                     "virtual host Status: Extension Module: mod_ssl")
+    second = _section("mod_ssl.html#sslproxycheckpeername", "SSLProxyCheckPeerName on|off Default: off Context: server "
+                      "config, virtual host Status: Extension Module: mod_ssl")
+    assert [s.section_id for s in group_duplicates([first, second], 5)] == [first.section_id, second.section_id]
+
+
+COPY = ("Page margins are changed on the Margins tab of the Page Setup dialog. Type the top, bottom, left and right "
+        "margins in millimetres and press OK; the next printout uses them. Headers and footers print inside the margins.")
+
+
+def test_the_copy_in_the_question_language_stands_for_the_group():
+    """An untranslated section of a Korean page repeats its English original: a Korean
+    question is shown the Korean page, with the English one listed beside it."""
+    english = _section("en/print.html#margins", COPY, "en")
+    korean = _section("ko/print.html#margins", COPY, "ko")
+    other = _section("en/scan.html#dpi", "Scanner resolution is chosen in dpi in the Scan dialog. " * 4, "en")
+    shown = group_duplicates([english, korean, other], 5, "여백은 어디서 바꾸나요?")
+    assert [s.section_id for s in shown] == ["ko/print.html#margins", "en/scan.html#dpi"]
+    assert shown[0].also == ["en/print.html#margins"]
+    shown = group_duplicates([_section(s.section_id, COPY, lang) for s, lang in ((english, "en"), (korean, "ko"))], 5,
+                             "Where do I change the margins?")
+    assert [s.section_id for s in shown] == ["en/print.html#margins"] and shown[0].also == ["ko/print.html#margins"]
+
+
+def test_the_copy_under_the_program_the_question_names_stands_for_the_group():
+    writer = _section("writer/margins.html#margins", COPY)
+    calc = _section("calc/margins.html#margins", COPY)
+    for node, program in ((writer.best, "Writer"), (calc.best, "Calc")):
+        node.set_content(f"{program} › Margins\n{COPY}")
+    shown = group_duplicates([writer, calc], 5, "How do I change the margins in Calc?")
+    assert [s.section_id for s in shown] == ["calc/margins.html#margins"] and shown[0].also == ["writer/margins.html#margins"]

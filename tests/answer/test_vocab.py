@@ -92,3 +92,22 @@ def test_acronyms_and_pairs_lead_to_the_name_the_corpus_uses():
     assert found.reasons == [("virtual host", "가상 호스트")]
     # The corpus says SSL more often than its expansion: an "SSL" question needs nothing.
     assert vocab.expand("SSL 인증서 교체", [], frequency).text == []
+
+
+def test_short_forms_of_a_compound_name_lead_to_it():
+    """Users shorten LibreOffice to 리브레 or "LO", and say 라이터 for Writer; the pages
+    write the names whole. Learned from the pages' own compounds, not from a list."""
+    text = ("LibreOffice Writer opens PowerPoint files. Press the Power button; power saving. "
+            "OpenOffice and OpenSource licences.")
+    vocab = Vocabulary.build([page_terms(text)] * 3)
+    counts = {"libreoffice": 9, "writer": 6, "powerpoint": 3, "power": 5, "openoffice": 2, "opensource": 2}
+
+    def frequency(term: str) -> int:
+        return counts.get(term.lower(), 0)
+
+    assert vocab.expand("리브레 라이터에서 표 넣기", ["리브레", "라이터", "표"], frequency).reasons == [
+        ("리브레", "libreoffice"), ("라이터", "writer")]
+    assert vocab.expand("LO tables", [], frequency, ["lo", "tables"]).reasons == [("lo", "libreoffice")]
+    # "Power" is a word of its own on these pages and two names start with "Open": no short form.
+    assert vocab.expand("파워 끄기", ["파워"], frequency).text == []
+    assert vocab.expand("open tables", [], frequency, ["open", "tables"]).text == []

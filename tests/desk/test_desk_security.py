@@ -104,3 +104,12 @@ def test_the_real_server_checks_the_proxy_itself_not_x_forwarded_for(built_store
             assert proxied.status_code == 200, proxied.text
         finally:
             _stop(proc)
+
+
+def test_a_probe_without_a_key_sees_only_that_the_desk_is_up(keyed):
+    """A load balancer's health check carries no key: /healthz answers it and says nothing
+    more; the counters of /api/health stay behind the keys."""
+    probe = httpx.get(keyed + "/healthz", timeout=10)
+    assert probe.status_code == 200 and probe.json()["ok"] is True and set(probe.json()) == {"ok", "generation"}
+    assert httpx.get(keyed + "/api/health", timeout=10).status_code == 401
+    assert httpx.get(keyed + "/api/health", headers={"Authorization": f"Bearer {KEY}"}, timeout=10).json()["in_flight"] == 0

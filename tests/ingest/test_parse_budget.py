@@ -113,3 +113,31 @@ def test_memoised_subtree_checks_equal_the_scans_on_the_httpd_manual():
     if not CORPUS.is_dir():
         pytest.skip("httpd corpus absent")
     assert _compare(CORPUS) > 10000
+
+
+def test_an_alarm_arriving_as_the_block_ends_leaves_the_next_page_its_limit(monkeypatch):
+    """The timer can fire just after a page's parse finished, while the limit is being
+    taken down: the handler must still be restored, or every later page runs unlimited."""
+    import signal as signals
+
+    from ingest import budget
+
+    real = signals.setitimer
+
+    def late(which, seconds, *rest):
+        if seconds == 0:
+            signals.raise_signal(signals.SIGALRM)  # delivered as the cleanup starts
+        return real(which, seconds, *rest)
+
+    monkeypatch.setattr(budget.signal, "setitimer", late)
+    try:
+        with budget.time_limit(5):
+            pass
+    except budget.ParseTimeout:
+        pass  # a page at its limit may be reported; the point is what comes after
+    monkeypatch.setattr(budget.signal, "setitimer", real)
+    assert signals.getsignal(signals.SIGALRM) in (signals.SIG_DFL, None)
+    with pytest.raises(budget.ParseTimeout):
+        with budget.time_limit(0.05):
+            while True:
+                pass
