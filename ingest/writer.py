@@ -19,6 +19,7 @@ from core.chunk_record import PATH
 from core.embedding import get_embed_model
 from core.lexical import LexicalIndex
 from core.rows import ROWS_DIR, RowIndex
+from core.summaries import SummaryIndex
 from core.vocab import Vocabulary
 from core.settings import Settings
 from core.store import Storage, add_nodes, chroma_metadata, open_collection
@@ -124,7 +125,8 @@ class Writer:
                 path=result.path, hash=result.hash, size=result.size, title=result.title, lang=result.lang,
                 sections=result.sections, tables=result.tables, chunks=len(result.nodes),
             )
-            self.manifest.replace_file(record, result.chunk_rows, utc_now(), result.terms, result.links, result.row_units)
+            self.manifest.replace_file(record, result.chunk_rows, utc_now(), result.terms, result.links, result.row_units,
+                                       result.summary)
 
     def _delete_ids(self, ids: list[str]) -> None:
         for i in range(0, len(ids), self.batch):
@@ -158,8 +160,13 @@ def rebuild_lexical(directory: Path, manifest: Manifest) -> None:
     ids, tokens, fields = manifest.lexical_rows()
     row_ids, row_tokens, row_fields, row_chunks, row_lines = manifest.row_rows()
     rows = RowIndex.build(row_ids, row_tokens, row_fields, row_chunks, row_lines)
-    LexicalIndex.build(ids, tokens, fields, Vocabulary.build(manifest.page_terms())).save(
-        directory, attach=lambda tmp: rows.save(tmp / ROWS_DIR))
+    summaries = SummaryIndex.from_rows(manifest.summary_rows())  # the summary lane's vectors
+
+    def attach(tmp: Path) -> None:
+        rows.save(tmp / ROWS_DIR)
+        summaries.save(tmp)
+
+    LexicalIndex.build(ids, tokens, fields, Vocabulary.build(manifest.page_terms())).save(directory, attach)
 
 
 def carry_over(old_dir: Path, new_dir: Path, new_manifest: Manifest, paths: list[str], settings: Settings) -> None:
@@ -187,6 +194,11 @@ def carry_over(old_dir: Path, new_dir: Path, new_manifest: Manifest, paths: list
                 new_manifest.db.executemany(
                     "INSERT OR REPLACE INTO page_terms (path, terms) VALUES (?, ?)",
                     old_manifest.db.execute("SELECT path, terms FROM page_terms WHERE path = ?", (path,)).fetchall(),
+                )
+                new_manifest.db.executemany(  # its summary unit (SUMMARY_LANE) stays with it
+                    "INSERT OR REPLACE INTO summaries (path, id, first_chunk, lang, dirs, vector) VALUES (?, ?, ?, ?, ?, ?)",
+                    old_manifest.db.execute("SELECT path, id, first_chunk, lang, dirs, vector FROM summaries WHERE path = ?",
+                                            (path,)).fetchall(),
                 )
                 new_manifest.db.execute("DELETE FROM links WHERE page = ?", (path,))
                 new_manifest.db.executemany(  # the attachments it links to keep citing it

