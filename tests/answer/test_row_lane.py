@@ -66,7 +66,7 @@ def _ask(tmp_path, row_lane: float) -> dict:
 
 def test_one_row_of_a_long_table_is_found_and_its_line_leads_the_answer(tmp_path):
     result = _ask(tmp_path, 1.0)
-    paths = [s["path"] for s in result["sources"]]
-    assert "keys.html" in paths
+    urls = [s["url"] for s in result["sources"]]
+    assert urls[0] == "keys.html#table", urls  # the table's section, not the page's intro or the prose pages
     first = result["answer"].split("\n")[0]
     assert "Ctrl+Shift+S" in first and "다른 이름으로 저장" in first, result["answer"]
