@@ -259,9 +259,7 @@ class Manifest:
             fields[PATH].append(path)
             fields[LANG].append(lang)
             dir_rows.append(json.loads(dirs))
-        depth = max((len(d) for d in dir_rows), default=0)
-        for i in range(1, depth + 1):
-            fields[dir_key(i)] = [d.get(dir_key(i), "") for d in dir_rows]
+        fields.update(_dir_fields(dir_rows))
         return ids, tokens, fields
 
     def row_rows(self) -> tuple[list[str], list[list[str]], dict[str, list[str]], list[str], list[str]]:
@@ -281,9 +279,7 @@ class Manifest:
             fields[PATH].append(path)
             fields[LANG].append(lang)
             dir_rows.append(json.loads(dirs))
-        depth = max((len(d) for d in dir_rows), default=0)
-        for i in range(1, depth + 1):
-            fields[dir_key(i)] = [d.get(dir_key(i), "") for d in dir_rows]
+        fields.update(_dir_fields(dir_rows))
         return ids, tokens, fields, chunk_ids, lines
 
     def page_terms(self) -> list[dict]:
@@ -306,3 +302,10 @@ class Manifest:
             "SELECT COUNT(*), COALESCE(SUM(chunks),0), COALESCE(SUM(tables),0), COALESCE(SUM(sections),0) FROM files"
         ).fetchone()
         return {"manuals": files, "chunks": chunks, "tables": tables, "sections": sections}
+
+
+def _dir_fields(dir_rows: list[dict]) -> dict[str, list[str]]:
+    """One filter column per folder level (dir1, dir2, ...) from each row's folders, ""
+    where a row's path is shallower: the columns BM25 filters on (Filters.under)."""
+    depth = max((len(d) for d in dir_rows), default=0)
+    return {dir_key(i): [d.get(dir_key(i), "") for d in dir_rows] for i in range(1, depth + 1)}
