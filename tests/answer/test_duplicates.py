@@ -7,7 +7,7 @@ from pathlib import Path
 
 from llama_index.core.schema import NodeWithScore, TextNode
 
-from core.chunk_record import LANG
+from core.chunk_record import LANG, PATH
 from ingest.run import ingest
 from query.answer.engine import Engine
 from query.answer.sections import Section, group_duplicates
@@ -48,15 +48,17 @@ def test_copies_of_one_help_text_take_one_place_and_stay_reachable(tmp_path):
 
 
 def _section(section_id: str, text: str, lang: str = "en") -> Section:
-    node = TextNode(id_=section_id, text=f"Manual › {section_id}\n{text}", metadata={LANG: lang})
+    node = TextNode(id_=section_id, text=f"Manual › {section_id}\n{text}",
+                    metadata={LANG: lang, PATH: section_id.split("#", 1)[0]})
     return Section(section_id, [NodeWithScore(node=node, score=1.0)])
 
 
 def test_neighbouring_reference_tables_are_not_copies():
-    """Two short tables of one manual share almost every word and are two places."""
-    first = _section("mod_ssl.html#sslproxycheckpeercn", "SSLProxyCheckPeerCN on|off Default: off Context: server config, "
+    """Two short reference tables share almost every word and are two places (their
+    3-grams differ wherever their names do), even in two folders."""
+    first = _section("ssl/checkpeercn.html#directive", "SSLProxyCheckPeerCN on|off Default: off Context: server config, "
                      "virtual host Status: Extension Module: mod_ssl")
-    second = _section("mod_ssl.html#sslproxycheckpeername", "SSLProxyCheckPeerName on|off Default: off Context: server "
+    second = _section("proxy/checkpeername.html#directive", "SSLProxyCheckPeerName on|off Default: off Context: server "
                       "config, virtual host Status: Extension Module: mod_ssl")
     assert [s.section_id for s in group_duplicates([first, second], 5)] == [first.section_id, second.section_id]
 
@@ -86,3 +88,12 @@ def test_the_copy_under_the_program_the_question_names_stands_for_the_group():
         node.set_content(f"{program} › Margins\n{COPY}")
     shown = group_duplicates([writer, calc], 5, "How do I change the margins in Calc?")
     assert [s.section_id for s in shown] == ["calc/margins.html#margins"] and shown[0].also == ["writer/margins.html#margins"]
+
+
+def test_two_pages_of_one_folder_sharing_a_note_stay_two_places():
+    """Two modules of one manual with the same proxy note: a question about either must
+    find that one, so they are not grouped (copies are grouped across folders only)."""
+    brotli = _section("mod/mod_brotli.html#proxies", COPY)
+    deflate = _section("mod/mod_deflate.html#proxies", COPY)
+    assert [s.section_id for s in group_duplicates([brotli, deflate], 5, "How is Vary set?")] == [
+        "mod/mod_brotli.html#proxies", "mod/mod_deflate.html#proxies"]
