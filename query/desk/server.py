@@ -42,7 +42,6 @@ What is shared between concurrent requests, and why it is safe without a lock:
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -139,27 +138,36 @@ def worker_app() -> FastAPI:
     core whatever its threads. N workers share the port (and the session database, whose
     SQLite locking serialises their short writes); `/api/health` counts per worker.
     """
-    storage = os.environ.get("MANUAL_QA_SERVER_STORAGE") or None
-    return create_app(load(get_settings(), Path(storage) if storage else None))
+    # The command line reaches each worker without touching the process environment:
+    # uvicorn spawns its workers with multiprocessing, whose spawn start carries the parent's
+    # sys.argv into the child; the worker reads --storage from it as `main` did.
+    args, _ = _parser().parse_known_args(sys.argv[1:])
+    return create_app(load(get_settings(), args.storage))
 
 
-def main(argv: list[str] | None = None) -> int:
-    import uvicorn
-
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m query.server")
     parser.add_argument("--storage", type=Path)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--workers", type=int, default=1,
                         help="server processes, each with its own models (one per core for a busy floor)")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    import uvicorn
+
+    args = _parser().parse_args(argv)
     settings = get_settings()
     root = get_storage(settings, args.storage).root
     if args.workers > 1:
+        if argv is not None and list(argv) != sys.argv[1:]:
+            print("error: --workers reads its options from the command line (see worker_app)", file=sys.stderr)
+            return 2
         if get_storage(settings, args.storage).index_dir() is None:
             print(f"error: no manuals indexed in {root}: run `make ingest` first", file=sys.stderr)
             return 2
-        os.environ["MANUAL_QA_SERVER_STORAGE"] = str(root)
         print(f"manual-qa on http://{args.host}:{args.port}/ ({args.workers} workers; API docs at /docs; "
               f"storage {root})", flush=True)
         # Loading the models holds the GIL for seconds at a time (Kiwi's model, the embedding
