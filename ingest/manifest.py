@@ -49,9 +49,14 @@ CREATE TABLE IF NOT EXISTS row_units (
     line TEXT NOT NULL, tokens TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS row_units_path ON row_units(path);
+"""
+# The summary lane's units (ingest.summary): one per page (anchor ""), one per attachment
+# section (its anchor, "page=3"). Created after `_migrate_summaries` has moved a store's
+# older one-unit-per-path table aside.
+SUMMARIES = """
 CREATE TABLE IF NOT EXISTS summaries (
-    path TEXT PRIMARY KEY, id TEXT NOT NULL, first_chunk TEXT NOT NULL, lang TEXT NOT NULL, dirs TEXT NOT NULL,
-    vector BLOB NOT NULL
+    path TEXT NOT NULL, anchor TEXT NOT NULL DEFAULT '', id TEXT NOT NULL, first_chunk TEXT NOT NULL,
+    lang TEXT NOT NULL, dirs TEXT NOT NULL, vector BLOB NOT NULL, PRIMARY KEY (path, anchor)
 );
 """
 
@@ -97,6 +102,22 @@ class Manifest:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(SCHEMA)
+        self._migrate_summaries()
+        self.db.executescript(SUMMARIES)
+
+    def _migrate_summaries(self) -> None:
+        """A store written when only pages had summary units keyed them by path alone: its
+        rows become page units (anchor "") of the new table, vectors and ids unchanged, so
+        the next ingestion embeds none of them again."""
+        columns = [row[1] for row in self.db.execute("PRAGMA table_info(summaries)")]
+        if not columns or "anchor" in columns:
+            return
+        with self.db:
+            self.db.execute("ALTER TABLE summaries RENAME TO summaries_by_path")
+            self.db.execute(SUMMARIES.strip().rstrip(";"))
+            self.db.execute("INSERT INTO summaries (path, anchor, id, first_chunk, lang, dirs, vector) "
+                            "SELECT path, '', id, first_chunk, lang, dirs, vector FROM summaries_by_path")
+            self.db.execute("DROP TABLE summaries_by_path")
 
     def close(self) -> None:
         self.db.close()
@@ -129,12 +150,12 @@ class Manifest:
 
     def replace_file(self, record: FileRecord, chunks: list[ChunkRow], updated_at: str,
                      terms: dict | None = None, links: list[AttachmentLink] | None = None,
-                     rows: list[RowUnit] | None = None, summary: "Summary | None" = None) -> None:
+                     rows: list[RowUnit] | None = None, summaries: "list[Summary] | None" = None) -> None:
         """One transaction: the manual's row, its chunk rows, its vocabulary (core.vocab),
         its attachment links, its table rows (the row lane, core.rows) and its summary unit
         (ingest.summary) change together.
 
-        `summary` None: the page has none (SUMMARY_LANE off), any stored one goes. A summary
+        `summaries`: the file's units (none with SUMMARY_LANE off: any stored ones go). A unit
         without a vector is one the worker found stored with the same id: its row stays."""
         with self.db:
             self.db.execute("DELETE FROM row_units WHERE path = ?", (record.path,))
@@ -145,16 +166,7 @@ class Manifest:
                     [(r.id, record.path, r.chunk_id, lang, dirs, r.line, json.dumps(r.tokens, ensure_ascii=False))
                      for r in rows],
                 )
-            if summary is None:
-                self.db.execute("DELETE FROM summaries WHERE path = ?", (record.path,))
-            elif summary.vector is not None:
-                self.db.execute(
-                    "INSERT OR REPLACE INTO summaries (path, id, first_chunk, lang, dirs, vector) VALUES (?, ?, ?, ?, ?, ?)",
-                    (record.path, summary.id, summary.first_chunk, record.lang, json.dumps(path_dirs(record.path)),
-                     np.asarray(summary.vector, dtype=np.float32).tobytes()))
-            else:  # unchanged text: keep the vector, follow the page's first chunk
-                self.db.execute("UPDATE summaries SET first_chunk = ?, lang = ? WHERE path = ? AND id = ?",
-                                (summary.first_chunk, record.lang, record.path, summary.id))
+            self._replace_summaries(record, summaries or [])
             if links is not None:
                 self.db.execute("DELETE FROM links WHERE page = ?", (record.path,))
                 self.db.executemany("INSERT INTO links (page, target, anchor, heading, title, text) VALUES (?, ?, ?, ?, ?, ?)",
@@ -174,6 +186,23 @@ class Manifest:
                  record.tables, record.chunks, updated_at),
             )
             self._bump()
+
+    def _replace_summaries(self, record: FileRecord, summaries: "list[Summary]") -> None:
+        """Inside replace_file's transaction: the file's units become `summaries`."""
+        keep = [u.id for u in summaries]
+        self.db.execute(f"DELETE FROM summaries WHERE path = ? AND id NOT IN ({', '.join('?' * len(keep))})",
+                        (record.path, *keep))
+        dirs = json.dumps(path_dirs(record.path))
+        for unit in summaries:
+            if unit.vector is not None:
+                self.db.execute(
+                    "INSERT OR REPLACE INTO summaries (path, anchor, id, first_chunk, lang, dirs, vector) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (record.path, unit.anchor, unit.id, unit.first_chunk, record.lang, dirs,
+                     np.asarray(unit.vector, dtype=np.float32).tobytes()))
+            else:  # unchanged text: keep the vector, follow the place's first chunk
+                self.db.execute("UPDATE summaries SET first_chunk = ?, lang = ? WHERE path = ? AND id = ?",
+                                (unit.first_chunk, record.lang, record.path, unit.id))
 
     def delete_file(self, path: str) -> None:
         with self.db:
@@ -231,17 +260,16 @@ class Manifest:
     def chunk_ids_of(self, path: str) -> frozenset[str]:
         return frozenset(r[0] for r in self.db.execute("SELECT id FROM chunks WHERE path = ?", (path,)))
 
-    def summary_id_of(self, path: str) -> str | None:
-        """The id of the page's stored summary unit (its text's hash), if it has one."""
-        row = self.db.execute("SELECT id FROM summaries WHERE path = ?", (path,)).fetchone()
-        return row[0] if row else None
+    def summary_ids_of(self, path: str) -> frozenset[str]:
+        """The ids of the file's stored summary units (hashes of place and text)."""
+        return frozenset(r[0] for r in self.db.execute("SELECT id FROM summaries WHERE path = ?", (path,)))
 
     def summary_rows(self) -> list[SummaryRow]:
-        """Every stored page's summary unit, in path order (core.summaries)."""
-        return [SummaryRow(path, first, lang, json.loads(dirs), np.frombuffer(vector, dtype=np.float32))
-                for path, first, lang, dirs, vector in self.db.execute(
-                    "SELECT s.path, s.first_chunk, s.lang, s.dirs, s.vector FROM summaries s "
-                    "JOIN files f ON f.path = s.path ORDER BY s.path")]
+        """Every stored summary unit, in path and anchor order (core.summaries)."""
+        return [SummaryRow(path, first, lang, json.loads(dirs), np.frombuffer(vector, dtype=np.float32), anchor)
+                for path, anchor, first, lang, dirs, vector in self.db.execute(
+                    "SELECT s.path, s.anchor, s.first_chunk, s.lang, s.dirs, s.vector FROM summaries s "
+                    "JOIN files f ON f.path = s.path ORDER BY s.path, s.anchor")]
 
     def chunk_ids(self) -> set[str]:
         return {row[0] for row in self.db.execute("SELECT id FROM chunks")}

@@ -42,8 +42,11 @@ PIPELINE_VERSION = "20"  # (SMALL_UNITS=true adds "|units" to the signature: its
 def pipeline_signature(settings: Settings) -> str:
     prose = settings.llm_model if settings.llm_configured and settings.table_prose_llm else "rows"
     units = "|units" if settings.small_units else ""
-    # turning the lane on (off) adds (drops) the pages' units
-    summary = f"|summary{settings.summary_max_sections}" if settings.summary_lane else ""
+    # Turning the lane on (off) adds (drops) the units. "+att": attachments have units too
+    # (one per PDF page, sheet, slide): a store made with the lane on before that re-processes
+    # its files once (its pages' units keep their vectors: same ids). PIPELINE_VERSION stays:
+    # a store with the lane off is not touched by this.
+    summary = f"|summary{settings.summary_max_sections}+att" if settings.summary_lane else ""
     return f"v{PIPELINE_VERSION}|{settings.embed_model}|{settings.chunk_size}|{settings.chunk_overlap}|{prose}{units}{summary}"
 
 
@@ -293,7 +296,7 @@ def _run(
             report.files.unchanged += 1
             continue
         # what the store holds of the page already: its chunk ids and its summary unit's id
-        stored = (manifest.chunk_ids_of(rel) | ({manifest.summary_id_of(rel)} - {None})) if rel in known else frozenset()
+        stored = (manifest.chunk_ids_of(rel) | manifest.summary_ids_of(rel)) if rel in known else frozenset()
         tasks.append((rel, raw, digest, stored, own))
 
     dirty = manifest.get_meta("dirty") == "1"

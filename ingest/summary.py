@@ -10,6 +10,12 @@ MAX_TOKENS tokens per page: on the httpd manual 371 units, not 7,800 chunks.
 
 The unit is built from the parsed page only (no corpus-specific rule): title line, first
 sentence, then as many section headings as fit.
+
+Attachments (ingest.attachments) get one unit per place a source can cite - a PDF page, a
+sheet, a slide, a document's heading section - because that, not the file, is what one
+search result is ("forms/terms.pdf#page=3"). Why they need units at all: with units on
+pages only, a page's vote outranked the attachment page both other lanes ranked first (a
+compensation question went to the suspension page instead of the terms PDF's p. 3).
 """
 
 from __future__ import annotations
@@ -21,8 +27,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from core.chunk_record import BREADCRUMB_SEPARATOR
-from ingest.parse import Page
+from core.chunk_record import ANCHOR, BREADCRUMB_SEPARATOR, section_id
+from ingest.parse import Page, Section
 
 # 48-64 tokens: e5 cost grows with length (about 20 ms for a 19-token heading, 40 ms for 34
 # tokens on one core); the title, one sentence and a few headings fit in 64.
@@ -38,9 +44,10 @@ MAX_SENTENCE_CHARS = 300  # before token truncation: a run-on block is cut early
 class Summary:
     """One page's summary unit, as ingestion stores it (ingest.manifest `summaries`)."""
 
-    id: str  # hash of the text: an unchanged unit keeps its vector across re-ingestion
+    id: str  # hash of the place and the text: an unchanged unit keeps its vector across re-ingestion
     text: str
-    first_chunk: str  # the chunk a page hit stands for when no chunk of the page is a candidate
+    first_chunk: str  # the chunk a hit stands for when no chunk of its place is a candidate
+    anchor: str = ""  # "" = the whole page; else the attachment section it stands for ("page=3")
     vector: np.ndarray | None = field(default=None, repr=False)
 
 
@@ -82,8 +89,50 @@ def summary_text(page: Page, count: Callable[[str], int], max_tokens: int = MAX_
 
 def page_summary(page: Page, first_chunk: str, count: Callable[[str], int]) -> Summary | None:
     """The page's summary unit, or None for a page without a title or text."""
+    return _unit(page, "", first_chunk, count)
+
+
+def section_summaries(page: Page, nodes: list, count: Callable[[str], int]) -> list[Summary]:
+    """One unit per section of an attachment (ingest.attachments.document.to_page: each
+    section is one unit of the file - a PDF page, a sheet, a slide), read as a page of
+    one section titled by its breadcrumb ("이용약관 › 제3장 손해배상 › p. 3") under the
+    linking page's title. A sheet without prose says what it holds by its first table's
+    column labels (`_table_line`). `nodes`: the file's chunks, for each section's first."""
+    first: dict[str, str] = {}
+    for node in nodes:
+        first.setdefault(node.metadata.get(ANCHOR, ""), node.id_)
+    out: list[Summary] = []
+    done: set[str] = set()
+    for section in page.sections:
+        anchor = section.anchor or ""
+        if anchor not in first or anchor in done:
+            continue  # a section without a chunk is nothing a hit could stand for; one unit per place
+        done.add(anchor)
+        title = BREADCRUMB_SEPARATOR.join(section.heading_path) or page.title
+        blocks = list(section.blocks) or _table_line(section)
+        one = Page(path=page.path, title=title, lang=page.lang, parent=page.parent,
+                   sections=[Section(heading_path=section.heading_path, anchor=section.anchor, level=1, blocks=blocks)])
+        unit = _unit(one, anchor, first[anchor], count)
+        if unit is not None:
+            out.append(unit)
+    return out
+
+
+def _table_line(section: Section) -> list[str]:
+    """The first table's column labels as one line ("요금제; 월 요금; 데이터"): what a
+    sheet of numbers is about, when the section has no sentence to say it."""
+    for table in section.tables:
+        labels = [" ".join(label.split()) for label in table.column_headers if label and label.strip()]
+        if labels:
+            return ["; ".join(dict.fromkeys(labels)) + "."]
+    return []
+
+
+def _unit(page: Page, anchor: str, first_chunk: str, count: Callable[[str], int]) -> Summary | None:
     text = summary_text(page, count)
     if not text.strip():
         return None
-    digest = hashlib.sha256(f"summary\x1f{page.path}\x1f{text}".encode("utf-8")).hexdigest()[:32]
-    return Summary(id=digest, text=text, first_chunk=first_chunk)
+    # A page unit's id is as it was before attachments had units (stored vectors stay valid).
+    place = section_id(page.path, anchor)
+    digest = hashlib.sha256(f"summary\x1f{place}\x1f{text}".encode("utf-8")).hexdigest()[:32]
+    return Summary(id=digest, text=text, first_chunk=first_chunk, anchor=anchor)

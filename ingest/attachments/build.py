@@ -20,7 +20,7 @@ from ingest.attachments.units import AttachmentError, FileType, NothingToIndex
 from ingest.chunk import breadcrumb, lexical_text, page_nodes
 from ingest.rows import row_units
 from ingest.manifest import ChunkRow
-from ingest.worker import FileResult, _state, embed_new
+from ingest.worker import FileResult, _state, embed_new, embed_summary
 
 
 def build_attachment(path: str, raw: bytes, digest: str, stored_ids: frozenset[str] = frozenset(),
@@ -78,6 +78,7 @@ def build_attachment(path: str, raw: bytes, digest: str, stored_ids: frozenset[s
     result.row_units = row_units(page, nodes)  # a sheet's rows are rows like a page's (ingest.rows)
     result.terms = page_terms("\n".join([page.title] + [n.text for n in nodes]))
     embed_new(result, nodes, stored_ids)
+    embed_summary(result, page, nodes, stored_ids, attachment=True)  # one unit per PDF page, sheet, slide
     result.llm_calls = proser.stats.llm_calls - calls_before
     result.prose_fallbacks = proser.stats.fallbacks[fallbacks_before:]
     return result

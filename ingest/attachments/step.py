@@ -112,7 +112,8 @@ def ingest_attachments(
         if known.get(rel) == digest:
             stats.unchanged += 1
             continue
-        tasks.append((rel, raw, digest, manifest.chunk_ids_of(rel) if rel in known else frozenset(), cited))
+        stored = (manifest.chunk_ids_of(rel) | manifest.summary_ids_of(rel)) if rel in known else frozenset()
+        tasks.append((rel, raw, digest, stored, cited))
     if not tasks:
         return
     from ingest.attachments.build import build_attachment

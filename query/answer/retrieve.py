@@ -24,7 +24,7 @@ import os
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -74,6 +74,16 @@ class Filters:
             hit = column == key[1] if column is not None else np.zeros(len(index.ids), dtype=bool)
             mask = hit if mask is None else (mask & hit)
         return mask
+
+
+@dataclass
+class Reads:
+    """The Chroma records one question has read (chunk id -> (text, metadata)) and the ids
+    found gone, shared by `credit_pages` and `_ranked_sections` so that no record is read
+    twice for one question."""
+
+    records: dict[str, tuple[str, dict]] = field(default_factory=dict)
+    gone: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -172,30 +182,57 @@ class HybridRetriever:
         return self.summaries.search(np.asarray(vector, dtype=np.float32), k,
                                      self.summaries.mask(filters.lang, filters.dir_key()))
 
-    def credit_pages(self, fused: dict[str, float], pages: list[PageHit]) -> dict[str, float]:
-        """Fuse the summary lane's ranked pages into the chunk scores (reciprocal rank, as
-        `fuse`): a page's rank credits its best fused chunk - the page's best section for the
-        other lanes - or, when no chunk of the page is a candidate, its first chunk (the
-        page's opening section, which on help pages says what the page is for).
+    def credit_pages(self, fused: dict[str, float], pages: list[PageHit], reads: "Reads | None" = None) -> dict[str, float]:
+        """Fuse the summary lane's ranked units into the chunk scores (reciprocal rank, as
+        `fuse`). A page unit's rank credits each of the page's candidate sections (its best
+        chunk), or the page's first chunk when none is a candidate (the page's opening
+        section, which on help pages says what the page is for); an attachment unit (a PDF
+        page, a sheet, a slide) credits its own section's best chunk, else its first chunk.
 
-        Which page a candidate belongs to comes from its section id ("path#anchor"), read
-        from Chroma once per chunk and remembered (`_owner`, as `_ranked_sections` does)."""
+        Why every candidate section of the page, not only its best: a page hit says the
+        page fits, not which of its (at most SUMMARY_MAX_SECTIONS) sections does, so it
+        must not reorder them - crediting the best only pushed "정지 한도" of the
+        suspension page behind another page's section on the fixture manuals.
+        Why one vote per file: an attachment has a unit per page or sheet, and a file's
+        five units in the lane's top 10 lifted four of its sections over the page section
+        that answers (sample set: MRR 0.85 -> 0.83 with every unit voting, 0.85 with one
+        vote per file; attachments 0.90 -> 0.95 vs 0.93). Measured and not kept: a vote
+        never passing a candidate that has no unit (a page of many sections) - it removed
+        the lane's gains, which are unit pages overtaking such sections (GIMP MRR 0.55 ->
+        0.51, debian-install 0.75 -> 0.71); reports/korean/summary_lane.md.
+
+        Which section a candidate belongs to comes from its section id ("path#anchor"),
+        read from Chroma once per chunk and remembered (`_owner`, as `_ranked_sections`
+        does); the records read here are kept in `reads` for `_ranked_sections`, so a
+        returned chunk is not read twice in one question."""
         if not pages:
             return fused
         owner = self._owner
         unread = [cid for cid in fused if cid not in owner]
         if unread:
-            owner.update((cid, stored_section(metadata)) for cid, (_, metadata) in self._records(unread).items())
-        best: dict[str, str] = {}  # page path -> its best candidate chunk
+            got = self._records(unread)
+            owner.update((cid, stored_section(metadata)) for cid, (_, metadata) in got.items())
+            if reads is not None:
+                reads.records.update(got)
+                reads.gone.update(cid for cid in unread if cid not in got)
+        by_section: dict[str, str] = {}  # section id -> its best candidate chunk
+        by_page: dict[str, list[str]] = {}  # page path -> its sections' best candidate chunks
         for cid in sorted(fused, key=lambda c: -fused[c]):
             section = owner.get(cid)
-            if section is not None:
-                best.setdefault(section.split("#", 1)[0], cid)
+            if section is not None and section not in by_section:
+                by_section[section] = cid
+                by_page.setdefault(section.split("#", 1)[0], []).append(cid)
+        voted: set[str] = set()
+        pages = [p for p in pages if not (p.path in voted or voted.add(p.path))]  # a file's best unit only
         out = dict(fused)
         weight, rrf_k = self.settings.summary_weight, self.settings.rrf_k
         for rank, page in enumerate(pages):
-            target = best.get(page.path, page.first_chunk)
-            out[target] = out.get(target, 0.0) + weight / (rrf_k + rank + 1) + _TIE * page.score
+            if page.anchor:
+                targets = [by_section.get(page.place, page.first_chunk)]
+            else:
+                targets = by_page.get(page.path) or [page.first_chunk]
+            for target in targets:
+                out[target] = out.get(target, 0.0) + weight / (rrf_k + rank + 1) + _TIE * page.score
         return out
 
     def _records(self, ids: list[str]) -> dict[str, tuple[str, dict]]:
@@ -216,15 +253,15 @@ class HybridRetriever:
         """Chunk id -> LlamaIndex node, for the ids that still exist."""
         return {cid: _node(cid, text, metadata) for cid, (text, metadata) in self._records(ids).items()}
 
-    def _sections(self, fused: dict[str, float], pool: int, question: str = "") -> list[Section]:
+    def _sections(self, fused: dict[str, float], pool: int, question: str = "", reads: "Reads | None" = None) -> list[Section]:
         """`_ranked_sections`, with near-duplicates grouped (`group_duplicates`) when the
         settings ask: DUPLICATE_EXTRA more sections are read so that the places a grouped
         copy leaves are filled."""
         if not self.settings.group_duplicates:
-            return self._ranked_sections(fused, pool)
-        return group_duplicates(self._ranked_sections(fused, pool + DUPLICATE_EXTRA), pool, question)
+            return self._ranked_sections(fused, pool, reads)
+        return group_duplicates(self._ranked_sections(fused, pool + DUPLICATE_EXTRA, reads), pool, question)
 
-    def _ranked_sections(self, fused: dict[str, float], pool: int) -> list[Section]:
+    def _ranked_sections(self, fused: dict[str, float], pool: int, reads: "Reads | None" = None) -> list[Section]:
         """The best `pool` sections of the fused chunks, each with its chunks best first.
 
         Grouping needs every candidate's section; the sections returned need their chunks'
@@ -240,13 +277,14 @@ class HybridRetriever:
         so that chunk groups under its old section until the next publish (its own record,
         shown in the sources, is read fresh). A plain dict: single reads and writes are
         atomic under the GIL, and each call keeps a reference to the map it started with,
-        so replacing a full map never breaks a request in flight.
+        so replacing a full map never breaks a request in flight. `reads`: records this
+        question read already (`credit_pages`), used instead of reading them again.
         """
         owner = self._owner  # this call's map, even if another thread starts a new one meanwhile
         ranked = sorted(fused, key=lambda cid: -fused[cid])
-        records: dict[str, tuple[str, dict]] = {}
-        gone: set[str] = set()
-        unread = [cid for cid in ranked if cid not in owner]
+        reads = reads or Reads()
+        records, gone = reads.records, reads.gone
+        unread = [cid for cid in ranked if cid not in owner and cid not in gone]
         while True:
             if unread:
                 got = self._records(unread)
@@ -285,10 +323,11 @@ class HybridRetriever:
         fused = fuse(dense, lexical, self.settings)
         rows = self.row_hits(question, filters)
         fuse_rows(fused, rows, self.settings.row_lane, self.settings.rrf_k)
+        reads = Reads()
         if summary is not None:
-            fused = self.credit_pages(fused, summary.result())
+            fused = self.credit_pages(fused, summary.result(), reads)
         pool = max(top_k, self.settings.rerank_candidates) if self.reorder is not None else top_k
-        sections = self._sections(fused, pool, question)
+        sections = self._sections(fused, pool, question, reads)
         attach_rows(sections, rows)
         notice = None
         if self.reorder is not None:

