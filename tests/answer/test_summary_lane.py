@@ -85,3 +85,59 @@ def test_filters_apply_to_the_summary_lane(tmp_path):
     hits = retriever.summary_hits(QUESTION, 20, Filters(under="other"))
     assert [h.path for h in hits] == ["other/hazy.html"]
     retriever.close()
+
+
+def _fusion(owner: dict[str, str]) -> HybridRetriever:
+    """A retriever whose chunk -> section map is known (no store): `credit_pages` alone."""
+    retriever = HybridRetriever.__new__(HybridRetriever)
+    retriever.settings = make_settings(Path("/nonexistent"))
+    retriever._owner = dict(owner)
+    return retriever
+
+
+def _order(scores: dict[str, float], owner: dict[str, str]) -> list[str]:
+    sections: list[str] = []
+    for cid in sorted(scores, key=lambda c: -scores[c]):
+        if owner.get(cid, cid) not in sections:
+            sections.append(owner.get(cid, cid))
+    return sections
+
+
+def test_a_page_vote_lifts_all_its_sections_and_a_file_votes_once():
+    """A page hit says the page fits, not which of its sections: both candidate sections of
+    the suspension page rise together, so its "limits" section stays above another page's
+    section. An attachment's units are its pages: the file's best unit votes, its other pages
+    do not climb over the page section that answers."""
+    from core.summaries import PageHit
+
+    owner = {"s1": "suspend.html#apply", "s2": "suspend.html#limits", "c1": "cancel.html#penalty",
+             "d4": "sim.docx#section=4", "r1": "prepaid.html#refund", "d1": "sim.docx#section=1",
+             "d5": "sim.docx#section=5"}
+    fused = {"s1": 0.0953, "s2": 0.0909, "c1": 0.0800, "d4": 0.0931, "r1": 0.0779, "d1": 0.0700, "d5": 0.0690}
+    retriever = _fusion(owner)
+    pages = [PageHit("suspend.html", "s1", 0.90), PageHit("cancel.html", "c1", 0.86)]
+    order = _order(retriever.credit_pages(dict(fused), pages), owner)
+    assert order.index("suspend.html#limits") < order.index("cancel.html#penalty")
+
+    units = [PageHit("sim.docx", "d4", 0.86, "section=4"), PageHit("sim.docx", "d1", 0.85, "section=1"),
+             PageHit("sim.docx", "d5", 0.84, "section=5")]
+    order = _order(retriever.credit_pages(dict(fused), units), owner)
+    assert order.index("prepaid.html#refund") < order.index("sim.docx#section=1")
+    assert order.index("prepaid.html#refund") < order.index("sim.docx#section=5")
+
+
+def test_a_question_reads_each_chunk_record_once(tmp_path):
+    """With the lane on, the fused candidates' records are read for the page votes; the
+    sections returned are built from those reads, not read from Chroma again."""
+    manuals = write_manual(tmp_path / "manuals")
+    settings = make_settings(tmp_path / "s", summary_lane=True)
+    ingest([manuals], settings, progress=False)
+    retriever = HybridRetriever(settings)
+    read: list[str] = []
+    original = retriever._records
+    retriever._records = lambda ids: read.extend(ids) or original(ids)
+    try:
+        sections = retriever.retrieve(QUESTION, top_k=5).sections
+    finally:
+        retriever.close()
+    assert sections and read and len(read) == len(set(read))
