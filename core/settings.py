@@ -107,7 +107,7 @@ class Settings(BaseSettings):
     # Measured on debian-install's own index (ablation in reports/korean/summary_lane.md): at
     # weight 1.0 MRR fell 0.70 -> 0.60-0.62; at 0.3 it rose to 0.72-0.75, section@5 unchanged.
     summary_weight: float = Field(0.3, ge=0, description="The summary lane's weight in the rank fusion")
-    summary_k: int = Field(10, ge=1, description="Pages the summary lane ranks per question")
+    summary_k: int = Field(10, ge=1, description="Units (pages, attachment pages) the summary lane ranks per question")
     # A page hit names a place only when the page is a few places: on the Debian FAQ (17
     # pages of 10-20 question sections each) crediting a page's best candidate section cost
     # section@5 0.85 -> 0.82; with units for pages of at most 3 sections nothing dropped and
