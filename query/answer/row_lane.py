@@ -109,3 +109,4 @@ def attach_rows(sections: list[Section], match: RowMatch, section_of: Callable[[
         mine = sorted((h for h in hits if section_of(h.chunk_id) == section.section_id), key=lambda h: (-h.coverage, -h.score))
         if mine and (len(mine) == 1 or mine[0].coverage > mine[1].coverage + 1e-6):
             section.rows = [mine[0].line]
+            section.answers = match.shaped

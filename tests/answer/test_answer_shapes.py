@@ -5,10 +5,14 @@ pages that talk about shortcuts in prose do not outrank it, and the entry leads 
 from __future__ import annotations
 
 import pytest
+from llama_index.core.schema import NodeWithScore, TextNode
 
+from core.embedding import get_embed_model
 from ingest.run import ingest
 from query.answer.engine import Engine
+from query.answer.extractive import extractive_answer
 from query.answer.row_lane import asked_shape
+from query.answer.sections import Section
 from tests.helpers import make_settings
 
 KEYS_KO = [("Ctrl + N", "새 이미지"), ("Ctrl + O", "이미지 열기"), ("Ctrl + Alt + O", "이미지를 레이어로 열기"),
@@ -74,3 +78,26 @@ def test_questions_asking_for_a_key_by_its_type():
     for question in ("How do I save?", "키보드 배치를 바꾸려면?", "What is the key difference between A and B?",
                      "키워드 검색은 어떻게 해요?"):
         assert asked_shape(question) is None, question
+
+
+def _section(section_id: str, text: str, rows: list[str] | None = None, answers: bool = False) -> Section:
+    node = TextNode(text=text, metadata={"path": section_id.split("#")[0], "anchor": "a", "heading": text.split("\n")[0]})
+    return Section(section_id, [NodeWithScore(node=node, score=1.0)], 1.0, rows=rows or [], answers=answers)
+
+
+def test_the_asked_key_leads_from_a_lower_source(tmp_path):
+    """The first source talks about shortcuts; the third holds the key entry the question
+    asked for (`Section.answers`): that entry is the answer's first line."""
+    entry = "Shift + Ctrl + J: Fit image in window"
+    keys = "View keys\n" + "\n".join(["Ctrl + E: Shrink wrap", entry, "F11: Toggle fullscreen", "Tab: Toggle docks"])
+    sections = [
+        _section("window.html#a", "Image window\nYou can make the image fit the window with two keyboard shortcuts, "
+                                  "which keep or change the zoom level."),
+        _section("zoom.html#a", "Zoom\nZooming changes how large the image looks in the window; it keeps the pixels."),
+        _section("keys.html#a", keys, rows=[entry], answers=True),
+    ]
+    embed = get_embed_model(make_settings(tmp_path))
+    question = "What is the shortcut to make the image fit the window?"
+    assert extractive_answer(question, sections, embed).split("\n")[0] == f"{entry} [3]"
+    sections[2].answers = False  # a table row of a lower source found by shared words is context, not the answer
+    assert extractive_answer(question, sections, embed).split("\n")[0] != f"{entry} [3]"
