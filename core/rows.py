@@ -14,6 +14,7 @@ core.lexical's `LexicalIndex`, reused as is.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,29 +34,50 @@ class RowHit:
     line: str
     score: float
     coverage: float = 1.0  # IDF-weighted share of the question's terms the row holds (`RowIndex.coverage`)
+    item: bool = False  # a list item or definition entry (ingest.rows), not a table row
 
 
 class RowIndex:
-    """`LexicalIndex` over row documents, plus each row's chunk id and line."""
+    """`LexicalIndex` over row documents, plus each row's chunk id, line and item flag."""
 
-    def __init__(self, lexical: LexicalIndex, chunk_ids: list[str], lines: list[str]) -> None:
+    def __init__(self, lexical: LexicalIndex, chunk_ids: list[str], lines: list[str],
+                 items: list[bool] | None = None) -> None:
         self.lexical = lexical
         self.chunk_ids = chunk_ids
         self.lines = lines
+        self.items = items if items is not None else [False] * len(lines)  # (a snapshot of pipeline 20 has none)
         self._position = {rid: i for i, rid in enumerate(lexical.ids)}
+        self._shape_masks: dict[str, np.ndarray] = {}
+
+    def table_mask(self) -> np.ndarray:
+        """Table rows only (no list items), as a filter mask in document order."""
+        mask = self._shape_masks.get("")
+        if mask is None:
+            mask = self._shape_masks[""] = ~np.asarray(self.items, dtype=bool)
+        return mask
+
+    def shape_mask(self, name: str, holds: re.Pattern) -> np.ndarray:
+        """Rows whose line holds a value of a shape (`holds`, e.g. a key combination), as a
+        filter mask in document order; computed once per index and shape."""
+        mask = self._shape_masks.get(name)
+        if mask is None:
+            mask = np.fromiter((bool(holds.search(line)) for line in self.lines), dtype=bool, count=len(self.lines))
+            self._shape_masks[name] = mask
+        return mask
 
     def __len__(self) -> int:
         return len(self.chunk_ids)
 
     @classmethod
     def build(cls, ids: list[str], tokens: list[list[str]], fields: dict[str, list[str]],
-              chunk_ids: list[str], lines: list[str]) -> "RowIndex":
-        return cls(LexicalIndex.build(ids, tokens, fields), chunk_ids, lines)
+              chunk_ids: list[str], lines: list[str], items: list[bool] | None = None) -> "RowIndex":
+        return cls(LexicalIndex.build(ids, tokens, fields), chunk_ids, lines, items)
 
     def save(self, directory: Path) -> None:
         """`directory`: the row index's own directory (written whole, then renamed in)."""
         self.lexical.save(directory)
-        (directory / _META).write_text(json.dumps({"chunks": self.chunk_ids, "lines": self.lines}, ensure_ascii=False),
+        (directory / _META).write_text(json.dumps({"chunks": self.chunk_ids, "lines": self.lines, "items": self.items},
+                                                  ensure_ascii=False),
                                        encoding="utf-8")
 
     @staticmethod
@@ -65,7 +87,7 @@ class RowIndex:
     @classmethod
     def load(cls, directory: Path) -> "RowIndex":
         meta = json.loads((directory / _META).read_text(encoding="utf-8"))
-        return cls(LexicalIndex.load(directory), meta["chunks"], meta["lines"])
+        return cls(LexicalIndex.load(directory), meta["chunks"], meta["lines"], meta.get("items"))
 
     def search(self, question: str, k: int, allowed=None, language_idf: bool = True) -> list[RowHit]:
         """The best `k` rows for a question (its own terms; no corpus expansion: the rows
@@ -74,7 +96,7 @@ class RowIndex:
         at = self._position
         rows = [at[h.chunk_id] for h in hits]
         shares = self.coverage(question, rows)
-        return [RowHit(self.chunk_ids[r], self.lines[r], h.score, c) for r, h, c in zip(rows, hits, shares)]
+        return [RowHit(self.chunk_ids[r], self.lines[r], h.score, c, self.items[r]) for r, h, c in zip(rows, hits, shares)]
 
     def coverage(self, question: str, rows: list[int]) -> list[float]:
         """Per row: the IDF-weighted share of the question's distinct terms it holds.

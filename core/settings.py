@@ -95,6 +95,11 @@ class Settings(BaseSettings):
                                    "folders only. Measured on every dev set, own index and all corpora: nothing moves")
     row_lane: float = Field(0.5, ge=0, description="Weight of the row lane's list in the fusion: table rows "
                             "searched apart from the chunks (core.rows, query.answer.row_lane); 0 = off")
+    row_items: bool = Field(True, description="List items and `term: definition` entries are row-lane units too "
+                            "(ingest.rows): a shortcut or option list is a table written as a list")
+    shape_weight: float = Field(1.0, ge=0, description="A question asking for a key by its type (\"which shortcut "
+                                "...\", \"단축키\") searches the rows that hold one (query.answer.row_lane.AnswerShape); "
+                                "their list's weight in the fusion. 0 = off")
     row_coverage: float = Field(0.5, ge=0, le=1, description="Share of a question's terms (IDF-weighted) a row must "
                                 "hold for the row lane to count it (core.rows.RowIndex.coverage)")
     # On by default since attachments have units too (one per PDF page, sheet, slide): with

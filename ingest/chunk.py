@@ -157,11 +157,15 @@ def unit_texts(section: Section, header: str) -> list[tuple[str, str, str]]:
     are not units here: they have their own lane (ingest.rows, core.rows), which cannot
     crowd the chunks out of the candidate lists (SMALL_UNITS with rows did, README).
     """
-    out: list[tuple[str, str, str]] = []
+    return [(record.KIND_TEXT, f"{header}\n{item}", "") for item in list_items(section)]
+
+
+def list_items(section: Section) -> list[str]:
+    """The section's list items and `term: definition` entries, when it has at least
+    UNIT_MIN_ITEMS of them (each at most UNIT_MAX_CHARS long): the small units a question
+    asks for one at a time (SMALL_UNITS chunks; the row lane, ingest.rows)."""
     items = [b for b in section.blocks if len(b) <= UNIT_MAX_CHARS and (_LIST_ITEM.match(b) or _KEY_VALUE.match(b))]
-    if len(items) >= UNIT_MIN_ITEMS:
-        out += [(record.KIND_TEXT, f"{header}\n{item}", "") for item in items]
-    return out
+    return items if len(items) >= UNIT_MIN_ITEMS else []
 
 
 def section_header(page: Page, section: Section) -> str:

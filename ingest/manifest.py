@@ -46,7 +46,7 @@ CREATE TABLE IF NOT EXISTS links (
 CREATE INDEX IF NOT EXISTS links_page ON links(page);
 CREATE TABLE IF NOT EXISTS row_units (
     id TEXT PRIMARY KEY, path TEXT NOT NULL, chunk_id TEXT NOT NULL, lang TEXT NOT NULL, dirs TEXT NOT NULL,
-    line TEXT NOT NULL, tokens TEXT NOT NULL
+    line TEXT NOT NULL, tokens TEXT NOT NULL, item INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS row_units_path ON row_units(path);
 """
@@ -102,8 +102,16 @@ class Manifest:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(SCHEMA)
-        self._migrate_summaries()
+        self._migrate()
         self.db.executescript(SUMMARIES)
+
+    def _migrate(self) -> None:
+        """Columns and keys changed since a store was first written (a manifest of an older run)."""
+        columns = {row[1] for row in self.db.execute("PRAGMA table_info(row_units)")}
+        if "item" not in columns:  # pipeline 21: list items and definitions in the row lane
+            with self.db:
+                self.db.execute("ALTER TABLE row_units ADD COLUMN item INTEGER NOT NULL DEFAULT 0")
+        self._migrate_summaries()
 
     def _migrate_summaries(self) -> None:
         """A store written when only pages had summary units keyed them by path alone: its
@@ -162,8 +170,9 @@ class Manifest:
             if rows:
                 lang, dirs = (chunks[0].lang, json.dumps(chunks[0].dirs)) if chunks else (record.lang, "{}")
                 self.db.executemany(
-                    "INSERT OR REPLACE INTO row_units (id, path, chunk_id, lang, dirs, line, tokens) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [(r.id, record.path, r.chunk_id, lang, dirs, r.line, json.dumps(r.tokens, ensure_ascii=False))
+                    "INSERT OR REPLACE INTO row_units (id, path, chunk_id, lang, dirs, line, tokens, item) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [(r.id, record.path, r.chunk_id, lang, dirs, r.line, json.dumps(r.tokens, ensure_ascii=False), r.item)
                      for r in rows],
                 )
             self._replace_summaries(record, summaries or [])
@@ -290,25 +299,26 @@ class Manifest:
         fields.update(_dir_fields(dir_rows))
         return ids, tokens, fields
 
-    def row_rows(self) -> tuple[list[str], list[list[str]], dict[str, list[str]], list[str], list[str]]:
-        """Ids, tokens, filter fields, chunk ids and lines of every stored manual's table
-        rows (the row lane, core.rows), in a stable order."""
-        ids, tokens, chunk_ids, lines = [], [], [], []
+    def row_rows(self) -> tuple[list[str], list[list[str]], dict[str, list[str]], list[str], list[str], list[bool]]:
+        """Ids, tokens, filter fields, chunk ids, lines and item flags of every stored
+        manual's row-lane units (table rows, list items; core.rows), in a stable order."""
+        ids, tokens, chunk_ids, lines, items = [], [], [], [], []
         fields: dict[str, list[str]] = {PATH: [], LANG: []}
         dir_rows = []
-        for row_id, path, chunk_id, lang, dirs, line, toks in self.db.execute(
-            "SELECT r.id, r.path, r.chunk_id, r.lang, r.dirs, r.line, r.tokens FROM row_units r "
+        for row_id, path, chunk_id, lang, dirs, line, toks, item in self.db.execute(
+            "SELECT r.id, r.path, r.chunk_id, r.lang, r.dirs, r.line, r.tokens, r.item FROM row_units r "
             "JOIN files f ON f.path = r.path ORDER BY r.path, r.rowid"
         ):
             ids.append(row_id)
             tokens.append(json.loads(toks))
             chunk_ids.append(chunk_id)
             lines.append(line)
+            items.append(bool(item))
             fields[PATH].append(path)
             fields[LANG].append(lang)
             dir_rows.append(json.loads(dirs))
         fields.update(_dir_fields(dir_rows))
-        return ids, tokens, fields, chunk_ids, lines
+        return ids, tokens, fields, chunk_ids, lines, items
 
     def page_terms(self) -> list[dict]:
         """Every stored manual's vocabulary terms (core.vocab.page_terms), in path order.

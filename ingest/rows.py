@@ -18,7 +18,7 @@ from llama_index.core.schema import TextNode
 
 from core import chunk_record as record
 from core.lexical import tokenize
-from ingest.chunk import breadcrumb, section_header
+from ingest.chunk import breadcrumb, list_items, section_header
 from ingest.parse import Page
 from ingest.tables import row_sentences
 
@@ -32,6 +32,7 @@ class RowUnit:
     chunk_id: str  # the chunk whose text holds the row (or the table's first chunk: LLM prose)
     line: str  # the row sentence, as the extractive answer shows it
     tokens: list[str]
+    item: bool = False  # a list item or definition entry, not a table row
 
 
 def _chunk_of(line: str, candidates: list[TextNode]) -> TextNode | None:
@@ -42,8 +43,21 @@ def _chunk_of(line: str, candidates: list[TextNode]) -> TextNode | None:
         or (candidates[0] if candidates else None)
 
 
-def row_units(page: Page, nodes: list[TextNode]) -> list[RowUnit]:
-    """Every row unit of a page, in reading order."""
+def _item_chunk(item: str, candidates: list[TextNode]) -> TextNode | None:
+    """The text chunk that states a list item whole (an item cut between two chunks has
+    no single place to resolve to: it is left to the chunks)."""
+    return next((n for n in candidates if n.metadata.get(record.KIND) == record.KIND_TEXT and item in n.text), None)
+
+
+def row_units(page: Page, nodes: list[TextNode], items: bool = True) -> list[RowUnit]:
+    """Every row unit of a page, in reading order: each table's rows, then (`items`) each
+    list item and `term: definition` entry of the section's lists (ingest.chunk.list_items).
+
+    Why items: a shortcut list ("Ctrl + Alt + O: Open image as layers"), an option list or
+    the steps of a procedure are tables written as lists; a question asks for one entry,
+    and the chunk of thirty entries matches it as weakly as a table's chunk matches one
+    row. As units of this lane they are found alone, never crowd the chunk lists (what
+    SMALL_UNITS did), and the answer leads with the entry (Section.rows)."""
     by_section: dict[tuple[str, str], list[TextNode]] = {}
     for node in nodes:
         if node.metadata.get(record.CARD) or node.metadata.get(record.UNIT):
@@ -52,7 +66,8 @@ def row_units(page: Page, nodes: list[TextNode]) -> list[RowUnit]:
         by_section.setdefault(key, []).append(node)
     out: list[RowUnit] = []
     for section in page.sections:
-        if not section.tables:
+        entries = list_items(section) if items else []
+        if not section.tables and not entries:
             continue
         chunks = by_section.get((section.anchor or "", breadcrumb(section)), [])
         header = section_header(page, section)
@@ -67,4 +82,10 @@ def row_units(page: Page, nodes: list[TextNode]) -> list[RowUnit]:
                     continue
                 digest = hashlib.sha256(f"{page.path}\x1f{chunk.id_}\x1f{line}\x1f{len(out)}".encode()).hexdigest()[:32]
                 out.append(RowUnit(digest, chunk.id_, line, tokenize(f"{title}\n{line}")))
+        for entry in entries:
+            chunk = _item_chunk(entry, chunks)
+            if chunk is None:
+                continue
+            digest = hashlib.sha256(f"{page.path}\x1f{chunk.id_}\x1f{entry}\x1f{len(out)}".encode()).hexdigest()[:32]
+            out.append(RowUnit(digest, chunk.id_, entry, tokenize(f"{header}\n{entry}"), item=True))
     return out

@@ -36,12 +36,12 @@ from ingest.report import Report, utc_now
 # Bump when parsing, chunking or tokenizing changes what a manual turns into. It is part of
 # every manual's hash, so the next run re-processes each manual once (chunks whose text is
 # unchanged keep their vectors); so do the settings that shape chunks.
-PIPELINE_VERSION = "20"  # (SMALL_UNITS=true adds "|units" to the signature: its stores re-process with the small units); 20 (19 on a branch only): table rows of pages and attachments recorded for the row lane (ingest.rows); 18: pages record the compound names they write (core.vocab short forms); 17: pages record their attachment links (ingest.attachments); 16: a <br> outside code ends a block; 15: header rows marked by looks only (bold, shading); 14: layout tables read as page text (ingest.tables.is_layout_table); 13: a heading takes the id of the element it opens (<section id>); 12 (11 on a branch only): key: value lists with distinct keys in groups of whole rows a third of a chunk long; 10: a chunk's first line starts with its parent page's title (<link rel="up">); 9: each manual's vocabulary terms (core.vocab) in the manifest (8 was a trial chunking)
+PIPELINE_VERSION = "22"  # (SMALL_UNITS=true adds "|units" to the signature: its stores re-process with the small units; ROW_ITEMS=false adds "|noitems"); 22 (21 on a branch only): list items and definition entries recorded as row-lane units (ingest.rows); 20 (19 on a branch only): table rows of pages and attachments recorded for the row lane (ingest.rows); 18: pages record the compound names they write (core.vocab short forms); 17: pages record their attachment links (ingest.attachments); 16: a <br> outside code ends a block; 15: header rows marked by looks only (bold, shading); 14: layout tables read as page text (ingest.tables.is_layout_table); 13: a heading takes the id of the element it opens (<section id>); 12 (11 on a branch only): key: value lists with distinct keys in groups of whole rows a third of a chunk long; 10: a chunk's first line starts with its parent page's title (<link rel="up">); 9: each manual's vocabulary terms (core.vocab) in the manifest (8 was a trial chunking)
 
 
 def pipeline_signature(settings: Settings) -> str:
     prose = settings.llm_model if settings.llm_configured and settings.table_prose_llm else "rows"
-    units = "|units" if settings.small_units else ""
+    units = ("|units" if settings.small_units else "") + ("" if settings.row_items else "|noitems")
     # Turning the lane on (off) adds (drops) the units. "+att": attachments have units too
     # (one per PDF page, sheet, slide): a store made with the lane on before that re-processes
     # its files once (its pages' units keep their vectors: same ids). PIPELINE_VERSION stays:

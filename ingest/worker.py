@@ -123,7 +123,7 @@ def build_file(path: str, raw: bytes, digest: str, stored_ids: frozenset[str] = 
                  card_tokens(n.text) if n.metadata[CARD] else chunk_tokens(lexical_text(n), heading_paths[n.metadata[HEADING]]))
         for n in nodes
     ]
-    result.row_units = row_units(page, nodes)
+    result.row_units = row_units(page, nodes, _state["settings"].row_items)
     result.terms = page_terms("\n".join([page.title] + [" ".join(s.heading_path) for s in page.sections]
                                          + [n.text for n in nodes]))
     embed_new(result, nodes, stored_ids)

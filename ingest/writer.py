@@ -158,8 +158,7 @@ def rebuild_lexical(directory: Path, manifest: Manifest) -> None:
     """Build BM25 from the manifest's chunk rows into `directory` (written whole, then
     renamed), with the row lane's index (core.rows) inside it."""
     ids, tokens, fields = manifest.lexical_rows()
-    row_ids, row_tokens, row_fields, row_chunks, row_lines = manifest.row_rows()
-    rows = RowIndex.build(row_ids, row_tokens, row_fields, row_chunks, row_lines)
+    rows = RowIndex.build(*manifest.row_rows())
     summaries = SummaryIndex.from_rows(manifest.summary_rows())  # the summary lane's vectors
 
     def attach(tmp: Path) -> None:
@@ -187,8 +186,9 @@ def carry_over(old_dir: Path, new_dir: Path, new_manifest: Manifest, paths: list
             with new_manifest.db:
                 new_manifest.db.executemany("INSERT OR REPLACE INTO chunks VALUES (?, ?, ?, ?, ?)", rows)
                 new_manifest.db.executemany(  # its table rows stay in the row lane (core.rows)
-                    "INSERT OR REPLACE INTO row_units (id, path, chunk_id, lang, dirs, line, tokens) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    old_manifest.db.execute("SELECT id, path, chunk_id, lang, dirs, line, tokens FROM row_units WHERE path = ?",
+                    "INSERT OR REPLACE INTO row_units (id, path, chunk_id, lang, dirs, line, tokens, item) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    old_manifest.db.execute("SELECT id, path, chunk_id, lang, dirs, line, tokens, item FROM row_units WHERE path = ?",
                                             (path,)).fetchall(),
                 )
                 new_manifest.db.executemany(

@@ -75,7 +75,7 @@ def build_attachment(path: str, raw: bytes, digest: str, stored_ids: frozenset[s
                  else chunk_tokens(lexical_text(n), heading_paths[n.metadata[record.HEADING]]))
         for n in nodes
     ]
-    result.row_units = row_units(page, nodes)  # a sheet's rows are rows like a page's (ingest.rows)
+    result.row_units = row_units(page, nodes, settings.row_items)  # a sheet's rows are rows like a page's (ingest.rows)
     result.terms = page_terms("\n".join([page.title] + [n.text for n in nodes]))
     embed_new(result, nodes, stored_ids)
     embed_summary(result, page, nodes, stored_ids, attachment=True)  # one unit per PDF page, sheet, slide

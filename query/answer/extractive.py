@@ -522,7 +522,10 @@ def extractive_answer(
     if asked_rows:
         lead = max(asked_rows, key=lambda i: scores[i])
         scores[lead] = scores.max() + 1.0
-    row_lead = [i for i in matched_rows if candidates[i][0] == 1 and np.isfinite(scores[i])]
+    # A row holding the asked value (a key for "which shortcut ...") leads from whichever
+    # source holds it: it is the answer, where a table row of a lower source is context.
+    row_lead = [i for i in sorted(matched_rows) if np.isfinite(scores[i])
+                and (candidates[i][0] == 1 or sections[candidates[i][0] - 1].answers)]
     if w.row_leads and row_lead:
         scores[row_lead[0]] = scores.max() + 1.0
     leads = _lead_with_sides(kind.sides, candidates, scores, w) if kind.sides else set()

@@ -18,8 +18,10 @@ from core.chunk_record import HANGUL
 from core.lexical import tokenize
 from query.answer.words import Words, load_words
 
-# "How do I ...", "steps to ...", "어떻게", "하려면", "방법"
-PROCESS = re.compile(r"\bhow (do|can|to|should|would)\b|\bsteps?\b|\bprocedure\b|방법|어떻게(?!\s*(되|돼|달라|다른|다르))|하려면|절차|순서", re.I)
+# "How do I ...", "steps to ...", "어떻게", "하려면", "방법", and the wish a caller states
+# instead of asking ("I want to ...", "... 고르고 싶어요"): what to do is the answer.
+PROCESS = re.compile(r"\bhow (do|can|to|should|would)\b|\bsteps?\b|\bprocedure\b|방법|어떻게(?!\s*(되|돼|달라|다른|다르))|하려면|절차|순서"
+                     r"|\bi('d| would)? (want|need|like) to\b|\bi'm trying to\b|고\s*싶(어|은데|습니다|다)", re.I)
 
 # Questions about a cause: why, and the spoken form of a failure ("... doesn't work", "nothing
 # happens", "what am I missing", "안 돼요", "동작을 안 해요"), answered by the requirement

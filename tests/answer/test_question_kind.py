@@ -112,6 +112,15 @@ def test_a_how_do_i_answer_leads_with_the_steps_together(settings) -> None:
     assert "Pair it as follows:\n1. Hold the remote" in first and "2. Press HOME and OK" in first and "3. Wait" in first, answer
 
 
+def test_a_stated_wish_is_answered_by_the_steps(settings) -> None:
+    """"리모컨을 다시 연결하고 싶어요" asks how, without "how": the steps lead."""
+    for question in ("I want to pair the remote control with the set-top box again.",
+                     "리모컨을 셋톱박스에 다시 연결하고 싶어요"):
+        assert question_kind(question).process, question
+        answer = extractive_answer(question, _sections(REMOTE), get_embed_model(settings))
+        assert "1. Hold the remote" in _entries(answer)[0], answer
+
+
 @pytest.mark.parametrize(("question", "a", "b"), [
     ("What is the difference between the Basic and Premium plans?", "basic", "premium"),
     ("spot brush vs blur brush, which one for removing dust?", "spot", "blur"),

@@ -73,3 +73,20 @@ def test_row_index_follows_a_changed_and_a_deleted_page(tmp_path):
     ingest([root], settings, progress=False)
     rows = _rows(settings)
     assert len(rows) == 3 and not rows.search("다른 이름으로 저장", 3)
+
+
+LIST_PAGE = """<html lang="en"><head><title>File menu keys</title></head><body>
+<h1 id="file">File menu keys</h1><p>Keys of the File menu.</p>
+<dl><dt>Ctrl + N</dt><dd>New image</dd><dt>Ctrl + O</dt><dd>Open image</dd><dt>Ctrl + Alt + O</dt><dd>Open as layers</dd></dl>
+<h2 id="two">Two items</h2><ul><li>First</li><li>Second</li></ul></body></html>"""
+
+
+def test_list_items_and_definition_entries_are_units_flagged_as_items(tmp_path):
+    page = parse_page(LIST_PAGE, "keys.html")
+    nodes = page_nodes(page, TableProser(make_settings(tmp_path), None), Chunker(320, 40), "h")
+    units = row_units(page, nodes)
+    assert [u.line for u in units] == ["Ctrl + N: New image", "Ctrl + O: Open image", "Ctrl + Alt + O: Open as layers"]
+    assert all(u.item for u in units)  # (a list of two is read whole from its chunk)
+    assert all(u.line in next(n for n in nodes if n.id_ == u.chunk_id).text for u in units)
+    assert "file" in units[2].tokens and "layer" in " ".join(units[2].tokens)  # the page title and the entry
+    assert row_units(page, nodes, items=False) == []  # ROW_ITEMS=false
