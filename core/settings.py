@@ -111,7 +111,11 @@ class Settings(BaseSettings):
                                "ingestion computes the units only when it is on")
     # Measured on debian-install's own index (ablation in reports/korean/summary_lane.md): at
     # weight 1.0 MRR fell 0.70 -> 0.60-0.62; at 0.3 it rose to 0.72-0.75, section@5 unchanged.
-    summary_weight: float = Field(0.3, ge=0, description="The summary lane's weight in the rank fusion")
+    # With the lane on by default (attachment units), every set on both indexes: 0.2 keeps
+    # GIMP's gain (MRR 0.51 -> 0.58 own, section@5 0.68 -> 0.77 all corpora) and loses
+    # nothing on the small sets, where 0.3 cost vocab-sample MRR 0.04 and the Debian FAQ
+    # 0.02-0.03 on the all-corpora index (reports/korean/ablation.md).
+    summary_weight: float = Field(0.2, ge=0, description="The summary lane's weight in the rank fusion")
     summary_k: int = Field(10, ge=1, description="Units (pages, attachment pages) the summary lane ranks per question")
     # A page hit names a place only when the page is a few places: on the Debian FAQ (17
     # pages of 10-20 question sections each) crediting a page's best candidate section cost
