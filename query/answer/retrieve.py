@@ -79,8 +79,8 @@ class Filters:
 @dataclass
 class Reads:
     """The Chroma records one question has read (chunk id -> (text, metadata)) and the ids
-    found gone, shared by `credit_pages` and `_ranked_sections` so that no record is read
-    twice for one question."""
+    found gone, shared by `credit_rows`, `credit_pages` and `_ranked_sections` so that no
+    record is read twice for one question."""
 
     records: dict[str, tuple[str, dict]] = field(default_factory=dict)
     gone: set[str] = field(default_factory=set)
