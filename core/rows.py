@@ -47,14 +47,12 @@ class RowIndex:
         self.lines = lines
         self.items = items if items is not None else [False] * len(lines)  # (a snapshot of pipeline 20 has none)
         self._position = {rid: i for i, rid in enumerate(lexical.ids)}
+        self._tables = ~np.asarray(self.items, dtype=bool)
         self._shape_masks: dict[str, np.ndarray] = {}
 
     def table_mask(self) -> np.ndarray:
         """Table rows only (no list items), as a filter mask in document order."""
-        mask = self._shape_masks.get("")
-        if mask is None:
-            mask = self._shape_masks[""] = ~np.asarray(self.items, dtype=bool)
-        return mask
+        return self._tables
 
     def shape_mask(self, name: str, holds: re.Pattern) -> np.ndarray:
         """Rows whose line holds a value of a shape (`holds`, e.g. a key combination), as a

@@ -50,6 +50,16 @@ CREATE TABLE IF NOT EXISTS row_units (
 );
 CREATE INDEX IF NOT EXISTS row_units_path ON row_units(path);
 """
+# The columns of the unit tables as written whole: by `replace_file` and by `copy_path`
+# (ingest.writer.carry_over), one list each, so that a column added is added everywhere.
+ROW_UNIT_COLUMNS = "id, path, chunk_id, lang, dirs, line, tokens, item"
+SUMMARY_COLUMNS = "path, anchor, id, first_chunk, lang, dirs, vector"
+
+
+def _upsert(table: str, columns: str) -> str:
+    return f"INSERT OR REPLACE INTO {table} ({columns}) VALUES ({', '.join('?' * len(columns.split(',')))})"
+
+
 # The summary lane's units (ingest.summary): one per page (anchor ""), one per attachment
 # section (its anchor, "page=3"). Created after `_migrate_summaries` has moved a store's
 # older one-unit-per-path table aside.
@@ -170,8 +180,7 @@ class Manifest:
             if rows:
                 lang, dirs = (chunks[0].lang, json.dumps(chunks[0].dirs)) if chunks else (record.lang, "{}")
                 self.db.executemany(
-                    "INSERT OR REPLACE INTO row_units (id, path, chunk_id, lang, dirs, line, tokens, item) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    _upsert("row_units", ROW_UNIT_COLUMNS),
                     [(r.id, record.path, r.chunk_id, lang, dirs, r.line, json.dumps(r.tokens, ensure_ascii=False), r.item)
                      for r in rows],
                 )
@@ -205,13 +214,18 @@ class Manifest:
         for unit in summaries:
             if unit.vector is not None:
                 self.db.execute(
-                    "INSERT OR REPLACE INTO summaries (path, anchor, id, first_chunk, lang, dirs, vector) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    _upsert("summaries", SUMMARY_COLUMNS),
                     (record.path, unit.anchor, unit.id, unit.first_chunk, record.lang, dirs,
                      np.asarray(unit.vector, dtype=np.float32).tobytes()))
             else:  # unchanged text: keep the vector, follow the place's first chunk
                 self.db.execute("UPDATE summaries SET first_chunk = ?, lang = ? WHERE path = ? AND id = ?",
                                 (unit.first_chunk, record.lang, record.path, unit.id))
+
+    def copy_path(self, source: "Manifest", table: str, columns: str, path: str) -> None:
+        """`table`'s rows of `path` from another manifest into this one (inside the caller's
+        transaction): a manual carried over from the last good generation keeps its units."""
+        self.db.executemany(_upsert(table, columns),
+                            source.db.execute(f"SELECT {columns} FROM {table} WHERE path = ?", (path,)).fetchall())
 
     def delete_file(self, path: str) -> None:
         with self.db:

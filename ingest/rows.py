@@ -49,6 +49,12 @@ def _item_chunk(item: str, candidates: list[TextNode]) -> TextNode | None:
     return next((n for n in candidates if n.metadata.get(record.KIND) == record.KIND_TEXT and item in n.text), None)
 
 
+def _unit(page: Page, chunk: TextNode, line: str, title: str, position: int, item: bool = False) -> RowUnit:
+    """A unit for `line` under `title`, its id unique within the page (`position`)."""
+    digest = hashlib.sha256(f"{page.path}\x1f{chunk.id_}\x1f{line}\x1f{position}".encode()).hexdigest()[:32]
+    return RowUnit(digest, chunk.id_, line, tokenize(f"{title}\n{line}"), item)
+
+
 def row_units(page: Page, nodes: list[TextNode], items: bool = True) -> list[RowUnit]:
     """Every row unit of a page, in reading order: each table's rows, then (`items`) each
     list item and `term: definition` entry of the section's lists (ingest.chunk.list_items).
@@ -78,14 +84,10 @@ def row_units(page: Page, nodes: list[TextNode], items: bool = True) -> list[Row
             title = f"{header}\n{table.caption}" if table.caption else header
             for line, _ in rows:
                 chunk = _chunk_of(line, chunks) if len(line) <= ROW_MAX_CHARS else None
-                if chunk is None:
-                    continue
-                digest = hashlib.sha256(f"{page.path}\x1f{chunk.id_}\x1f{line}\x1f{len(out)}".encode()).hexdigest()[:32]
-                out.append(RowUnit(digest, chunk.id_, line, tokenize(f"{title}\n{line}")))
+                if chunk is not None:
+                    out.append(_unit(page, chunk, line, title, len(out)))
         for entry in entries:
             chunk = _item_chunk(entry, chunks)
-            if chunk is None:
-                continue
-            digest = hashlib.sha256(f"{page.path}\x1f{chunk.id_}\x1f{entry}\x1f{len(out)}".encode()).hexdigest()[:32]
-            out.append(RowUnit(digest, chunk.id_, entry, tokenize(f"{header}\n{entry}"), item=True))
+            if chunk is not None:
+                out.append(_unit(page, chunk, entry, header, len(out), item=True))
     return out

@@ -23,7 +23,7 @@ from core.summaries import SummaryIndex
 from core.vocab import Vocabulary
 from core.settings import Settings
 from core.store import Storage, add_nodes, chroma_metadata, open_collection
-from ingest.manifest import FileRecord, Manifest
+from ingest.manifest import ROW_UNIT_COLUMNS, SUMMARY_COLUMNS, FileRecord, Manifest
 from ingest.report import Report, utc_now
 from ingest.worker import FileResult
 
@@ -185,22 +185,9 @@ def carry_over(old_dir: Path, new_dir: Path, new_manifest: Manifest, paths: list
             rows = old_manifest.db.execute("SELECT id, path, lang, dirs, tokens FROM chunks WHERE path = ?", (path,)).fetchall()
             with new_manifest.db:
                 new_manifest.db.executemany("INSERT OR REPLACE INTO chunks VALUES (?, ?, ?, ?, ?)", rows)
-                new_manifest.db.executemany(  # its table rows stay in the row lane (core.rows)
-                    "INSERT OR REPLACE INTO row_units (id, path, chunk_id, lang, dirs, line, tokens, item) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    old_manifest.db.execute("SELECT id, path, chunk_id, lang, dirs, line, tokens, item FROM row_units WHERE path = ?",
-                                            (path,)).fetchall(),
-                )
-                new_manifest.db.executemany(
-                    "INSERT OR REPLACE INTO page_terms (path, terms) VALUES (?, ?)",
-                    old_manifest.db.execute("SELECT path, terms FROM page_terms WHERE path = ?", (path,)).fetchall(),
-                )
-                new_manifest.db.executemany(  # its summary units (SUMMARY_LANE) stay with it
-                    "INSERT OR REPLACE INTO summaries (path, anchor, id, first_chunk, lang, dirs, vector) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    old_manifest.db.execute("SELECT path, anchor, id, first_chunk, lang, dirs, vector FROM summaries "
-                                            "WHERE path = ?", (path,)).fetchall(),
-                )
+                new_manifest.copy_path(old_manifest, "row_units", ROW_UNIT_COLUMNS, path)  # the row lane (core.rows)
+                new_manifest.copy_path(old_manifest, "page_terms", "path, terms", path)
+                new_manifest.copy_path(old_manifest, "summaries", SUMMARY_COLUMNS, path)  # SUMMARY_LANE
                 new_manifest.db.execute("DELETE FROM links WHERE page = ?", (path,))
                 new_manifest.db.executemany(  # the attachments it links to keep citing it
                     "INSERT INTO links (page, target, anchor, heading, title, text) VALUES (?, ?, ?, ?, ?, ?)",

@@ -226,14 +226,10 @@ class HybridRetriever:
         returned chunk is not read twice in one question."""
         if not pages:
             return fused
-        owner = self._owners(fused, reads)
-        by_section: dict[str, str] = {}  # section id -> its best candidate chunk
+        by_section = _best_chunks(fused, self._owners(fused, reads))  # section id -> its best candidate chunk
         by_page: dict[str, list[str]] = {}  # page path -> its sections' best candidate chunks
-        for cid in sorted(fused, key=lambda c: -fused[c]):
-            section = owner.get(cid)
-            if section is not None and section not in by_section:
-                by_section[section] = cid
-                by_page.setdefault(section.split("#", 1)[0], []).append(cid)
+        for section, cid in by_section.items():
+            by_page.setdefault(section.split("#", 1)[0], []).append(cid)
         voted: set[str] = set()
         pages = [p for p in pages if not (p.path in voted or voted.add(p.path))]  # a file's best unit only
         out = dict(fused)
@@ -272,11 +268,7 @@ class HybridRetriever:
         if not match.hits:
             return fused
         owner = self._owners(list(fused) + [hit.chunk_id for hit in match.hits], reads)
-        best: dict[str, str] = {}  # section -> its best candidate chunk
-        for cid in sorted(fused, key=lambda c: -fused[c]):
-            section = owner.get(cid)
-            if section is not None:
-                best.setdefault(section, cid)
+        best = _best_chunks(fused, owner)
         out = dict(fused)
         seen: set[str] = set()
         for hit in match.hits:
@@ -388,6 +380,17 @@ class HybridRetriever:
             sections, notice = self.reorder(question, sections, top_k)
         return Retrieval(sections=sections[:top_k], seconds=time.perf_counter() - started,
                          query_embedding=vector, notice=notice, dense_top=dense[0][1] if dense else None)
+
+
+def _best_chunks(fused: dict[str, float], owner: dict[str, str]) -> dict[str, str]:
+    """Section id -> its best candidate chunk, best section first (the chunk a lane's vote
+    for the section or its page credits)."""
+    best: dict[str, str] = {}
+    for cid in sorted(fused, key=lambda c: -fused[c]):
+        section = owner.get(cid)
+        if section is not None:
+            best.setdefault(section, cid)
+    return best
 
 
 def _node(chunk_id: str, text: str, metadata: dict) -> TextNode:

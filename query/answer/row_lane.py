@@ -1,8 +1,10 @@
-"""The row lane at query time: table rows searched apart from the chunks (core.rows),
-fused as one more reciprocal-rank list, and remembered on the sections they resolve to.
+"""The row lane at query time: table rows (and, for a value asked by its type, list
+entries) searched apart from the chunks (core.rows), fused as one more reciprocal-rank
+list, and remembered on the sections they resolve to.
 
 Small-to-big: a row hit names the chunk that states the row, the fusion credits that
-chunk, and the chunk's section is the result. The matched rows go with the section
+chunk's section (its best candidate chunk; HybridRetriever.credit_rows), and the section
+is the result. The matched rows go with the section
 (`Section.rows`) so the extractive answer leads with the row the question asked for,
 not with the table's first rows.
 """
@@ -17,7 +19,7 @@ from pathlib import Path
 from core.rows import ROWS_DIR, RowHit, RowIndex
 from query.answer.sections import Section
 
-ROW_CANDIDATES = 20  # rows read per question; each chunk counts once, at its best row's rank
+ROW_CANDIDATES = 20  # rows read per question; each section counts once, at its best row's rank
 
 
 @dataclass(frozen=True)
