@@ -300,11 +300,23 @@ class HybridRetriever:
 
     def _sections(self, fused: dict[str, float], pool: int, question: str = "", reads: "Reads | None" = None) -> list[Section]:
         """`_ranked_sections`, with near-duplicates grouped (`group_duplicates`) when the
-        settings ask: DUPLICATE_EXTRA more sections are read so that the places a grouped
-        copy leaves are filled."""
+        settings ask: more sections are read so that the places grouped copies leave are
+        filled - DUPLICATE_EXTRA more first, then, while the grouped list is still short
+        and candidates remain, three more for each missing place.
+
+        Why not a fixed margin: help written once for several programs is copied into each
+        one's folder, three or four times. Ten candidates that are three places copied
+        under four programs folded into three places, and a top 5 showed three sources
+        (tests/answer/test_duplicates.py); a top 20 showed half of what it could."""
         if not self.settings.group_duplicates:
             return self._ranked_sections(fused, pool, reads)
-        return group_duplicates(self._ranked_sections(fused, pool + DUPLICATE_EXTRA, reads), pool, question)
+        wanted = pool + DUPLICATE_EXTRA
+        while True:
+            ranked = self._ranked_sections(fused, wanted, reads)
+            grouped = group_duplicates(ranked, pool, question)
+            if len(grouped) >= pool or len(ranked) < wanted:  # full, or every candidate read
+                return grouped
+            wanted += DUPLICATE_REFILL * (pool - len(grouped))
 
     def _ranked_sections(self, fused: dict[str, float], pool: int, reads: "Reads | None" = None) -> list[Section]:
         """The best `pool` sections of the fused chunks, each with its chunks best first.
@@ -401,6 +413,7 @@ def _node(chunk_id: str, text: str, metadata: dict) -> TextNode:
 
 _TIE = 1e-5
 DUPLICATE_EXTRA = 5
+DUPLICATE_REFILL = 3  # candidates read again per place still missing after grouping (`_sections`)
 MAX_REMEMBERED = 300_000  # chunk -> section entries (about 60 MB per server process) before the map starts over
 
 

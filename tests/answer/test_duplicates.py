@@ -97,3 +97,48 @@ def test_two_pages_of_one_folder_sharing_a_note_stay_two_places():
     deflate = _section("mod/mod_deflate.html#proxies", COPY)
     assert [s.section_id for s in group_duplicates([brotli, deflate], 5, "How is Vary set?")] == [
         "mod/mod_brotli.html#proxies", "mod/mod_deflate.html#proxies"]
+
+
+PROGRAMS = ("writer", "calc", "draw", "impress")
+SHARED_TOPICS = [
+    ("margins", "인쇄 여백", "인쇄 여백은 페이지 설정 대화 상자의 여백 탭에서 바꿉니다. 위, 아래, 왼쪽, 오른쪽 여백을 밀리미터로 "
+                         "입력하고 확인을 누르면 다음 인쇄부터 적용됩니다. 머리글과 바닥글은 여백 안쪽에 인쇄됩니다."),
+    ("orientation", "인쇄 방향", "인쇄 방향은 페이지 설정 대화 상자의 용지 탭에서 세로 또는 가로로 고릅니다. 가로를 고르면 넓은 표가 "
+                              "한 장에 인쇄되고, 바꾼 방향은 문서와 함께 저장되어 다음 인쇄에도 그대로 쓰입니다."),
+    ("copies", "인쇄 매수", "인쇄 매수는 인쇄 대화 상자의 일반 탭에서 정합니다. 여러 부를 인쇄할 때 한 부씩 묶어 인쇄를 켜면 "
+                        "쪽 순서대로 한 부가 끝난 다음에 다음 부가 인쇄됩니다. 매수는 문서에 저장되지 않습니다."),
+    ("preview", "인쇄 미리 보기", "인쇄 미리 보기는 파일 메뉴에서 엽니다. 미리 보기 창에서 쪽을 넘기며 인쇄될 모양을 확인하고, "
+                             "확대와 축소로 세부를 살필 수 있으며, 닫기를 누르면 편집 화면으로 돌아갑니다."),
+]
+DISTINCT = [
+    ("printer.html", "프린터 선택", "인쇄할 프린터는 인쇄 대화 상자의 프린터 목록에서 고릅니다. 기본 프린터는 운영 체제 설정을 따릅니다."),
+    ("pdf.html", "PDF로 내보내기", "인쇄 대신 PDF 파일로 내보내려면 파일 메뉴의 PDF로 내보내기를 고릅니다. 쪽 범위도 정할 수 있습니다."),
+]
+
+
+def _programs(root: Path) -> Path:
+    """Four programs' folders holding the same four printing pages, and two pages of their own."""
+    for program in PROGRAMS:
+        (root / program).mkdir(parents=True)
+        for name, heading, text in SHARED_TOPICS:
+            (root / program / f"{name}.html").write_text(
+                f'<html lang="ko"><head><title>{program.title()}: {heading}</title></head><body>'
+                f'<h1 id="{name}">{heading}</h1><p>{text}</p></body></html>', encoding="utf-8")
+    for name, heading, text in DISTINCT:
+        (root / name).write_text(f'<html lang="ko"><head><title>{heading}</title></head><body><h1 id="x">{heading}</h1>'
+                                 f"<p>{text}</p></body></html>", encoding="utf-8")
+    return root
+
+
+def test_a_list_of_copies_is_filled_with_distinct_places(tmp_path):
+    """Sixteen candidates that are four places copied under four programs: a top 5 must
+    still show five places (all four printing pages and a page of its own), not the two
+    or three the first ten candidates fold into."""
+    manuals = _programs(tmp_path / "manuals")
+    settings = make_settings(tmp_path / "storage", group_duplicates=True)
+    assert ingest([manuals], settings, progress=False).files.failed == 0
+    sources = Engine(settings).ask("인쇄 대화 상자에서 인쇄 설정을 바꾸려면?", use_llm=False).contract()["sources"]
+    places = [s["path"].rsplit("/", 1)[-1] for s in sources]
+    assert len(sources) == 5 and len(set(places)) == 5, places
+    assert {f"{name}.html" for name, _, _ in SHARED_TOPICS} <= set(places)
+    assert len(sources[0]["also"]) == len(PROGRAMS) - 1  # the best place lists the other programs' copies
