@@ -4,7 +4,8 @@ An extractive answer that quotes the sentence most similar to the question often
 what was asked: "how do I ..." wants the steps or the example configuration, "why / it
 doesn't work / 안 돼요" wants the requirement that was not met ("... must be in effect",
 "...가 모두 필요함을 명심하라"), and "difference between A and B" wants a line about each
-side, not a sentence that merely names both. These are patterns of
+side, not a sentence that merely names both; "where is X / which menu / 어디서 바꾸나요" wants
+the menu path that reaches it ("Image → Mode → Indexed", "서식 - 문자를 선택합니다"). These are patterns of
 the language, not of one manual: nothing here names a product, a markup class or a table
 label (corpus wording belongs in a field profile, query/fields.py).
 """
@@ -68,6 +69,57 @@ RESTRICTION_SENTENCE = re.compile(
     re.I,
 )
 
+# "Where is / which menu / how do I open|find|get back / 어디서 / 어느 메뉴 / 열려면 / 사라졌어요":
+# the caller wants the way to a feature, and desktop software's help states it as a menu path
+# ("Choose Format - Character", "Image → Mode → Indexed", "서식 - 문자를 선택합니다") that
+# shares few words with a question asked in everyday words. Words of the language, not of
+# one program.
+REACH = re.compile(
+    r"\bwhere(?:'s| (?:is|are|do|does|did|can|could|should|would|to|in)\b)"
+    r"|\bhow (?:do|can|could|would|should) (?:i|we|you) (?:open|find|get to|reach|access|bring up|bring back|show"
+    r"|display|restore|turn on the \w+ (?:bar|panel|pane))\b"
+    r"|\bhow to (?:open|find|get to|reach|access|bring up|bring back|show|display)\b"
+    r"|\b(?:which|what|in which|from which) (?:menu|submenu|menu item|menu entry|tab|dialog|dialog box|button|panel"
+    r"|pane|toolbar|window|screen|icon|command in the menu)s?\b|\bmenu (?:path|item|entry|command)\b"
+    r"|\b(?:get|bring) (?:it|them|this|that|the \w+(?: \w+)?) back\b"
+    r"|\b(?:i|we|you) can(?:'t|not| not) (?:find|see|locate)\b"
+    r"|\b(?:is|are|has|have) (?:gone|disappeared|vanished)\b|\b(?:disappeared|vanished)\b"
+    r"|어디(?!서\s*(?:나|왔|오|유래|따))|어느\s*메뉴|어떤\s*메뉴|무슨\s*메뉴"
+    r"|메뉴(?:에서|는|가|를|로|에)?\s*(?:어디|어떻게|뭐|무엇|찾)"
+    r"|찾(?:을|으려면|으면|는|나요|아요|아야|고)|(?<![가-힣])열(?:려면|고\s*싶|\s*수|어야|려고|리나요|까요)"
+    r"|(?<![가-힣])여(?:나요|는\s*(?:방법|법|메뉴|곳))|어떻게\s*(?:열|여|찾|들어가|가나요|가요)"
+    r"|들어가(?:려면|나요|요|야|는)|사라졌|없어졌|안\s*보여|안\s*보이|보이지\s*않|다시\s*(?:보이|띄우|표시|열)",
+    re.I,
+)
+# A line that states a menu path or a way through the interface, by its shape in any
+# language: two or more short labels joined by a path separator ("Image → Mode → Indexed",
+# "도구 ▸ 옵션", "Edit › Preferences", "메뉴 > 설정 > 환경설정", "Choose Format - Character -
+# Font Effects", "서식 - 문자를 선택합니다", "File | Settings"). Arrows separate nothing but
+# labels; ">", "|" and a spaced "-" also redirect shell output, join table cells (ingest.tables
+# writes a row as "cell | cell"), set off a term from its description ("purge - removes the
+# package") and write formulas ("A > B > C", "Y - B - R"), so there the labels must look like
+# interface labels (a capital letter and one more character, or Hangul, first; at most three
+# words) and a word of navigation ("choose", "menu", "선택합니다") must stand next to the
+# path, unless it chains three labels.
+_OPENS = r"[\[\"“‘'「(]?"
+_CLOSES = r"[\]\"”’」)]?"
+_ARROW = re.compile(r"(?<=[\w…).\]\"”’」])\s*(?:→|⇒|▸|▶|►|⟶|＞)\s*(?=" + _OPENS + r"\w)"
+                    r"|(?<=[\w…).\]\"”’」])\s(?:›|»|->|=>)\s(?=" + _OPENS + r"[A-Z가-힣])")
+_WORD = r"[\w&'’+°-]+(?:\.\.\.|…)?"
+_UI_LABEL = (r"(?<![\w./\\])" + _OPENS + r"[A-Z가-힣][\w&'’+°-]+(?:\.\.\.|…)?" + _CLOSES
+             + r"(?:\s" + _WORD + r"){0,2}")
+_WEAK_CHAIN = re.compile(rf"{_UI_LABEL}\s+(?P<sep>>|-|–)\s+{_UI_LABEL}\s+(?P=sep)\s+{_UI_LABEL}")
+_WEAK_PAIR = re.compile(rf"{_UI_LABEL}\s(?:>|\||-|–)\s{_UI_LABEL}")
+NAVIGATION = re.compile(
+    r"\b(?:choose|select|click|go to|open|navigate|tap|pick|from the \w+ menu|menu|menubar|tab|submenu|access)\b"
+    r"|선택|클릭|누르|누릅|눌러|메뉴|탭(?:을|에서|으로)|이동|들어가|열(?:고|어|면|기)|실행",
+    re.I,
+)
+NAVIGATION_REACH = 30  # characters around a ">", "|" or "-" pair where its word of navigation stands
+_MENU_ARROW = re.compile(r"→|⇒|▸|▶|►|⟶")
+_SEPARATOR = re.compile(r"\s*(?:→|⇒|▸|▶|►|⟶|＞|›|»|->|=>)\s*|\s(?:>|\||-|–)\s")
+
+
 _SIDES_EN = (
     re.compile(r"\bdiffer\w*\s+between\s+(?P<a>.+?)\s+and\s+(?P<b>.+?)\s*[?.!]*$", re.I),
     re.compile(r"^(?:.*?:\s*)?(?P<a>.+?)\s+(?:vs\.?|versus)\s+(?P<b>.+?)\s*[?.!]*$", re.I),
@@ -98,6 +150,7 @@ class Kind:
     advice: bool
     condition: bool
     sides: tuple[Side, Side] | None  # the two things a comparison contrasts
+    reach: bool = False  # where a feature is / how to open or get to it: a menu path answers
 
 
 def _terms(text: str) -> set[str]:
@@ -180,6 +233,7 @@ def question_kind(question: str, words: Words | None = None) -> Kind:
         advice=bool(ADVICE.search(question)) and sides is None,
         condition=bool(CONDITION.search(question)) and sides is None,
         sides=sides,
+        reach=bool(REACH.search(question)) and sides is None,
     )
 
 
@@ -193,3 +247,27 @@ def states_restriction(text: str) -> bool:
 
 def gives_advice(text: str) -> bool:
     return bool(ADVICE_SENTENCE.search(text))
+
+
+def states_path(text: str, heading: str = "") -> bool:
+    """The line states a menu path (REACH's answer): labels joined by an arrow, or by ">",
+    "|" or a spaced dash where the labels look like interface labels (see _WEAK_PAIR).
+
+    `heading`: the line's section heading. A line that is nothing but labels ending in the
+    heading's own words ("Manual home > Products > Roaming" over "Roaming") is the page's
+    breadcrumb, the way through the manual, not through the program."""
+    if _ARROW.search(text) or _WEAK_CHAIN.search(text):
+        found = True
+    else:
+        found = any(NAVIGATION.search(text[max(0, m.start() - NAVIGATION_REACH):m.end() + NAVIGATION_REACH])
+                    for m in _WEAK_PAIR.finditer(text))
+    return found and not (heading and _is_breadcrumb(text, heading))
+
+
+def _is_breadcrumb(text: str, heading: str) -> bool:
+    if _MENU_ARROW.search(text):
+        return False  # breadcrumbs are written with ">", "›", "»": an arrow leads through a program
+    labels = [label.strip(" []") for label in _SEPARATOR.split(text.strip())]
+    last = " ".join(labels[-1].lower().split())
+    return (len(labels) > 1 and all(0 < len(label.split()) <= 4 for label in labels) and not NAVIGATION.search(text)
+            and bool(last) and last in " ".join(heading.lower().split()))
