@@ -19,10 +19,8 @@ LlamaIndex's `ChromaVectorStore` would, and records become nodes the same way
 
 from __future__ import annotations
 
-import hashlib
 import math
 import os
-import posixpath
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -33,7 +31,7 @@ import numpy as np
 from llama_index.core.schema import NodeWithScore, TextNode
 from llama_index.core.vector_stores.utils import metadata_dict_to_node
 
-from core.chunk_record import LANG, PATH, chunk_body, dir_filter
+from core.chunk_record import LANG, PATH, dir_filter
 from core.embedding import get_embed_model, get_summary_model
 from core.lexical import LexicalIndex
 from core.summaries import PageHit, SummaryIndex
@@ -43,7 +41,7 @@ from core.store import (
 )
 from query.answer.row_lane import (NO_ROWS, ROW_CANDIDATES, RowMatch, asked_shape, attach_rows, confident, load_rows,
                                    mode_uses_lexical)
-from query.answer.sections import DUPLICATE_MIN_SHINGLES, Reorder, Section, group_duplicates
+from query.answer.sections import Reorder, Section, group_duplicates
 
 
 @dataclass
@@ -139,7 +137,6 @@ class HybridRetriever:
                                          initializer=self.summary_model.limit_threads, initargs=(1,))
                       if self.summary_model is not None else None)
         self._owner: dict[str, str] = {}  # chunk id -> section id (see `_sections`)
-        self._copy: dict[str, CopyKey | None] = {}  # chunk id -> its text's copy key (see `fuse`), filled beside `_owner`
 
     def close(self) -> None:
         """Release this generation's Chroma: the embedded System (its HNSW index in memory)
@@ -246,11 +243,6 @@ class HybridRetriever:
                 out[target] = out.get(target, 0.0) + weight / (rrf_k + rank + 1) + _TIE * page.score
         return out
 
-    def _remember(self, owner: dict[str, str], got: dict[str, tuple[str, dict]]) -> None:
-        """Each read chunk's section (`owner`) and copy key (`_copy`)."""
-        owner.update((cid, stored_section(metadata)) for cid, (_, metadata) in got.items())
-        self._copy.update((cid, copy_key(text, metadata)) for cid, (text, metadata) in got.items())
-
     def _owners(self, ids, reads: "Reads | None" = None) -> dict[str, str]:
         """The chunk -> section map (`_owner`), with `ids` read from Chroma if unknown; the
         records read are kept in `reads` for `_ranked_sections` (one read per chunk per question)."""
@@ -258,7 +250,7 @@ class HybridRetriever:
         unread = [cid for cid in dict.fromkeys(ids) if cid not in owner]
         if unread:
             got = self._records(unread)
-            self._remember(owner, got)
+            owner.update((cid, stored_section(metadata)) for cid, (_, metadata) in got.items())
             if reads is not None:
                 reads.records.update(got)
                 reads.gone.update(cid for cid in unread if cid not in got)
@@ -355,14 +347,14 @@ class HybridRetriever:
                 got = self._records(unread)
                 records.update(got)
                 gone.update(cid for cid in unread if cid not in got)
-                self._remember(owner, got)
+                owner.update((cid, stored_section(metadata)) for cid, (_, metadata) in got.items())
             live = [cid for cid in ranked if cid not in gone]
             top = rank_sections(live, fused, owner.__getitem__, self.settings.sibling_bonus)[:pool]
             unread = [cid for _, _, cids in top for cid in cids if cid not in records]
             if not unread:
                 break
         if len(owner) > MAX_REMEMBERED:
-            self._owner, self._copy = {}, {}  # a bound on memory for very large stores; they refill as questions come
+            self._owner = {}  # a bound on memory for very large stores; it refills as questions come
         return [Section(section_id, [NodeWithScore(node=_node(cid, *records[cid]), score=fused[cid]) for cid in cids],
                         score) for section_id, score, cids in top]
 
@@ -385,14 +377,10 @@ class HybridRetriever:
         dense = self.dense(vector, k, filters) if vector is not None else []
         lexical = self.lexical_hits(question, k, filters) if mode != "dense" else []
 
-        reads = Reads()
-        copies = None
-        if self.settings.group_duplicates:  # copies share a rank (`fuse`): their keys are read first
-            self._owners([cid for cid, _ in dense] + [cid for cid, _ in lexical], reads)
-            copies = self._copy.get
-        fused = fuse(dense, lexical, self.settings, copies)
+        fused = fuse(dense, lexical, self.settings)
         rows = self.row_hits(question, filters)
         owner = self._owner  # (this question's map, even if a full one is replaced meanwhile)
+        reads = Reads()
         fused = self.credit_rows(fused, rows, reads)
         if summary is not None:
             fused = self.credit_pages(fused, summary.result(), reads)
@@ -429,24 +417,8 @@ DUPLICATE_REFILL = 3  # candidates read again per place still missing after grou
 MAX_REMEMBERED = 300_000  # chunk -> section entries (about 60 MB per server process) before the map starts over
 
 
-CopyKey = tuple[str, str]  # (hash of a chunk's text without its breadcrumb line, the chunk's folder)
-
-
-def copy_key(text: str, metadata: dict) -> CopyKey | None:
-    """What a chunk's copies under other programs' folders share: the text below the
-    breadcrumb (which names the program) - and the folder, which tells copies apart from
-    a repeated paragraph of one manual (see query.sections._apart). None for a text too
-    short to call anything a copy of it ("Default: off"), as group_duplicates judges."""
-    words = chunk_body(text).split()
-    if len(words) < DUPLICATE_MIN_SHINGLES + 2:
-        return None
-    digest = hashlib.blake2b(" ".join(words).encode("utf-8"), digest_size=12).hexdigest()
-    return digest, posixpath.dirname(metadata.get(PATH, ""))
-
-
 def fuse(
-    dense: list[tuple[str, float]], lexical: list[tuple[str, float]], settings: Settings,
-    copy_of: Callable[[str], CopyKey | None] | None = None,
+    dense: list[tuple[str, float]], lexical: list[tuple[str, float]], settings: Settings
 ) -> dict[str, float]:
     """Chunk id -> fused score (reciprocal rank fusion) from each side's (id, score), best first.
 
@@ -464,36 +436,12 @@ def fuse(
     """
     fused: dict[str, float] = {}
     rrf_k = settings.rrf_k
-    for rank, (chunk_id, score) in _ranks(dense, copy_of):
+    for rank, (chunk_id, score) in enumerate(dense):
         fused[chunk_id] = fused.get(chunk_id, 0.0) + 1.0 / (rrf_k + rank + 1) + _TIE * score
     best_lexical = lexical[0][1] if lexical else 1.0
-    for rank, (chunk_id, score) in _ranks(lexical, copy_of):
+    for rank, (chunk_id, score) in enumerate(lexical):
         fused[chunk_id] = fused.get(chunk_id, 0.0) + 1.0 / (rrf_k + rank + 1) + _TIE * score / best_lexical
     return fused
-
-
-def _ranks(hits: list[tuple[str, float]], copy_of: Callable[[str], CopyKey | None] | None):
-    """(rank, hit) for one retriever's list, a copy of a better hit under another folder
-    taking that hit's rank instead of a rank of its own (`copy_of`: a chunk's CopyKey).
-
-    Why: help written once for several programs is stored once per program. Without this,
-    four copies take ranks 1-4 and the next section, the one that may answer, is ranked
-    fifth by that retriever: the copies, which group_duplicates then shows as one place,
-    still pushed every other section down by three ranks in the fusion."""
-    if copy_of is None:
-        yield from enumerate(hits)
-        return
-    first: dict[str, tuple[str, int]] = {}  # text hash -> (folder, rank) of its best copy
-    rank = 0
-    for hit in hits:
-        key = copy_of(hit[0])
-        if key is not None and key[0] in first and first[key[0]][0] != key[1]:
-            yield first[key[0]][1], hit
-            continue
-        if key is not None:
-            first.setdefault(key[0], (key[1], rank))
-        yield rank, hit
-        rank += 1
 
 
 def rank_sections(

@@ -143,31 +143,3 @@ def test_a_list_of_copies_is_filled_with_distinct_places(tmp_path):
     assert {f"{name}.html" for name, _, _ in SHARED_TOPICS} <= set(places)
     assert len(sources[0]["also"]) == len(PROGRAMS) - 1  # the best place lists the other programs' copies
 
-
-def test_copies_under_other_folders_share_one_rank_in_each_retriever():
-    """Four copies of one help text (one per program) ranked 1-4 by a retriever leave the
-    next section its rank 2, not 5: the copies are one place (query.retrieve.fuse)."""
-    from query.answer.retrieve import fuse
-
-    settings = make_settings(Path("unused"))
-    keys = {f"{program}-margins": ("same text", program) for program in PROGRAMS}
-    dense = [(f"{program}-margins", 0.9) for program in PROGRAMS] + [("printer", 0.8)]
-    lexical = [("pdf", 9.0), ("printer", 8.0)]
-    shared = fuse(dense, lexical, settings, keys.get)
-    plain = fuse(dense, lexical, settings)
-    rrf = settings.rrf_k
-    assert abs(shared["printer"] - plain["printer"] - (1 / (rrf + 2) - 1 / (rrf + 5))) < 1e-6
-    assert len({round(shared[f"{program}-margins"], 9) for program in PROGRAMS}) == 1  # one rank for the four
-    assert shared["printer"] > plain["printer"]
-    # a paragraph repeated within one folder is two places, and keeps two ranks
-    one_folder = {"a": ("same text", "mod"), "b": ("same text", "mod")}
-    assert fuse([("a", 0.9), ("b", 0.9), ("c", 0.8)], [], settings, one_folder.get)["c"] == fuse(
-        [("a", 0.9), ("b", 0.9), ("c", 0.8)], [], settings)["c"]
-
-
-def test_a_short_text_is_nobodys_copy():
-    from query.answer.retrieve import copy_key
-
-    assert copy_key("Writer › Margins\nDefault: off", {"path": "writer/a.html"}) is None
-    long = "Writer › Margins\n" + COPY
-    assert copy_key(long, {"path": "writer/a.html"})[0] == copy_key("Calc › Margins\n" + COPY, {"path": "calc/a.html"})[0]
