@@ -25,3 +25,17 @@ def make_settings(storage: Path, **overrides) -> Settings:
                   api_keys="", auth_user_header="", rate_limit_per_minute=0)
     values.update(overrides)
     return Settings(**values)
+
+
+def ranked_sections(*texts: str):
+    """Retrieved sections for extractive-answer tests: one single-chunk section per text,
+    best first, headed by the text's first line (g0.html#a, g1.html#a, ...)."""
+    from llama_index.core.schema import NodeWithScore, TextNode
+
+    from query.answer.sections import Section
+
+    out = []
+    for k, text in enumerate(texts):
+        node = TextNode(text=text, metadata={"path": f"g{k}.html", "anchor": "a", "heading": text.split("\n")[0]})
+        out.append(Section(f"g{k}.html#a", [NodeWithScore(node=node, score=1.0)], 1.0 - k / 10))
+    return out

@@ -142,4 +142,3 @@ def test_a_list_of_copies_is_filled_with_distinct_places(tmp_path):
     assert len(sources) == 5 and len(set(places)) == 5, places
     assert {f"{name}.html" for name, _, _ in SHARED_TOPICS} <= set(places)
     assert len(sources[0]["also"]) == len(PROGRAMS) - 1  # the best place lists the other programs' copies
-

@@ -24,6 +24,7 @@ from core.embedding import get_embed_model
 from query.answer.extractive import WEIGHTS, Weights, extractive_answer, units
 from query.answer.question_kind import question_kind
 from query.answer.sections import Section
+from tests.helpers import ranked_sections
 
 WIFI = """Troubleshooting › Router › Wi-Fi network missing
 How to tell: After a power cut the router's lights are on, but phones and laptops no longer find the Wi-Fi network.
@@ -121,14 +122,6 @@ CONDITION_QS = [("when does data roaming turn on abroad?", ROAMING, "only when t
                 ("해외에서 인터넷 데이터 로밍은 어떤 경우에 켜지나요?", ROAMING_KO, "로밍 패스를 산 경우에만")]
 
 
-def _ranked(*texts: str) -> list[Section]:
-    out = []
-    for k, text in enumerate(texts):
-        node = TextNode(text=text, metadata={"path": f"g{k}.html", "anchor": "a", "heading": text.split("\n")[0]})
-        out.append(Section(f"g{k}.html#a", [NodeWithScore(node=node, score=1.0)], 1.0 - k / 10))
-    return out
-
-
 def _sections(text: str) -> list[Section]:
     node = TextNode(text=text, metadata={"path": "guide.html", "anchor": "a", "heading": text.split("\n")[0]})
     return [Section("guide.html#a", [NodeWithScore(node=node, score=1.0)], 1.0)]
@@ -197,7 +190,7 @@ def test_a_price_question_is_answered_by_the_amount(settings, question, text, pr
 def test_the_best_ranked_section_may_give_all_three_lines(settings, question, texts, fact) -> None:
     """The first section's third line states the fact; a weak line from the second section
     must not take its place."""
-    answer = extractive_answer(question, _ranked(*texts), get_embed_model(settings))
+    answer = extractive_answer(question, ranked_sections(*texts), get_embed_model(settings))
     assert fact in answer and "[2]" not in answer, answer
 
 
@@ -247,7 +240,7 @@ def test_each_mechanism_is_what_the_tests_measure(settings, monkeypatch, switch)
         monkeypatch.setattr(extractive, switch, 0 if switch == "FOLLOW_CHARS" else re.compile(r"(?!)"))
     if switch == "TOP_SOURCE_LINES":
         for question, texts, fact in LATE_QS:
-            assert fact not in extractive_answer(question, _ranked(*texts), get_embed_model(settings), weights=weights)
+            assert fact not in extractive_answer(question, ranked_sections(*texts), get_embed_model(settings), weights=weights)
         return
     if switch == "SIDE_DEFINES":
         for question, text, items in SIDE_QS:

@@ -10,12 +10,11 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from llama_index.core.schema import NodeWithScore, TextNode
 
 from core.embedding import get_embed_model
 from query.answer.extractive import WEIGHTS, Unit, Weights, _kind_bonus, extractive_answer
 from query.answer.question_kind import question_kind, states_path
-from query.answer.sections import Section
+from tests.helpers import ranked_sections
 
 GUEST = """Router › Wireless › Guest network
 The guest network gives visitors Internet access without access to your own computers and printers.
@@ -63,16 +62,8 @@ PATH_QS = [
 ]
 
 
-def _sections(*texts: str) -> list[Section]:
-    out = []
-    for k, text in enumerate(texts):
-        node = TextNode(text=text, metadata={"path": f"g{k}.html", "anchor": "a", "heading": text.split("\n")[0]})
-        out.append(Section(f"g{k}.html#a", [NodeWithScore(node=node, score=1.0)], 1.0 - k / 10))
-    return out
-
-
 def _entries(question: str, texts: tuple[str, ...], settings, weights: Weights = WEIGHTS) -> list[str]:
-    answer = extractive_answer(question, _sections(*texts), get_embed_model(settings), weights=weights)
+    answer = extractive_answer(question, ranked_sections(*texts), get_embed_model(settings), weights=weights)
     return [entry.rsplit(" [", 1)[0] for entry in answer.split("\n") if entry]
 
 
