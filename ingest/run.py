@@ -329,8 +329,6 @@ def _run(
         bar.close()
         for rel in gone:
             writer.delete_manual(rel)
-            report.files.deleted += 1
-            report.deleted_paths.append(rel)
     ingest_attachments(found.attachments, root, index_dir, manifest, settings, storage, report, progress, signature,
                        linked)
     manifest.set_meta("dirty", "0")

@@ -133,10 +133,14 @@ class Writer:
             self.collection.delete(ids=ids[i : i + self.batch])
 
     def delete_manual(self, path: str) -> None:
+        """Delete a stored manual or attachment and count it in the run's report (files
+        deleted, their paths, their chunks)."""
         self.drain()
         stale = sorted(self.existing_ids([path])[path])
         self._delete_ids(stale)
         self.report.chunks.deleted += len(stale)
+        self.report.files.deleted += 1
+        self.report.deleted_paths.append(path)
         self.manifest.delete_file(path)
 
     def sweep_orphans(self) -> int:

@@ -126,8 +126,6 @@ def ingest_attachments(
     writer = Writer(index_dir, manifest, settings, report)
     for rel in unlinked:
         writer.delete_manual(rel)
-        report.files.deleted += 1
-        report.deleted_paths.append(rel)
     bar = tqdm(total=len(tasks), desc="attachments", unit="file", file=sys.stderr, disable=not progress)
     try:
         for result in Parsing(tasks, settings, storage.table_prose_db, build=build_attachment):
