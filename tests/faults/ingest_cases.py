@@ -190,7 +190,8 @@ def full_disk(workdir: Path) -> Outcome:
         many_manuals(manuals / "more", 40)
         full = run_ingest(manuals, storage)
         lines = full.stderr.strip().splitlines()
-        one_line = len(lines) == 1 and lines[0].startswith("error: no space left on device") and full.returncode == 2
+        one_line = (len(lines) == 1 and lines[0].startswith("error: no space left on device while writing")
+                    and f"still serves generation {before['number']}" in lines[0] and full.returncode == 2)
         kept = pointer(storage) == before
         subprocess.run(["mount", "-o", "remount,size=64m", str(mount)], check=True)
         again = run_ingest(manuals, storage)

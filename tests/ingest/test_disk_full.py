@@ -7,15 +7,13 @@ disk hid the first error).
 from __future__ import annotations
 
 import errno
-import shutil
-import subprocess
 
 import pytest
 
 from ingest import cli
 from ingest.run import DiskFullError, ingest
 from ingest.writer import Writer
-from tests.faults.helpers import GOOD, many_manuals, pointer, run_ingest, store_state, stored_paths
+from tests.faults.helpers import GOOD, pointer, stored_paths
 
 
 def _full(*args, **kwargs):
@@ -50,32 +48,5 @@ def test_full_disk_during_a_rebuild_removes_the_unpublished_index(manuals, setti
     assert stored_paths(settings.storage_dir) == set(GOOD)
 
 
-@pytest.mark.slow
-def test_a_real_full_filesystem(tmp_path, manuals):
-    """The store on a 3 MB tmpfs: the second, bigger run fills it (needs root; skipped otherwise)."""
-    mount = tmp_path / "small"
-    mount.mkdir()
-    if shutil.which("mount") is None or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mount)],
-                                                       capture_output=True).returncode != 0:
-        pytest.skip("cannot mount a tmpfs here (needs root)")
-    try:
-        storage = mount / "store"
-        assert run_ingest(manuals, storage).returncode == 0
-        before = pointer(storage)
-        many_manuals(manuals / "more", 40)  # 160 more manuals: about 4 MB of store
-        full = run_ingest(manuals, storage)
-        assert full.returncode == 2, full.stderr[-2000:]
-        assert "Traceback" not in full.stderr
-        assert full.stderr.strip().startswith("error: no space left on device while writing")
-        assert f"still serves generation {before['number']}" in full.stderr
-        assert pointer(storage) == before
-        subprocess.run(["mount", "-o", "remount,size=64m", str(mount)], check=True)
-        again = run_ingest(manuals, storage)
-        assert again.returncode == 0, again.stderr[-2000:]
-        clean = run_ingest(manuals, tmp_path / "clean")
-        assert clean.returncode == 0
-        got, expected = store_state(storage), store_state(tmp_path / "clean")
-        assert got["ids"] == expected["ids"] and got["docs"] == expected["docs"]
-        assert got["lexical_ids"] == expected["lexical_ids"]
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], capture_output=True)
+# The same on a real 3 MB tmpfs (needs root) is the fault suite's "full disk" case
+# (tests/faults/ingest_cases.py), run by `make test` and `make faults`.
