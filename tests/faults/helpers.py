@@ -119,6 +119,18 @@ def store_state(storage: Path) -> dict:
             "paths": dict(zip(got["ids"], (m["path"] for m in got["metadatas"]))), "lexical_ids": sorted(lexical.ids)}
 
 
+def equals_a_clean_run(storage: Path, manuals: Path, clean: Path) -> bool:
+    """Whether `storage` holds what one uninterrupted run over `manuals` makes (chunk ids, texts,
+    BM25 ids). The clean run is the reference, not the case under test, so it is ingested in this
+    process, whose models are loaded already, instead of as one more CLI start."""
+    from ingest.run import ingest
+    from tests.helpers import make_settings
+
+    ingest([manuals], make_settings(clean), progress=False)
+    got, want = store_state(storage), store_state(clean)
+    return all(got[key] == want[key] for key in ("ids", "docs", "lexical_ids"))
+
+
 def paths_saying(storage: Path, word: str) -> set[str]:
     """Manual paths with a stored chunk whose text contains `word`."""
     state = store_state(storage)

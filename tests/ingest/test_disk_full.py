@@ -48,5 +48,5 @@ def test_full_disk_during_a_rebuild_removes_the_unpublished_index(manuals, setti
     assert stored_paths(settings.storage_dir) == set(GOOD)
 
 
-# The same on a real 3 MB tmpfs (needs root) is the fault suite's "full disk" case
+# The same on a real, full tmpfs (needs root) is the fault suite's "full disk" case
 # (tests/faults/ingest_cases.py), run by `make test` and `make faults`.

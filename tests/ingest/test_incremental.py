@@ -3,12 +3,7 @@
 from __future__ import annotations
 
 import os
-import signal
-import sqlite3
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
@@ -16,7 +11,8 @@ from core.lexical import LexicalIndex, tokenize
 from core.settings import Settings
 from core.store import get_storage, open_collection
 from ingest.run import StoreLock, ingest
-from tests.helpers import FIXTURES, ROOT, make_settings
+from tests.faults.helpers import run_ingest
+from tests.helpers import FIXTURES, make_settings
 
 
 def store_state(settings: Settings) -> dict:
@@ -133,77 +129,11 @@ def test_each_kind_of_bad_file_is_reported_and_loses_nothing(manuals, settings):
     )
 
 
-def _many_manuals(target: Path, copies: int) -> None:
-    """Enough distinct manuals that an ingestion runs for several seconds."""
-    for i in range(copies):
-        for source in FIXTURES.rglob("*.htm*"):
-            rel = source.relative_to(FIXTURES)
-            dest = target / f"copy{i:02d}" / rel
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            raw = source.read_bytes()
-            dest.write_bytes(raw.replace(b"</body>", f"<p>copy {i} of {rel.as_posix()}</p></body>".encode()))
-
-
-def _ingest_cmd(manuals: Path, storage: Path) -> list[str]:
-    return [sys.executable, "-m", "ingest", str(manuals), "--storage", str(storage), "--quiet"]
-
-
-def _env() -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])  # keeps tests/netguard
-    env["FLUSH_CHUNKS"] = "16"  # many small commit groups, so a kill lands between and inside them
-    return env
-
-
-def _committed_files(storage: Path) -> int:
-    index_dir = get_storage(make_settings(storage)).index_dir()
-    manifest = index_dir / "manifest.sqlite" if index_dir else None
-    if manifest is None or not manifest.exists():
-        return 0
-    try:
-        db = sqlite3.connect(f"file:{manifest}?mode=ro", uri=True, timeout=1)
-        try:
-            return db.execute("SELECT COUNT(*) FROM files").fetchone()[0]
-        finally:
-            db.close()
-    except sqlite3.Error:
-        return 0
-
-
-@pytest.mark.parametrize("kill_after", [3, 30])
-@pytest.mark.slow
-def test_kill_9_mid_ingest_then_rerun_equals_a_clean_run(tmp_path, kill_after):
-    manuals = tmp_path / "manuals"
-    _many_manuals(manuals, 20)  # 80 manuals: enough to use the parser processes
-    clean = make_settings(tmp_path / "clean")
-    ingest([manuals], clean, progress=False)
-    expected = store_state(clean)
-
-    killed = make_settings(tmp_path / "killed")
-    proc = subprocess.Popen(_ingest_cmd(manuals, killed.storage_dir), cwd=ROOT, env=_env(),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 120
-    while _committed_files(killed.storage_dir) < kill_after and proc.poll() is None and time.time() < deadline:
-        time.sleep(0.02)
-    assert proc.poll() is None, "ingestion finished before it could be killed"
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    assert _committed_files(killed.storage_dir) < 80
-
-    rerun = subprocess.run(_ingest_cmd(manuals, killed.storage_dir), cwd=ROOT, env=_env(), capture_output=True, text=True)
-    assert rerun.returncode == 0, rerun.stderr
-    state = store_state(killed)
-    assert state["ids"] == expected["ids"]
-    assert state["docs"] == expected["docs"]
-    assert state["lexical_ids"] == expected["lexical_ids"]
-
-
 def test_second_concurrent_ingest_fails_fast(manuals, settings):
     storage = get_storage(settings)
     with StoreLock(storage.lock_path):
         started = time.time()
-        result = subprocess.run(_ingest_cmd(manuals, settings.storage_dir), cwd=ROOT, env=_env(),
-                                capture_output=True, text=True, timeout=60)
+        result = run_ingest(manuals, settings.storage_dir, timeout=60)
         elapsed = time.time() - started
     assert result.returncode == 2
     assert "another ingestion is writing" in result.stderr and str(os.getpid()) in result.stderr
