@@ -74,13 +74,6 @@ def env(**extra: str) -> dict:
     return out
 
 
-def ingest(manuals: Path, storage: Path, *flags: str, extra_env: dict | None = None) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "ingest", *([str(manuals)] if manuals else []), "--storage", str(storage), "--quiet", *flags]
-    result = subprocess.run(cmd, cwd=ROOT, env=env(**(extra_env or {})), capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result
-
-
 def wait_http(url: str, proc: subprocess.Popen, timeout: float) -> None:
     deadline = time.time() + timeout
     while time.time() < deadline:

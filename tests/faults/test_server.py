@@ -18,9 +18,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.helpers import FIXTURES, ROOT
+from ingest.run import ingest
+from tests.helpers import FIXTURES, ROOT, make_settings
 from tests.openai_stub import StubOpenAI
-from tests.servers import _stop, env, free_port, ingest, wait_http
+from tests.servers import _stop, env, free_port, wait_http
 
 QUESTION = "인터넷 해지 위약금은 얼마인가요?"
 SERVER_ENV = dict(OPENAI_API_KEY="test", LLM_TIMEOUT="2", LLM_MAX_RETRIES="0", QUERY_LOG="true",
@@ -29,8 +30,10 @@ SERVER_ENV = dict(OPENAI_API_KEY="test", LLM_TIMEOUT="2", LLM_MAX_RETRIES="0", Q
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory) -> Path:
+    """The fixture manuals' store for these desks (they write sessions and a query log into it).
+    Built in this process, whose models are loaded already: the desk under test is the process."""
     base = tmp_path_factory.mktemp("faults-desk")
-    ingest(FIXTURES, base / "storage")
+    assert ingest([FIXTURES], make_settings(base / "storage"), progress=False).files.failed == 0
     return base / "storage"
 
 

@@ -24,8 +24,9 @@ def _start(manuals, storage) -> subprocess.Popen:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("when", ["starting", "working"])
-def test_kill_9_of_an_ingestion_ends_its_workers(tmp_path, when):
+def test_kill_9_of_a_working_ingestion_ends_its_workers(tmp_path):
+    """Killed once manuals are committed. (Killed while its workers start, the window of the bug
+    above, is the fault suite's "kill -9 of an ingestion with 2 workers".)"""
     manuals = many_manuals(tmp_path / "manuals", 20)  # 80 manuals: parsed in worker processes
     storage = tmp_path / "storage"
     proc = _start(manuals, storage)
@@ -34,8 +35,7 @@ def test_kill_9_of_an_ingestion_ends_its_workers(tmp_path, when):
         deadline = time.time() + 180
         while time.time() < deadline and proc.poll() is None:
             workers = children(proc.pid)
-            ready = len(workers) >= 2 if when == "starting" else stored_paths(storage) if storage.exists() else False
-            if ready:
+            if storage.exists() and stored_paths(storage):
                 break
             time.sleep(0.05)
         assert proc.poll() is None, "the ingestion ended before it could be killed"
