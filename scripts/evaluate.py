@@ -175,11 +175,10 @@ def run_baseline(index: VectorStoreIndex, questions: list[dict]) -> list[dict]:
         elapsed = (time.perf_counter() - started) * 1000
         hits = longer[:K]
         paths = [h.node.metadata["path"] for h in hits]
-        sections = [h.node.metadata.get("section", h.node.metadata["path"]) for h in hits]
+        sections = [h.node.metadata.get("section", h.node.metadata["path"]) for h in longer]
         top_text = "\n".join(h.node.get_content() for h in hits)
         first = hits[0].node.get_content()[:300] if hits else ""
-        row = score(q, sections, paths, first, top_text,
-                    [h.node.metadata.get("section", h.node.metadata["path"]) for h in longer])
+        row = score(q, sections[:K], paths, first, top_text, sections)
         row.update(id=q["id"], lang=q["lang"], category=q["category"], table_only=q.get("table_only", False),
                    style=q.get("style", ""), retrieve_ms=elapsed, top=paths, answer=first)
         rows.append(row)
