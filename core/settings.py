@@ -122,6 +122,15 @@ class Settings(BaseSettings):
     # section@5 0.85 -> 0.82; with units for pages of at most 3 sections nothing dropped and
     # ingestion embeds 64 units on httpd instead of 371 (reports/korean/summary_lane.md).
     summary_max_sections: int = Field(3, ge=1, description="Pages with more sections get no summary unit")
+    # A how-to question is answered by the page that walks through it, and the dialog's
+    # reference page beside it often shares more of the question's words. Measured
+    # (reports/korean/ablation.md, seventh round), own indexes and all corpora: sample
+    # section@1 +0.03-0.04 (a moving procedure), attachments +0.02-0.03; one debian-install
+    # question 5 -> 6 (an install overview's numbered stages pass it) and its fact lost; no
+    # other set moves. 0.3 and 1.0 measured alike; 0.2 keeps the loss and none of the gains.
+    steps_weight: float = Field(0.5, ge=0, description="A how-to question's candidates that show a numbered "
+                                "procedure gain what a first place in a list of this weight gives "
+                                "(query.answer.retrieve.credit_procedures); 0 = off")
     sibling_bonus: float = Field(0.0, ge=0, description="Weight of a section's second-best chunk")
     rerank: str = Field("", description="'' (off) or a cross-encoder served at OPENAI_BASE_URL/rerank")
     rerank_candidates: int = Field(20, ge=2, description="Fused sections sent to the reranker")

@@ -19,7 +19,7 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 from core.chunk_record import EXTRACTIVE_CHUNKS, HANGUL, HEADING, UNIT, chunk_body
 from core.lexical import tokenize
 from query.answer.fields import AskedFields, Field, load_profile
-from query.answer.question_kind import (Kind, Side, gives_advice, question_kind, states_path, states_requirement,
+from query.answer.question_kind import (STEP, Kind, Side, gives_advice, question_kind, states_path, states_requirement,
                                         states_restriction)
 from query.answer.sections import Section
 from query.answer.words import Words, load_words
@@ -70,7 +70,6 @@ def _explains(example: str, sentence: str) -> bool:
     return any(word in first for word in _WORDISH.findall(example) if not word.isalpha() or len(word) > 5)
 
 
-_STEP = re.compile(r"^\d+\.\s")  # a numbered step ("2. Press HOME")
 # A list item after an introduction: a bullet, or a "term: description" row.
 _ITEM = re.compile(r"^(•|[^:]{1,60}:\s)")
 MAX_ITEMS = 6
@@ -94,7 +93,7 @@ def _is_unterminated_prose(line: str) -> bool:
     """Prose cut off where a manual put a command on its own line ("... 실행할 수 있는
     명령" / "issue the command"): words, no sentence end, not a row or a list item."""
     return len(line.split()) >= 3 and not _SENTENCE_TAIL.search(line) and not _ITEM.match(line) \
-        and not _STEP.match(line) and not _is_example(line)
+        and not STEP.match(line) and not _is_example(line)
 
 
 def _continued(lines: list[str], i: int) -> str:
@@ -247,11 +246,11 @@ def _with_steps(found: list[Unit]) -> list[Unit]:
     out = list(found)
     i = 0
     while i < len(found):
-        if not _STEP.match(found[i].text):
+        if not STEP.match(found[i].text):
             i += 1
             continue
         j = i
-        while j < len(found) and _STEP.match(found[j].text):
+        while j < len(found) and STEP.match(found[j].text):
             j += 1
         run = found[i:j][:MAX_STEPS]
         if len(run) > 1:

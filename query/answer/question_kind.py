@@ -237,6 +237,17 @@ def question_kind(question: str, words: Words | None = None) -> Kind:
     )
 
 
+# A numbered step: an ordered list's item as the parser writes it ("2. Press HOME") or a
+# step numbered in the text itself; `match` on one line, `findall` over a chunk.
+STEP = re.compile(r"^\d+\.\s", re.M)
+
+
+def shows_steps(text: str) -> bool:
+    """The text holds a numbered procedure: two step lines or more (one numbered line is as
+    often a heading or a footnote)."""
+    return len(STEP.findall(text)) >= 2
+
+
 def states_requirement(text: str) -> bool:
     return bool(REQUIREMENT_SENTENCE.search(text))
 

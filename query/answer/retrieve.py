@@ -39,6 +39,7 @@ from core.settings import Settings
 from core.store import (
     Generation, Storage, StoreError, get_storage, open_collection, read_info, reader_client, stored_section,
 )
+from query.answer.question_kind import question_kind, shows_steps
 from query.answer.row_lane import (NO_ROWS, ROW_CANDIDATES, RowMatch, asked_shape, attach_rows, confident, load_rows,
                                    mode_uses_lexical)
 from query.answer.sections import Reorder, Section, group_duplicates
@@ -137,6 +138,7 @@ class HybridRetriever:
                                          initializer=self.summary_model.limit_threads, initargs=(1,))
                       if self.summary_model is not None else None)
         self._owner: dict[str, str] = {}  # chunk id -> section id (see `_sections`)
+        self._steps: dict[str, bool] = {}  # chunk id -> it shows a numbered procedure (see `credit_procedures`)
 
     def close(self) -> None:
         """Release this generation's Chroma: the embedded System (its HNSW index in memory)
@@ -249,12 +251,47 @@ class HybridRetriever:
         owner = self._owner
         unread = [cid for cid in dict.fromkeys(ids) if cid not in owner]
         if unread:
-            got = self._records(unread)
-            owner.update((cid, stored_section(metadata)) for cid, (_, metadata) in got.items())
-            if reads is not None:
-                reads.records.update(got)
-                reads.gone.update(cid for cid in unread if cid not in got)
+            self._read(unread, reads)
         return owner
+
+    def _read(self, ids: list[str], reads: "Reads | None") -> dict[str, tuple[str, dict]]:
+        """`_records` of `ids`, whose sections are remembered (`_owner`) and which are kept in
+        `reads` with the ids found gone."""
+        got = self._records(ids)
+        self._owner.update((cid, stored_section(metadata)) for cid, (_, metadata) in got.items())
+        if reads is not None:
+            reads.records.update(got)
+            reads.gone.update(cid for cid in ids if cid not in got)
+        return got
+
+    def credit_procedures(self, question: str, fused: dict[str, float], reads: Reads) -> dict[str, float]:
+        """A how-to question's best STEPS_DEPTH candidates that show a numbered procedure
+        gain STEPS_WEIGHT / (rrf_k + 1): what a first place in a list of that weight gives.
+
+        Why: "how do I ..." is answered by the page that walks through it, while the
+        reference page of the dialog it uses names the same options, often in more of the
+        question's words. Help written for programs splits a feature this way (a task page
+        of steps, a dialog page of fields), and the issue's hidden Korean misses include it.
+        Only candidates are lifted, so a procedure that shares nothing with the question
+        never enters. Whether a chunk shows steps is read from its text once and
+        remembered, like its section (chunk ids follow their text)."""
+        weight = self.settings.steps_weight
+        if not weight or not fused or not question_kind(question).process:
+            return fused
+        top = sorted(fused, key=lambda cid: -fused[cid])[:STEPS_DEPTH]
+        steps = self._steps
+        unknown = [cid for cid in top if cid not in steps]
+        unread = [cid for cid in unknown if cid not in reads.records and cid not in reads.gone]
+        if unread:
+            self._read(unread, reads)
+        for cid in unknown:
+            if cid in reads.records:
+                steps[cid] = shows_steps(reads.records[cid][0])
+        if len(steps) > MAX_REMEMBERED:
+            self._steps = {}  # (as `_owner`: a bound on memory, refilled as questions come)
+        lifted = {cid for cid in top if steps.get(cid)}
+        bonus = weight / (self.settings.rrf_k + 1)
+        return {cid: score + bonus if cid in lifted else score for cid, score in fused.items()}
 
     def credit_rows(self, fused: dict[str, float], match: RowMatch, reads: "Reads | None" = None) -> dict[str, float]:
         """Fuse the row lane's list into the chunk scores, one rank per section: a row
@@ -384,6 +421,7 @@ class HybridRetriever:
         fused = self.credit_rows(fused, rows, reads)
         if summary is not None:
             fused = self.credit_pages(fused, summary.result(), reads)
+        fused = self.credit_procedures(question, fused, reads)
         pool = max(top_k, self.settings.rerank_candidates) if self.reorder is not None else top_k
         sections = self._sections(fused, pool, question, reads)
         attach_rows(sections, rows, owner.get)
@@ -414,6 +452,7 @@ def _node(chunk_id: str, text: str, metadata: dict) -> TextNode:
 _TIE = 1e-5
 DUPLICATE_EXTRA = 5
 DUPLICATE_REFILL = 3  # candidates read again per place still missing after grouping (`_sections`)
+STEPS_DEPTH = 30  # candidates `credit_procedures` looks at (about a retriever's list after fusion)
 MAX_REMEMBERED = 300_000  # chunk -> section entries (about 60 MB per server process) before the map starts over
 
 
