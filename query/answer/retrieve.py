@@ -452,7 +452,7 @@ def _node(chunk_id: str, text: str, metadata: dict) -> TextNode:
 _TIE = 1e-5
 DUPLICATE_EXTRA = 5
 DUPLICATE_REFILL = 3  # candidates read again per place still missing after grouping (`_sections`)
-STEPS_DEPTH = 30  # candidates `credit_procedures` looks at (about a retriever's list after fusion)
+STEPS_DEPTH = 30  # candidates `credit_procedures` looks at: the head of the fused list, from which a lift reaches the top 5
 MAX_REMEMBERED = 300_000  # chunk -> section entries (about 60 MB per server process) before the map starts over
 
 
