@@ -156,3 +156,34 @@ def test_a_sentence_announcing_a_list_is_shown_with_its_items(settings) -> None:
     first = _entries(answer)[0]
     assert first.startswith("A few changes to a document cannot be undone:\nClosing the document:"), answer
     assert "\nReverting to the saved file:" in first, answer
+
+
+PARENTAL_KO = """셋톱박스 › 자녀 보호
+자녀 보호 기능을 켜면 유료 VOD를 구매할 때 비밀번호를 입력해야 합니다. 셋톱박스의 초기 비밀번호는 0000입니다.
+비밀번호를 잊어버린 고객은 명의자 본인 확인 후 초기화할 수 있습니다."""
+PLANS_KO = """인터넷 › 요금제
+기가 인터넷은 월 33,000원이며 약정 없이도 가입할 수 있습니다."""
+SUSPENSION_KO = """절차 › 일시 정지
+일시 정지는 다음 순서로 신청합니다.
+1. 명의자 본인이 고객센터, 매장 또는 앱에서 정지를 신청합니다.
+2. 정지 시작일과 종료 예정일을 정합니다.
+3. 증빙 서류가 필요한 유형은 서류를 제출해야 정지가 확정됩니다."""
+
+
+def test_a_lower_sources_procedure_does_not_lead_a_how_to_answer(settings) -> None:
+    """"...못 사게 하려면 비밀번호 처음 값이 뭐예요?" reads as how-to; the fourth source's steps are
+    another task's and come after the first source's lines (STEPS_SOURCES), where the
+    procedure bonus put them above them."""
+    from dataclasses import replace
+
+    from query.answer.extractive import WEIGHTS
+    from tests.helpers import ranked_sections
+
+    question = "애들이 VOD를 마음대로 못 사게 하려면 비밀번호 처음 값이 뭐예요?"
+    assert question_kind(question).process
+    sections = ranked_sections(PARENTAL_KO, PLANS_KO, PLANS_KO.replace("기가", "광랜"), SUSPENSION_KO)
+    answer = extractive_answer(question, sections, get_embed_model(settings))
+    second_line = "초기화할 수 있습니다. [1]"
+    assert "0000" in answer.split("\n")[0] and answer.index(second_line) < answer.index("1. 명의자 본인이"), answer
+    anywhere = extractive_answer(question, sections, get_embed_model(settings), weights=replace(WEIGHTS, steps_sources=9))
+    assert anywhere.index("1. 명의자 본인이") < anywhere.index(second_line), anywhere
