@@ -127,7 +127,8 @@ class Settings(BaseSettings):
     # (reports/korean/ablation.md, seventh round), own indexes and all corpora: sample
     # section@1 +0.03-0.04 (a moving procedure), attachments +0.02-0.03; one debian-install
     # question 5 -> 6 (an install overview's numbered stages pass it; its fact stays in the
-    # answer since extractive.STEPS_SOURCES); no other set moves. 0.3 and 1.0 measured alike; 0.2 keeps the loss and none of the gains.
+    # answer since extractive.STEPS_SOURCES); no other set moves. 0.3 and 1.0 measured
+    # alike; 0.2 keeps the loss and none of the gains.
     steps_weight: float = Field(0.5, ge=0, description="A how-to question's candidates that show a numbered "
                                 "procedure gain what a first place in a list of this weight gives "
                                 "(query.answer.retrieve.credit_procedures); 0 = off")

@@ -7,13 +7,16 @@ PROCESS_BONUS, SIDE_MATCH set to 0)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from llama_index.core.schema import NodeWithScore, TextNode
 
 from core.embedding import get_embed_model
-from query.answer.extractive import extractive_answer
+from query.answer.extractive import WEIGHTS, extractive_answer
 from query.answer.question_kind import comparison_sides, question_kind
 from query.answer.sections import Section
+from tests.helpers import ranked_sections
 
 MODES = """Settings › Power › Modes
 Customers often ask which power mode they should pick, and the settings menu shows every mode of the device.
@@ -174,11 +177,6 @@ def test_a_lower_sources_procedure_does_not_lead_a_how_to_answer(settings) -> No
     """"...못 사게 하려면 비밀번호 처음 값이 뭐예요?" reads as how-to; the fourth source's steps are
     another task's and come after the first source's lines (STEPS_SOURCES), where the
     procedure bonus put them above them."""
-    from dataclasses import replace
-
-    from query.answer.extractive import WEIGHTS
-    from tests.helpers import ranked_sections
-
     question = "애들이 VOD를 마음대로 못 사게 하려면 비밀번호 처음 값이 뭐예요?"
     assert question_kind(question).process
     sections = ranked_sections(PARENTAL_KO, PLANS_KO, PLANS_KO.replace("기가", "광랜"), SUSPENSION_KO)
