@@ -251,18 +251,18 @@ class HybridRetriever:
         owner = self._owner
         unread = [cid for cid in dict.fromkeys(ids) if cid not in owner]
         if unread:
-            self._read(unread, reads)
+            self._read(unread, reads, owner)
         return owner
 
-    def _read(self, ids: list[str], reads: "Reads | None") -> dict[str, tuple[str, dict]]:
-        """`_records` of `ids`, whose sections are remembered (`_owner`) and which are kept in
-        `reads` with the ids found gone."""
+    def _read(self, ids: list[str], reads: "Reads | None", owner: dict[str, str]) -> None:
+        """`_records` of `ids`, whose sections are remembered in `owner` (the chunk -> section
+        map the caller took from `_owner`: another thread may start a new one meanwhile, see
+        `_ranked_sections`) and which are kept in `reads` with the ids found gone."""
         got = self._records(ids)
-        self._owner.update((cid, stored_section(metadata)) for cid, (_, metadata) in got.items())
+        owner.update((cid, stored_section(metadata)) for cid, (_, metadata) in got.items())
         if reads is not None:
             reads.records.update(got)
             reads.gone.update(cid for cid in ids if cid not in got)
-        return got
 
     def credit_procedures(self, question: str, fused: dict[str, float], reads: Reads) -> dict[str, float]:
         """A how-to question's best STEPS_DEPTH candidates that show a numbered procedure
@@ -283,7 +283,7 @@ class HybridRetriever:
         unknown = [cid for cid in top if cid not in steps]
         unread = [cid for cid in unknown if cid not in reads.records and cid not in reads.gone]
         if unread:
-            self._read(unread, reads)
+            self._read(unread, reads, self._owner)
         for cid in unknown:
             if cid in reads.records:
                 steps[cid] = shows_steps(reads.records[cid][0])
@@ -381,10 +381,7 @@ class HybridRetriever:
         unread = [cid for cid in ranked if cid not in owner and cid not in gone]
         while True:
             if unread:
-                got = self._records(unread)
-                records.update(got)
-                gone.update(cid for cid in unread if cid not in got)
-                owner.update((cid, stored_section(metadata)) for cid, (_, metadata) in got.items())
+                self._read(unread, reads, owner)
             live = [cid for cid in ranked if cid not in gone]
             top = rank_sections(live, fused, owner.__getitem__, self.settings.sibling_bonus)[:pool]
             unread = [cid for _, _, cids in top for cid in cids if cid not in records]

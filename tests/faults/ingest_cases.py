@@ -276,7 +276,8 @@ def kill9_rerun(workdir: Path) -> Outcome:
 def two_writers(workdir: Path) -> Outcome:
     # 16 manuals: the first takes its lock half a second after it starts and holds it for about
     # ten more; a refused second run takes well under a second.
-    manuals = many_manuals(workdir / "manuals", 4)
+    copies = 4
+    manuals = many_manuals(workdir / "manuals", copies)
     storage = workdir / "storage"
     first = subprocess.Popen(ingest_cmd(manuals, storage), cwd=ROOT, env=env(), stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
@@ -286,7 +287,7 @@ def two_writers(workdir: Path) -> Outcome:
     second = run_ingest(manuals, storage)
     second_seconds = time.perf_counter() - started
     first.communicate(timeout=900)
-    lost = sorted(set(f"copy{i:02d}/{p}" for i in range(4) for p in GOOD) - stored_paths(storage))
+    lost = sorted(set(f"copy{i:02d}/{p}" for i in range(copies) for p in GOOD) - stored_paths(storage))
     handled = second.returncode == 2 and f"pid {first.pid}" in second.stderr and first.returncode == 0
     return Outcome(handled, bool(lost), f"second: exit {second.returncode} in {second_seconds:.0f} s: "
                    f"{second.stderr.strip()[:90]!r}; first: exit {first.returncode}")
