@@ -189,9 +189,10 @@ def test_a_price_question_is_answered_by_the_amount(settings, question, text, pr
 @pytest.mark.parametrize("question,texts,fact", LATE_QS)
 def test_the_best_ranked_section_may_give_all_three_lines(settings, question, texts, fact) -> None:
     """The first section's third line states the fact; a weak line from the second section
-    must not take its place."""
+    must not take its place (it may follow, as a fourth line scoring close to it)."""
     answer = extractive_answer(question, ranked_sections(*texts), get_embed_model(settings))
-    assert fact in answer and "[2]" not in answer, answer
+    first_three = "\n".join(answer.split("\n")[:3])
+    assert fact in first_three and "[2]" not in first_three, answer
 
 
 @pytest.mark.parametrize("question,text,items", SIDE_QS)
