@@ -19,8 +19,8 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 from core.chunk_record import EXTRACTIVE_CHUNKS, HANGUL, HEADING, UNIT, chunk_body
 from core.lexical import tokenize
 from query.answer.fields import AskedFields, Field, load_profile
-from query.answer.question_kind import (STEP, Kind, Side, gives_advice, question_kind, states_path, states_requirement,
-                                        states_restriction)
+from query.answer.question_kind import (STEP, Kind, Side, gives_advice, gives_reason, question_kind, states_path,
+                                        states_requirement, states_restriction)
 from query.answer.sections import Section
 from query.answer.words import Words, load_words
 
@@ -279,6 +279,12 @@ def _with_steps(found: list[Unit]) -> list[Unit]:
 # 0.1-0.5 respectively; the larger values put the procedure first when a sentence that
 # merely restates the task ("... until you pair them again") shares more of its words.
 CAUSE_BONUS = 0.25
+# "Why / 왜 / ...는 이유" is answered by the sentence giving the reason ("... because ...",
+# "...기 때문입니다", "이유 중 하나는 ..."; question_kind.gives_reason), where the one sharing the
+# question's words restates what it asks about ("루트 계정은 ... 경우에만 사용해야 하고"). Measured
+# over every dev set (fact in answer, own indexes): 0.1, 0.2 and 0.3 each won 2 questions
+# (debian-install-ko-065, debian-ko-046) and lost none; the smallest kept.
+REASON_BONUS = 0.1
 # "Should I / is it a good idea / 써도 되나요" is answered by the sentence that advises
 # ("... is not recommended for photographs", "새 도구를 대신 쓰세요"). Measured over all
 # seven eval sets: 0.1 won 2 questions and lost none; 0.15 lost one, 0.2 won 3 and lost 2,
@@ -364,6 +370,7 @@ class Weights:
     rank_bonus: float = 0.08  # divided by the source's rank
     asked_row_bonus: float = 0.5  # the row of the field the question asks for
     cause_bonus: float = CAUSE_BONUS
+    reason_bonus: float = REASON_BONUS
     advice_bonus: float = ADVICE_BONUS
     condition_bonus: float = CONDITION_BONUS
     purpose_bonus: float = PURPOSE_BONUS
@@ -394,6 +401,8 @@ def _kind_bonus(kind: Kind, unit: Unit, w: Weights = WEIGHTS, number: int = 1, h
     bonus = 0.0
     if kind.cause and states_requirement(unit.text):
         bonus += w.cause_bonus
+    if kind.reason and gives_reason(unit.text):
+        bonus += w.reason_bonus
     if kind.advice and gives_advice(unit.text):
         bonus += w.advice_bonus
     if kind.condition and states_restriction(unit.text):

@@ -4,7 +4,8 @@ An extractive answer that quotes the sentence most similar to the question often
 what was asked: "how do I ..." wants the steps or the example configuration, "why / it
 doesn't work / 안 돼요" wants the requirement that was not met ("... must be in effect",
 "...가 모두 필요함을 명심하라"), and "difference between A and B" wants a line about each
-side, not a sentence that merely names both; "where is X / which menu / 어디서 바꾸나요" wants
+side, not a sentence that merely names both; "why" also wants the sentence giving the
+reason ("... because ...", "...기 때문입니다"); "where is X / which menu / 어디서 바꾸나요" wants
 the menu path that reaches it ("Image → Mode → Indexed", "서식 - 문자를 선택합니다"). These are patterns of
 the language, not of one manual: nothing here names a product, a markup class or a table
 label (corpus wording belongs in a field profile, query/fields.py).
@@ -37,6 +38,17 @@ CAUSE = re.compile(
 REQUIREMENT_SENTENCE = re.compile(
     r"\b(must|need|needs|required|requires|have to|has to|make sure|in effect|only if|only when)\b"
     r"|필요|야\s*(한|하|합|돼|된|됩)|반드시|려면|명심",
+    re.I,
+)
+
+# "Why ... / 왜 / ...는 이유 / how come" asks for a reason, answered by the sentence that gives
+# one ("because ...", "..., so that ...", "one reason is ...", "...기 때문입니다", "이유 중 하나는",
+# "그래야 ..."), where the sentence sharing most of the question's words restates what happens.
+# A failure asked about with "why" is also a CAUSE question (a requirement not met answers it).
+REASON = re.compile(r"\b(why|how come|what is the reason|for what reason)\b|왜|이유|까닭|원인", re.I)
+REASON_SENTENCE = re.compile(
+    r"\b(because|since|due to|so that|the reason|reasons?|otherwise|prevents?|avoids?|in order to)\b"
+    r"|때문|이유|까닭|원인|덕분|그래야|(으로|로)\s*인해|않도록|없도록|막기\s*위해|피하기\s*위해|위해서",
     re.I,
 )
 
@@ -151,6 +163,7 @@ class Kind:
     condition: bool
     sides: tuple[Side, Side] | None  # the two things a comparison contrasts
     reach: bool = False  # where a feature is / how to open or get to it: a menu path answers
+    reason: bool = False  # why: the sentence giving a reason answers
 
 
 def _terms(text: str) -> set[str]:
@@ -234,6 +247,7 @@ def question_kind(question: str, words: Words | None = None) -> Kind:
         condition=bool(CONDITION.search(question)) and sides is None,
         sides=sides,
         reach=bool(REACH.search(question)) and sides is None,
+        reason=bool(REASON.search(question)) and sides is None,
     )
 
 
@@ -250,6 +264,10 @@ def shows_steps(text: str) -> bool:
 
 def states_requirement(text: str) -> bool:
     return bool(REQUIREMENT_SENTENCE.search(text))
+
+
+def gives_reason(text: str) -> bool:
+    return bool(REASON_SENTENCE.search(text))
 
 
 def states_restriction(text: str) -> bool:

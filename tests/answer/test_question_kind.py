@@ -185,3 +185,30 @@ def test_a_lower_sources_procedure_does_not_lead_a_how_to_answer(settings) -> No
     assert "0000" in answer.split("\n")[0] and answer.index(second_line) < answer.index("1. 명의자 본인이"), answer
     anywhere = extractive_answer(question, sections, get_embed_model(settings), weights=replace(WEIGHTS, steps_sources=9))
     assert anywhere.index("1. 명의자 본인이") < anywhere.index(second_line), anywhere
+
+
+ADMIN_KO = """공유기 › 계정 › 관리자 계정
+관리자 계정으로 로그인하면 공유기의 모든 설정을 바꿀 수 있습니다.
+관리자 계정은 설정을 바꿀 때만 쓰고, 평소에는 일반 계정으로 로그인해야 합니다.
+늘 로그인해 둔 관리자 권한은 악성 웹페이지가 몰래 설정을 바꾸는 데 쓰일 수 있기 때문입니다.
+일반 계정은 관리 화면의 사용자 메뉴에서 만듭니다."""
+
+
+def test_why_questions_are_told_from_others() -> None:
+    assert question_kind("평소에 관리자 계정으로 쓰면 왜 안 돼요?").reason
+    assert question_kind("로그 순환 후 이전 로그파일을 바로 처리하면 안 되는 이유").reason
+    assert question_kind("Why do I get the wrong colour when painting on an indexed image?").reason
+    assert not question_kind("How do I reset the router?").reason
+    assert not question_kind("관리자 계정은 어디서 만들어요?").reason
+
+
+def test_a_why_question_gives_the_reason_before_what_it_restates(settings) -> None:
+    """"왜 안 돼요" is answered by the sentence stating the reason (...기 때문입니다); the one
+    saying what an administrator can do shares more of the question's words (REASON_BONUS)."""
+    question = "평소에 관리자 계정으로 쓰면 왜 안 돼요?"
+    reason, restated = "악성 웹페이지가", "모든 설정을 바꿀 수 있습니다"
+    answer = extractive_answer(question, _sections(ADMIN_KO), get_embed_model(settings))
+    assert reason in answer and answer.index(reason) < answer.index(restated), answer
+    without = extractive_answer(question, _sections(ADMIN_KO), get_embed_model(settings),
+                                weights=replace(WEIGHTS, reason_bonus=0))
+    assert without.index(restated) < without.index(reason), without
