@@ -141,6 +141,11 @@ def chunk_tokens(body: str, headings: list[str]) -> list[str]:
 DESCRIPTION = "d:"
 
 
+def body_terms(terms: list[str]) -> list[str]:
+    """The terms of a chunk's text, without the heading and description fields' prefixed ones."""
+    return [t for t in terms if not t.startswith((HEADING, DESCRIPTION))]
+
+
 def card_tokens(card_text: str) -> list[str]:
     """A description card's BM25 terms: the description (after the heading line) under a
     `d:` prefix.
@@ -295,16 +300,18 @@ class LexicalIndex:
         return replacing, (query_tokens(beside) if beside else [])
 
     def search_question(self, question: str, k: int, allowed: np.ndarray | None = None,
-                        expand: bool = True, language_idf: bool = False) -> list[LexicalHit]:
+                        expand: bool = True, language_idf: bool = False,
+                        expansion: tuple[list[str], list[str]] | None = None) -> list[LexicalHit]:
         """`search` for a question's own terms plus the corpus's names for what it asks
         about: in place of a word the corpus never writes at full weight, beside one it
         does at `EXPANSION_WEIGHT`. `language_idf`: weigh terms by their rarity among the
-        chunks in the question's language (`language_weights`)."""
+        chunks in the question's language (`language_weights`). `expansion`: the question's
+        `expansion()` when the caller has it already."""
         own = query_tokens(question)
         lang = text_language(question) if language_idf else None
         if not expand:
             return self.search(own, k, allowed, lang=lang)
-        replacing, beside = self.expansion(question)
+        replacing, beside = expansion if expansion is not None else self.expansion(question)
         known = set(own)
         own += [t for t in replacing if t not in known]
         known = set(own)

@@ -99,6 +99,7 @@ class Prepared:
     signature: str | None = None
     reply: str | None = None  # an answer known without generation (small talk, cache hit)
     history: list[dict] = field(default_factory=list)
+    corpus_terms: tuple[str, ...] = ()  # Retrieval.corpus_terms, for the extractive answer
 
     @property
     def question(self) -> str:
@@ -244,6 +245,7 @@ class Engine:
             retrieval = retriever.retrieve(text, top_k, filters, embedding)
         prepared.sections = retrieval.sections
         prepared.query_embedding = retrieval.query_embedding
+        prepared.corpus_terms = retrieval.corpus_terms
         self.embed.remember_query(text, retrieval.query_embedding)
         answer.sources = sources_of(retrieval.sections, self.settings)
         answer.latency.retrieve_ms = round(retrieval.seconds * 1000, 1)
@@ -317,7 +319,7 @@ class Engine:
     def extractive(self, prepared: Prepared) -> str:
         if prepared.sections:
             return extractive_answer(prepared.question, prepared.sections, self.embed, profile=self.profile,
-                                     words=self.words)
+                                     words=self.words, corpus_terms=prepared.corpus_terms)
         return NO_MATCH_ANSWER
 
     def _events(

@@ -33,7 +33,7 @@ from llama_index.core.vector_stores.utils import metadata_dict_to_node
 
 from core.chunk_record import LANG, PATH, dir_filter
 from core.embedding import get_embed_model, get_summary_model
-from core.lexical import LexicalIndex
+from core.lexical import LexicalIndex, body_terms
 from core.summaries import PageHit, SummaryIndex
 from core.settings import Settings
 from core.store import (
@@ -94,6 +94,9 @@ class Retrieval:
     query_embedding: list[float] | None = None
     notice: str | None = None
     dense_top: float | None = None  # similarity of the best dense hit, exp(-cosine distance): how well the manuals cover the question
+    # The corpus's names for the question's words (`corpus_names`): the extractive answer
+    # counts a line naming "synaptic" as naming the question's 시냅틱.
+    corpus_terms: tuple[str, ...] = ()
 
 
 class HybridRetriever:
@@ -161,12 +164,21 @@ class HybridRetriever:
                                     include=["distances"])
         return [(cid, math.exp(-distance)) for cid, distance in zip(got["ids"][0], got["distances"][0])]
 
-    def lexical_hits(self, question: str, k: int, filters: Filters) -> list[tuple[str, float]]:
+    def lexical_hits(self, question: str, k: int, filters: Filters,
+                     expansion: tuple[list[str], list[str]] | None = None) -> list[tuple[str, float]]:
+        """`expansion`: the question's `corpus_names` when the caller has them already."""
         if self.lexical is None:
             return []
         hits = self.lexical.search_question(question, k, filters.for_lexical(self.lexical), self.settings.query_expansion,
-                                            self.settings.language_idf)
+                                            self.settings.language_idf, expansion)
         return [(h.chunk_id, h.score) for h in hits]
+
+    def corpus_names(self, question: str) -> tuple[list[str], list[str]]:
+        """The corpus's terms for what the question names in words the corpus does not write
+        (core.lexical.LexicalIndex.expansion: 시냅틱 -> synaptic), when the setting is on."""
+        if self.lexical is None or not self.settings.query_expansion:
+            return [], []
+        return self.lexical.expansion(question)
 
     def row_hits(self, question: str, filters: Filters) -> RowMatch:
         """The row lane's best rows (query.answer.row_lane) and the weight their list is
@@ -409,7 +421,8 @@ class HybridRetriever:
         if mode != "lexical":
             vector = embedding if embedding is not None else self.embed_model.get_query_embedding(question)
         dense = self.dense(vector, k, filters) if vector is not None else []
-        lexical = self.lexical_hits(question, k, filters) if mode != "dense" else []
+        names = self.corpus_names(question) if mode != "dense" else ([], [])
+        lexical = self.lexical_hits(question, k, filters, names) if mode != "dense" else []
 
         fused = fuse(dense, lexical, self.settings)
         rows = self.row_hits(question, filters)
@@ -426,7 +439,8 @@ class HybridRetriever:
         if self.reorder is not None:
             sections, notice = self.reorder(question, sections, top_k)
         return Retrieval(sections=sections[:top_k], seconds=time.perf_counter() - started,
-                         query_embedding=vector, notice=notice, dense_top=dense[0][1] if dense else None)
+                         query_embedding=vector, notice=notice, dense_top=dense[0][1] if dense else None,
+                         corpus_terms=tuple(body_terms(names[0] + names[1])))
 
 
 def _best_chunks(fused: dict[str, float], owner: dict[str, str]) -> dict[str, str]:

@@ -6,10 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from core.embedding import get_embed_model
 from core.vocab import Vocabulary, page_terms
 from ingest.run import ingest
+from query.answer.extractive import extractive_answer
 from query.answer.retrieve import HybridRetriever
-from tests.helpers import ROOT, make_settings
+from tests.helpers import ROOT, make_settings, ranked_sections
 
 FIXTURE = ROOT / "tests" / "fixtures" / "vocab"
 
@@ -68,6 +70,24 @@ def test_korean_transliteration_finds_the_latin_named_section(vocab_store):
     assert _top(vocab_store, "아파치 껐다 켜는 법")[0] == "servers.html#apache-restart"
     # Without the corpus vocabulary nothing in the question is in the index.
     assert _top(vocab_store, "톰캣은 어떻게 껐다 켜요?", query_expansion=False) == []
+
+
+def test_the_answer_quotes_the_line_naming_the_thing_as_the_corpus_does(vocab_store, settings):
+    """"톰캣 ..." is answered by the line about Tomcat, not by the Apache line ranked above it
+    that shares the rest of the question's words: the retrieval hands the answer the
+    corpus's name for 톰캣 (Retrieval.corpus_terms)."""
+    question = "톰캣 재시작하는 동안 요청은 어떻게 되나요?"
+    retriever = HybridRetriever(make_settings(vocab_store, retrieval_mode="lexical"))
+    try:
+        names = retriever.retrieve(question, top_k=3).corpus_terms
+    finally:
+        retriever.close()
+    assert "tomcat" in names
+    sections = ranked_sections("서버 운영 안내 › Apache 다시 시작\nApache를 재시작하는 동안 접속 중인 요청은 끊기지 않습니다.",
+                               "서버 운영 안내 › Tomcat 재기동\nTomcat을 재시작하는 동안 들어온 요청은 실패합니다.")
+    embed = get_embed_model(settings)
+    assert extractive_answer(question, sections, embed, corpus_terms=names).startswith("Tomcat을"), names
+    assert extractive_answer(question, sections, embed).startswith("Apache를")
 
 
 def test_latin_names_find_the_hangul_a_korean_manual_writes():
