@@ -285,6 +285,13 @@ CAUSE_BONUS = 0.25
 # over every dev set (fact in answer, own indexes): 0.1, 0.2 and 0.3 each won 2 questions
 # (debian-install-ko-065, debian-ko-046) and lost none; the smallest kept.
 REASON_BONUS = 0.1
+# A question naming a term as written ("REMOTE_HOST 환경변수는 ...", "keymap 줄임말은 ...") is
+# answered by the entry defining it ("REMOTE_HOST: 이 변수는 ...", "keymap: keyboard-configuration/
+# xkb-keymap."), while sentences about the list share more of its other words. Measured over
+# every dev set (fact in answer, own indexes): 0.2 and 0.3 won httpd-ko-074 and
+# debian-install-ko-047 and lost none (0.1 won the first only); before table rows were left
+# out (their first cell is a column label, "디렉터리: tmp; ...") it lost debian-install-ko-020.
+NAMED_ENTRY_BONUS = 0.2
 # "Should I / is it a good idea / 써도 되나요" is answered by the sentence that advises
 # ("... is not recommended for photographs", "새 도구를 대신 쓰세요"). Measured over all
 # seven eval sets: 0.1 won 2 questions and lost none; 0.15 lost one, 0.2 won 3 and lost 2,
@@ -371,6 +378,7 @@ class Weights:
     asked_row_bonus: float = 0.5  # the row of the field the question asks for
     cause_bonus: float = CAUSE_BONUS
     reason_bonus: float = REASON_BONUS
+    named_entry_bonus: float = NAMED_ENTRY_BONUS
     advice_bonus: float = ADVICE_BONUS
     condition_bonus: float = CONDITION_BONUS
     purpose_bonus: float = PURPOSE_BONUS
@@ -492,6 +500,23 @@ def _read_chunks(section: Section) -> list:
     return chunks
 
 
+# An entry that defines a term: "REMOTE_HOST: 이 변수는 ...", "keymap: keyboard-configuration/
+# xkb-keymap.", "• purge - removes ...". Its term runs up to the colon or the spaced dash.
+_ENTRY_TERM = re.compile(r"^[•*]?\s*([^:;,.!?]{2,40}?)\s*(?::\s|\s[-–—]\s)")
+_NEXT_CELL = re.compile(r";\s[^;:]{1,30}:\s")
+
+
+def _defines_named(unit: Unit, question: str) -> bool:
+    """The unit is an entry defining a term the question names as written ("REMOTE_HOST
+    환경변수는 어떤 경우에만 설정되나요?" -> "REMOTE_HOST: 이 변수는 HostnameLookups가 on이고 ...").
+    A Hangul particle may follow the term in the question; a Latin letter or digit may not."""
+    entry = _ENTRY_TERM.match(unit.text)
+    if not entry or _NEXT_CELL.search(unit.text):
+        return False  # (a table row's first cell is a column's label: "디렉터리: tmp; 내용: 임시 파일")
+    term = " ".join(entry.group(1).split()).lower()
+    return len(term) >= 3 and re.search(rf"(?<![\w]){re.escape(term)}(?![A-Za-z0-9_])", " ".join(question.lower().split())) is not None
+
+
 def _asked_row(unit: Unit, asked: AskedFields) -> bool:
     row_key = _ROW_KEY.match(unit.text)
     return bool(row_key) and asked.asks_for(row_key.group(1))
@@ -563,6 +588,8 @@ def extractive_answer(
             kind, unit, w, number, sections[number - 1].metadata.get(HEADING, ""))
         if i in matched_rows:
             prior[i] += w.row_bonus
+        if w.named_entry_bonus and _defines_named(unit, question):
+            prior[i] += w.named_entry_bonus
         if _asked_row(unit, asked):
             prior[i] += w.asked_row_bonus
             asked_rows.append(i)

@@ -212,3 +212,22 @@ def test_a_why_question_gives_the_reason_before_what_it_restates(settings) -> No
     without = extractive_answer(question, _sections(ADMIN_KO), get_embed_model(settings),
                                 weights=replace(WEIGHTS, reason_bonus=0))
     assert without.index(restated) < without.index(reason), without
+
+
+CGI_VARIABLES_KO = """환경변수 › CGI 변수
+서버는 요청마다 여러 환경변수를 CGI 스크립트에 넘깁니다.
+REMOTE_USER: 인증을 거친 요청에서만 설정됩니다.
+REMOTE_HOST: HostnameLookups가 켜져 있고 역DNS 검색으로 이름을 찾은 경우에만 채워집니다.
+CGI 스크립트에 넘기는 환경변수는 설정 파일에서 더 추가할 수 있으며, 추가한 환경변수도 요청마다 설정됩니다."""
+
+
+def test_a_question_naming_a_term_leads_with_the_entry_defining_it(settings) -> None:
+    """"REMOTE_HOST 환경변수는 언제 설정돼요?": the entry "REMOTE_HOST: ..." answers; the
+    sentences about CGI variables in general share more of the question's other words
+    (NAMED_ENTRY_BONUS)."""
+    question = "CGI 스크립트의 REMOTE_HOST 환경변수는 언제 설정돼요?"
+    entries = _entries(extractive_answer(question, _sections(CGI_VARIABLES_KO), get_embed_model(settings)))
+    assert entries[0].startswith("REMOTE_HOST:"), entries
+    without = _entries(extractive_answer(question, _sections(CGI_VARIABLES_KO), get_embed_model(settings),
+                                         weights=replace(WEIGHTS, named_entry_bonus=0)))
+    assert not without[0].startswith("REMOTE_HOST:"), without
