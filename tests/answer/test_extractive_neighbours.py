@@ -236,7 +236,8 @@ def test_each_mechanism_is_what_the_tests_measure(settings, monkeypatch, switch)
     weights = {"ADVICE_BONUS": replace(WEIGHTS, advice_bonus=0), "MONEY_BONUS": replace(WEIGHTS, money_bonus=0),
                "PURPOSE_BONUS": replace(WEIGHTS, purpose_bonus=0), "CONDITION_BONUS": replace(WEIGHTS, condition_bonus=0),
                "TOP_SOURCE_LINES": replace(WEIGHTS, top_source_lines=WEIGHTS.source_lines),
-               "SIDE_DEFINES": replace(WEIGHTS, side_defines=False)}.get(switch, WEIGHTS)
+               # (a side's defining item is also an entry defining a term the question names)
+               "SIDE_DEFINES": replace(WEIGHTS, side_defines=False, named_entry_bonus=0)}.get(switch, WEIGHTS)
     if switch in ("FOLLOW_CHARS", "_NOTE_ON_EXAMPLE", "_FIGURE"):
         monkeypatch.setattr(extractive, switch, 0 if switch == "FOLLOW_CHARS" else re.compile(r"(?!)"))
     if switch == "TOP_SOURCE_LINES":
