@@ -20,6 +20,8 @@ os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (_NETGUARD, os.environ.get
 from core.settings import Settings  # noqa: E402
 from ingest.run import ingest  # noqa: E402
 from tests.helpers import CORPUS, FIXTURES, make_settings  # noqa: E402,F401  (helpers live in tests/helpers.py)
+# The fault suite's table is printed by the process that reports (tests/faults/table.py).
+from tests.faults.table import pytest_runtest_logreport, pytest_runtest_makereport, pytest_terminal_summary  # noqa: E402,F401
 
 
 @pytest.fixture
