@@ -124,6 +124,17 @@ def _continued(lines: list[str], i: int) -> str:
 
 
 MAX_EXAMPLE_LINES = 8
+# An example right after a paragraph is shown with its last sentence even when that sentence
+# does not announce it (":", "following", "다음과 같이"): translated manuals often end the
+# paragraph with a plain sentence ("... 파일을 추출합니다. 파일을 설치하려면 root 권한이 필요할 수도
+# 있습니다." / `# ar -x debootstrap_0.X.X_all.deb ...`), and the example alone shares too few
+# words with a question to be picked. A sentence cut off by a command keeps its own rule
+# (`_continued`). Measured over every dev set (fact in answer, own indexes): won
+# debian-install-ko-055, lost none.
+EXAMPLE_AFTER_ANY_SENTENCE = True
+# ... when that line reads as code, not as an English fragment without a full stop ("Instead,
+# the command"): a prompt or comment sign, a path, an option, an assignment, a dotted name.
+_CODE = re.compile(r"[#$/=_<>{}\[\]|]|(^|\s)--?\w|\w\.\w")
 EXAMPLE_CHARS = 400
 
 
@@ -177,13 +188,14 @@ def units(text: str) -> list[Unit]:
         else:
             if i > 0 and _is_example(lines[i - 1]) and _REFERS_BACK.match(sentences[0]):
                 prefix = lines[i - 1]
-            if i + 1 < len(lines) and _is_example(lines[i + 1]) and _INTRODUCES.search(sentences[-1]):
+            example_next = i + 1 < len(lines) and _is_example(lines[i + 1])
+            introduces = example_next and bool(_INTRODUCES.search(sentences[-1]))
+            suffix = "" if introduces else _continued(lines, i)
+            if introduces or (example_next and not suffix and EXAMPLE_AFTER_ANY_SENTENCE and _CODE.search(lines[i + 1])):
                 suffix = _example_run(lines, i + 1)
                 after = i + 2 + suffix.count("\n")  # the line after the example
                 if after < len(lines) and _NOTE_ON_EXAMPLE.match(lines[after]):
                     suffix += "\n" + _SENTENCE_END.split(lines[after])[0].strip()
-            else:
-                suffix = _continued(lines, i)
         for j, piece in enumerate(pieces):
             head = prefix if j == 0 else ""
             tail = suffix if j == len(pieces) - 1 else ""

@@ -228,6 +228,20 @@ def test_only_a_complete_short_follow_up_is_added() -> None:
     assert shown[0] == "The service starts at boot.", shown
 
 
+def test_an_example_after_a_plain_sentence_is_shown_with_it(monkeypatch) -> None:
+    """A paragraph ending in a plain sentence, then the command: the sentence is shown with it
+    (EXAMPLE_AFTER_ANY_SENTENCE), where only a sentence ending in ":" or saying "다음" was."""
+    text = ("설치 › 수동 설치\npool에서 deb 파일을 내려받아 작업 폴더에 복사하고 파일을 추출합니다. "
+            "파일을 설치하려면 root 권한이 필요할 수도 있습니다.\n# ar -x tool_1.0_all.deb\n작업 폴더는 나중에 지워도 됩니다.")
+
+    def shown_together() -> bool:
+        return any("root 권한" in u.shown and "ar -x tool_1.0_all.deb" in u.shown for u in units(text))
+
+    assert shown_together()
+    monkeypatch.setattr(extractive, "EXAMPLE_AFTER_ANY_SENTENCE", False)
+    assert not shown_together()
+
+
 @pytest.mark.parametrize("switch", ["FOLLOW_CHARS", "_NOTE_ON_EXAMPLE", "_FIGURE", "ADVICE_BONUS", "MONEY_BONUS", "TOP_SOURCE_LINES", "SIDE_DEFINES", "PURPOSE_BONUS", "CONDITION_BONUS"])
 def test_each_mechanism_is_what_the_tests_measure(settings, monkeypatch, switch) -> None:
     """Switched off, the matching test above fails: the fixtures do need the mechanism.
