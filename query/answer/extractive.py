@@ -191,7 +191,8 @@ def units(text: str) -> list[Unit]:
             example_next = i + 1 < len(lines) and _is_example(lines[i + 1])
             introduces = example_next and bool(_INTRODUCES.search(sentences[-1]))
             suffix = "" if introduces else _continued(lines, i)
-            if introduces or (example_next and not suffix and EXAMPLE_AFTER_ANY_SENTENCE and _CODE.search(lines[i + 1])):
+            if introduces or (example_next and not suffix and EXAMPLE_AFTER_ANY_SENTENCE
+                              and _CODE.search(lines[i + 1])):
                 suffix = _example_run(lines, i + 1)
                 after = i + 2 + suffix.count("\n")  # the line after the example
                 if after < len(lines) and _NOTE_ON_EXAMPLE.match(lines[after]):
@@ -526,7 +527,8 @@ def _defines_named(unit: Unit, question: str) -> bool:
     if not entry or _NEXT_CELL.search(unit.text):
         return False  # (a table row's first cell is a column's label: "디렉터리: tmp; 내용: 임시 파일")
     term = " ".join(entry.group(1).split()).lower()
-    return len(term) >= 3 and re.search(rf"(?<![\w]){re.escape(term)}(?![A-Za-z0-9_])", " ".join(question.lower().split())) is not None
+    named = re.search(rf"(?<![\w]){re.escape(term)}(?![A-Za-z0-9_])", " ".join(question.lower().split()))
+    return len(term) >= 3 and named is not None
 
 
 def _asked_row(unit: Unit, asked: AskedFields) -> bool:

@@ -421,8 +421,11 @@ class HybridRetriever:
         if mode != "lexical":
             vector = embedding if embedding is not None else self.embed_model.get_query_embedding(question)
         dense = self.dense(vector, k, filters) if vector is not None else []
-        names = self.corpus_names(question) if mode != "dense" else ([], [])
-        lexical = self.lexical_hits(question, k, filters, names) if mode != "dense" else []
+        names: tuple[list[str], list[str]] = ([], [])
+        lexical: list[tuple[str, float]] = []
+        if mode != "dense":
+            names = self.corpus_names(question)
+            lexical = self.lexical_hits(question, k, filters, names)
 
         fused = fuse(dense, lexical, self.settings)
         rows = self.row_hits(question, filters)
