@@ -522,12 +522,13 @@ _NEXT_CELL = re.compile(r";\s[^;:]{1,30}:\s")
 def _defines_named(unit: Unit, question: str) -> bool:
     """The unit is an entry defining a term the question names as written ("REMOTE_HOST
     환경변수는 어떤 경우에만 설정되나요?" -> "REMOTE_HOST: 이 변수는 HostnameLookups가 on이고 ...").
-    A Hangul particle may follow the term in the question; a Latin letter or digit may not."""
+    A Hangul particle may follow the term in the question; a Latin letter or digit may not.
+    `question`: lowercased, its whitespace collapsed (once per answer, not per candidate)."""
     entry = _ENTRY_TERM.match(unit.text)
     if not entry or _NEXT_CELL.search(unit.text):
         return False  # (a table row's first cell is a column's label: "디렉터리: tmp; 내용: 임시 파일")
     term = " ".join(entry.group(1).split()).lower()
-    named = re.search(rf"(?<![\w]){re.escape(term)}(?![A-Za-z0-9_])", " ".join(question.lower().split()))
+    named = re.search(rf"(?<![\w]){re.escape(term)}(?![A-Za-z0-9_])", question)
     return len(term) >= 3 and named is not None
 
 
@@ -588,6 +589,7 @@ def extractive_answer(
     query_terms = set(tokenize(question, question=True))
     named = [t for t in corpus_terms if t not in query_terms]  # (a term repeated stands for a word of as many terms)
     asked_terms = len(query_terms) + len(named)
+    spoken = " ".join(question.lower().split())  # (for `_defines_named`)
     wants_quantity = bool(_QUANTITY.search(question))
     wants_money = bool(w.money_bonus and words.asks_price.search(question))
     prior = np.zeros(len(candidates))  # everything but the embedding similarity
@@ -602,7 +604,7 @@ def extractive_answer(
             kind, unit, w, number, sections[number - 1].metadata.get(HEADING, ""))
         if i in matched_rows:
             prior[i] += w.row_bonus
-        if w.named_entry_bonus and _defines_named(unit, question):
+        if w.named_entry_bonus and _defines_named(unit, spoken):
             prior[i] += w.named_entry_bonus
         if _asked_row(unit, asked):
             prior[i] += w.asked_row_bonus
