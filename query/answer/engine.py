@@ -33,6 +33,7 @@ from query.answer.live import LiveIndex
 from query.answer.retrieve import Filters, HybridRetriever
 from query.answer.sections import Section
 from query.answer.smalltalk import smalltalk_reply
+from query.answer.question_kind import Kind
 from query.answer.words import load_words
 
 SNIPPET_CHARS = 240
@@ -100,6 +101,7 @@ class Prepared:
     reply: str | None = None  # an answer known without generation (small talk, cache hit)
     history: list[dict] = field(default_factory=list)
     corpus_terms: tuple[str, ...] = ()  # Retrieval.corpus_terms, for the extractive answer
+    kind: Kind | None = None  # Retrieval.kind, for the extractive answer
 
     @property
     def question(self) -> str:
@@ -246,6 +248,7 @@ class Engine:
         prepared.sections = retrieval.sections
         prepared.query_embedding = retrieval.query_embedding
         prepared.corpus_terms = retrieval.corpus_terms
+        prepared.kind = retrieval.kind
         self.embed.remember_query(text, retrieval.query_embedding)
         answer.sources = sources_of(retrieval.sections, self.settings)
         answer.latency.retrieve_ms = round(retrieval.seconds * 1000, 1)
@@ -319,7 +322,7 @@ class Engine:
     def extractive(self, prepared: Prepared) -> str:
         if prepared.sections:
             return extractive_answer(prepared.question, prepared.sections, self.embed, profile=self.profile,
-                                     words=self.words, corpus_terms=prepared.corpus_terms)
+                                     words=self.words, corpus_terms=prepared.corpus_terms, kind=prepared.kind)
         return NO_MATCH_ANSWER
 
     def _events(

@@ -242,7 +242,6 @@ _HAS_NUMBER = re.compile(r"\d")
 # Which nouns ask for a price is the profile's list (query.answer.words: Words.asks_price).
 _MONEY = re.compile(r"\d[\d,.]*\s*(원|달러|유로|엔)(?![A-Za-z])|[$€£¥₩]\s*\d|\b(KRW|USD|EUR|GBP|JPY)\s*\d|\d\s*(KRW|USD|EUR|GBP|JPY)\b")
 MONEY_BONUS = 0.1
-_ROW_KEY = re.compile(r"^([^:]{1,30}):\s")
 
 
 # "How do I ..." is answered by a procedure's ordered steps, shown together, or by the
@@ -488,8 +487,7 @@ def _lead_with_sides(sides: tuple[Side, Side], candidates: list[tuple[int, Unit,
             # A list item or row that opens with the side ("• purge - removes the package and
             # its configuration files") defines it; a sentence that only mentions it in passing
             # ("when the application package is purged, ...") does not.
-            item = text.lstrip("•*- ")
-            defines = w.side_defines and item.startswith(side.phrase) and item[len(side.phrase):].lstrip()[:1] in (":", "-", "–", "—")
+            defines = w.side_defines and entry_term(unit.text) == side.phrase
             key = (defines, side.phrase in text, scores[i])
             if best_key is None or key > best_key:
                 best, best_key = i, key
@@ -513,10 +511,23 @@ def _read_chunks(section: Section) -> list:
     return chunks
 
 
-# An entry that defines a term: "REMOTE_HOST: 이 변수는 ...", "keymap: keyboard-configuration/
-# xkb-keymap.", "• purge - removes ...". Its term runs up to the colon or the spaced dash.
-_ENTRY_TERM = re.compile(r"^[•*]?\s*([^:;,.!?]{2,40}?)\s*(?::\s|\s[-–—]\s)")
+# An entry: a line that names its subject and then says what it is - a table row read as
+# "key: value" ("Monthly fee: KRW 9,900", "REMOTE_HOST: 이 변수는 ..."), a definition or a
+# list item ("• purge - removes ..."). Its term runs up to the first colon or spaced dash,
+# after a bullet. One reading for the three places that ask "what does this line define?"
+# (the asked field's row, a named term's entry, a compared side's own item).
+_ENTRY = re.compile(r"^[•*-]?\s*([^:]{1,40}?)\s*(?::\s|(?P<dash>\s[-–—]\s))")
 _NEXT_CELL = re.compile(r";\s[^;:]{1,30}:\s")
+
+
+def entry_term(text: str, dash: bool = True) -> str:
+    """The term the line defines, lowercased with its whitespace collapsed; "" when the line
+    is not an entry. `dash`: a spaced dash ends the term too (an item, a definition); without
+    it only a colon does (a table row, which the parser writes "key: value")."""
+    entry = _ENTRY.match(text)
+    if not entry or (entry.group("dash") and not dash):
+        return ""
+    return " ".join(entry.group(1).split()).lower()
 
 
 def _defines_named(unit: Unit, question: str) -> bool:
@@ -524,17 +535,15 @@ def _defines_named(unit: Unit, question: str) -> bool:
     환경변수는 어떤 경우에만 설정되나요?" -> "REMOTE_HOST: 이 변수는 HostnameLookups가 on이고 ...").
     A Hangul particle may follow the term in the question; a Latin letter or digit may not.
     `question`: lowercased, its whitespace collapsed (once per answer, not per candidate)."""
-    entry = _ENTRY_TERM.match(unit.text)
-    if not entry or _NEXT_CELL.search(unit.text):
+    term = entry_term(unit.text)
+    if len(term) < 3 or _NEXT_CELL.search(unit.text):
         return False  # (a table row's first cell is a column's label: "디렉터리: tmp; 내용: 임시 파일")
-    term = " ".join(entry.group(1).split()).lower()
-    named = re.search(rf"(?<![\w]){re.escape(term)}(?![A-Za-z0-9_])", question)
-    return len(term) >= 3 and named is not None
+    return re.search(rf"(?<![\w]){re.escape(term)}(?![A-Za-z0-9_])", question) is not None
 
 
 def _asked_row(unit: Unit, asked: AskedFields) -> bool:
-    row_key = _ROW_KEY.match(unit.text)
-    return bool(row_key) and asked.asks_for(row_key.group(1))
+    term = entry_term(unit.text, dash=False)
+    return bool(term) and asked.asks_for(term)
 
 
 @lru_cache(maxsize=50_000)
@@ -547,7 +556,7 @@ def _terms(text: str) -> frozenset[str]:
 def extractive_answer(
     question: str, sections: list[Section], embed_model: BaseEmbedding,
     profile: tuple[Field, ...] | None = None, weights: Weights = WEIGHTS, words: Words | None = None,
-    corpus_terms: tuple[str, ...] = (),
+    corpus_terms: tuple[str, ...] = (), kind: Kind | None = None,
 ) -> str:
     """`profile`: the field profile (query.fields); the bundled default when None.
     `weights`: the scorer's tuning (`Weights`; the measured defaults unless a variant is passed).
@@ -556,12 +565,14 @@ def extractive_answer(
     term repeated as often as the question word it stands for made terms): a line writing
     "synaptic" names what "시냅틱은 어떤 프로그램이에요?" asks about, as BM25 found its section
     by. Measured over every dev set (fact in answer, own indexes): won vocab-debian-01,
-    vocab-sample-05 and httpd-ko-065, lost none."""
+    vocab-sample-05 and httpd-ko-065, lost none.
+    `kind`: what the question asks for (Retrieval.kind, read with the same `words`), when the
+    caller has it already."""
     w = weights
     words = words or load_words()
     if not sections:
         return ""
-    kind = question_kind(question, words)
+    kind = kind or question_kind(question, words)
     process = kind.process
     asked = AskedFields(question, load_profile() if profile is None else profile)
     candidates: list[tuple[int, Unit, str]] = []  # (source number, unit, unit text with its section heading)

@@ -39,10 +39,11 @@ from core.settings import Settings
 from core.store import (
     Generation, Storage, StoreError, get_storage, open_collection, read_info, reader_client, stored_section,
 )
-from query.answer.question_kind import question_kind, shows_steps
+from query.answer.question_kind import Kind, question_kind, shows_steps
 from query.answer.row_lane import (NO_ROWS, ROW_CANDIDATES, RowMatch, asked_shape, attach_rows, confident, load_rows,
                                    mode_uses_lexical)
 from query.answer.sections import Reorder, Section, group_duplicates
+from query.answer.words import load_words
 
 
 @dataclass
@@ -97,6 +98,9 @@ class Retrieval:
     # The corpus's names for the question's words (`corpus_names`): the extractive answer
     # counts a line naming "synaptic" as naming the question's 시냅틱.
     corpus_terms: tuple[str, ...] = ()
+    # What the question asks for (query.answer.question_kind), read once with the profile's
+    # word lists: the procedure prior here and the extractive answer both use it.
+    kind: Kind | None = None
 
 
 class HybridRetriever:
@@ -111,6 +115,7 @@ class HybridRetriever:
                  reorder: Reorder | None = None) -> None:
         self.settings = settings
         self.reorder = reorder  # the reranker, when one is configured (query.rerank.reranker)
+        self.words = load_words(settings.field_profile)  # the profile's word lists, for `question_kind`
         storage = get_storage(settings, storage_dir)
         generation = generation or storage.current()
         if generation is None:
@@ -276,7 +281,7 @@ class HybridRetriever:
             reads.records.update(got)
             reads.gone.update(cid for cid in ids if cid not in got)
 
-    def credit_procedures(self, question: str, fused: dict[str, float], reads: Reads) -> dict[str, float]:
+    def credit_procedures(self, kind: Kind, fused: dict[str, float], reads: Reads) -> dict[str, float]:
         """A how-to question's best STEPS_DEPTH candidates that show a numbered procedure
         gain STEPS_WEIGHT / (rrf_k + 1): what a first place in a list of that weight gives.
 
@@ -288,7 +293,7 @@ class HybridRetriever:
         never enters. Whether a chunk shows steps is read from its text once and
         remembered, like its section (chunk ids follow their text)."""
         weight = self.settings.steps_weight
-        if not weight or not fused or not question_kind(question).process:
+        if not weight or not fused or not kind.process:
             return fused
         top = sorted(fused, key=lambda cid: -fused[cid])[:STEPS_DEPTH]
         steps = self._steps
@@ -434,7 +439,8 @@ class HybridRetriever:
         fused = self.credit_rows(fused, rows, reads)
         if summary is not None:
             fused = self.credit_pages(fused, summary.result(), reads)
-        fused = self.credit_procedures(question, fused, reads)
+        kind = question_kind(question, self.words)
+        fused = self.credit_procedures(kind, fused, reads)
         pool = max(top_k, self.settings.rerank_candidates) if self.reorder is not None else top_k
         sections = self._sections(fused, pool, question, reads)
         attach_rows(sections, rows, owner.get)
@@ -443,7 +449,7 @@ class HybridRetriever:
             sections, notice = self.reorder(question, sections, top_k)
         return Retrieval(sections=sections[:top_k], seconds=time.perf_counter() - started,
                          query_embedding=vector, notice=notice, dense_top=dense[0][1] if dense else None,
-                         corpus_terms=tuple(body_terms(names[0] + names[1])))
+                         corpus_terms=tuple(body_terms(names[0] + names[1])), kind=kind)
 
 
 def _best_chunks(fused: dict[str, float], owner: dict[str, str]) -> dict[str, str]:

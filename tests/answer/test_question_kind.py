@@ -13,7 +13,7 @@ import pytest
 from llama_index.core.schema import NodeWithScore, TextNode
 
 from core.embedding import get_embed_model
-from query.answer.extractive import WEIGHTS, extractive_answer
+from query.answer.extractive import WEIGHTS, entry_term, extractive_answer
 from query.answer.question_kind import comparison_sides, question_kind
 from query.answer.sections import Section
 from tests.helpers import ranked_sections
@@ -231,3 +231,39 @@ def test_a_question_naming_a_term_leads_with_the_entry_defining_it(settings) -> 
     without = _entries(extractive_answer(question, _sections(CGI_VARIABLES_KO), get_embed_model(settings),
                                          weights=replace(WEIGHTS, named_entry_bonus=0)))
     assert not without[0].startswith("REMOTE_HOST:"), without
+
+
+@pytest.mark.parametrize("line, term", [
+    ("Monthly fee: KRW 9,900", "monthly fee"),  # a table row read as "key: value"
+    ("REMOTE_HOST: 이 변수는 역DNS 검색으로 이름을 찾은 경우에만 채워집니다.", "remote_host"),
+    ("• purge - removes the package and its configuration files", "purge"),  # a list item
+    ("keymap: keyboard-configuration/xkb-keymap.", "keymap"),
+    ("When the package is purged, its files go too.", ""),  # a sentence naming it in passing
+    ("See http://example.com for more", ""),  # a colon inside a word is no entry
+])
+def test_an_entry_is_read_the_same_for_rows_terms_and_sides(line, term) -> None:
+    """One reading of "what does this line define" for the asked field's row, a named term's
+    entry and a compared side's own item (extractive.entry_term)."""
+    assert entry_term(line) == term
+    # The asked field's row is a table row: its key ends at a colon, not at a list item's dash.
+    assert entry_term(line, dash=False) == (term if ":" in line else "")
+
+
+def test_the_retrieval_reads_the_question_kind_its_answer_uses(settings, tmp_path) -> None:
+    """The procedure prior (retrieval) and the extractive answer read one Kind, with the
+    profile's word lists: a deployment's profile applies to both."""
+    from ingest.run import ingest
+    from query.answer.engine import Engine
+    from query.answer.words import load_words
+
+    manuals = tmp_path / "manuals"
+    manuals.mkdir()
+    (manuals / "a.html").write_text('<html lang="en"><head><title>Eco mode</title></head><body><h1 id="t">Eco mode</h1>'
+                                    "<ol><li>Open Settings.</li><li>Choose Eco.</li></ol></body></html>", encoding="utf-8")
+    store = settings.model_copy(update={"storage_dir": tmp_path / "storage"})
+    assert ingest([manuals], store, progress=False).files.failed == 0
+    engine = Engine(store)
+    question = "How do I turn on eco mode?"
+    with engine.live.use() as retriever:
+        kind = retriever.retrieve(question, 3).kind
+    assert kind == question_kind(question, load_words(store.field_profile)) and kind.process
