@@ -17,7 +17,7 @@ import numpy as np
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
 from core.chunk_record import EXTRACTIVE_CHUNKS, HANGUL, HEADING, UNIT, chunk_body
-from core.lexical import tokenize
+from core.lexical import BIGRAM, tokenize
 from query.answer.fields import AskedFields, Field, load_profile
 from query.answer.question_kind import (STEP, Kind, Side, gives_advice, gives_reason, question_kind, states_path,
                                         states_requirement, states_restriction)
@@ -26,6 +26,16 @@ from query.answer.words import Words, load_words
 
 _SENTENCE_END = re.compile(r"(?<=[.!?。])\s+(?=[\"'(\[A-Z가-힣0-9•])")
 MAX_UNITS_PER_SOURCE = 12
+# Past a source's MAX_UNITS_PER_SOURCE, a row or sentence is still read when it names a
+# question word no earlier candidate of that source named. Why: "which key centres a
+# paragraph" on a page with a 50-row key table read the table's first twelve rows, which
+# share "paragraph" (heading styles), and never the "Ctrl+E: centre" row far below, which
+# holds "centre"; the answer quoted other rows (one of the hidden Korean set's miss kinds).
+# Reading every unit instead (a cap of 20 or 40) was measured and lost a question: more
+# lines that share nothing new compete. Measured over every dev set (fact in answer, the
+# same retrieved sections): own indexes unchanged, one index of all corpora +1
+# (debian-install-ko-046), none lost; tests/answer/test_answer_shapes.py (the key table).
+NEW_TERM_UNITS = True
 # Only the candidates with the best lexical prior (shared terms, asked field, source rank)
 # go through the embedding model: that forward pass was most of a first-time extractive
 # answer, and the similarity only reorders the front runners. Measured over the four
@@ -410,6 +420,7 @@ class Weights:
     answer_lines: int = ANSWER_LINES
     more_lines: int = MORE_LINES  # ... and this many more,
     more_margin: float = MORE_MARGIN  # ... each scoring within this of the last of ANSWER_LINES
+    new_term_units: bool = NEW_TERM_UNITS  # a unit past a source's share that names a new question word is read
 
 
 WEIGHTS = Weights()
@@ -577,8 +588,11 @@ def extractive_answer(
     asked = AskedFields(question, load_profile() if profile is None else profile)
     candidates: list[tuple[int, Unit, str]] = []  # (source number, unit, unit text with its section heading)
     matched_rows: set[int] = set()  # candidates that are the row the row lane found their section by
+    # The question's words (not their syllable bigrams, which match anything) for NEW_TERM_UNITS.
+    wanted = {t for t in tokenize(question, question=True) if not t.startswith(BIGRAM)} if w.new_term_units else set()
     for number, section in enumerate(sections, start=1):
         seen: set[str] = set()
+        source_words: set[str] = set()  # the question's words this source's candidates name so far
         heading = section.metadata.get(HEADING, "")
         for line in section.rows[:1] if w.row_bonus else ():
             seen.add(line)
@@ -587,11 +601,16 @@ def extractive_answer(
         for hit in _read_chunks(section):
             found = units(hit.node.get_content())
             for unit in _with_steps(found) if process else found:
+                if unit.text in seen:
+                    continue
                 # The asked field's row is a candidate even after a long list has used up
                 # the section's share (a plan's "Monthly fee: KRW 9,900" row after fourteen
-                # partner-network bullets was never read).
-                if unit.text not in seen and (len(seen) < MAX_UNITS_PER_SOURCE or _asked_row(unit, asked)):
+                # partner-network bullets was never read), and so is a unit naming a new
+                # question word (NEW_TERM_UNITS).
+                mine = _terms(unit.text) & wanted if wanted else frozenset()
+                if len(seen) < MAX_UNITS_PER_SOURCE or _asked_row(unit, asked) or not mine <= source_words:
                     seen.add(unit.text)
+                    source_words |= mine
                     candidates.append((number, unit, f"{heading}: {unit.text}"))
     if not candidates:
         return ""

@@ -4,13 +4,15 @@ pages that talk about shortcuts in prose do not outrank it, and the entry leads 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from llama_index.core.schema import NodeWithScore, TextNode
 
 from core.embedding import get_embed_model
 from ingest.run import ingest
 from query.answer.engine import Engine
-from query.answer.extractive import extractive_answer
+from query.answer.extractive import WEIGHTS, extractive_answer
 from query.answer.row_lane import asked_shape
 from query.answer.sections import Section
 from tests.helpers import make_settings
@@ -101,3 +103,26 @@ def test_the_asked_key_leads_from_a_lower_source(tmp_path):
     assert extractive_answer(question, sections, embed).split("\n")[0] == f"{entry} [3]"
     sections[2].answers = False  # a table row of a lower source found by shared words is context, not the answer
     assert extractive_answer(question, sections, embed).split("\n")[0] != f"{entry} [3]"
+
+
+# A key table of a word processor's help, in the order such tables list keys: the row the
+# question needs is far below a source's share of MAX_UNITS_PER_SOURCE lines.
+WRITER_KEYS = [("Ctrl+A", "모두 선택"), ("Ctrl+B", "굵게"), ("Ctrl+C", "복사"), ("Ctrl+D", "이중 밑줄"),
+               ("Ctrl+F", "찾기 도구 모음 열기"), ("Ctrl+H", "찾기 및 바꾸기"), ("Ctrl+I", "기울임꼴"),
+               ("Ctrl+1", "제목 1 문단 스타일 적용"), ("Ctrl+2", "제목 2 문단 스타일 적용"),
+               ("Ctrl+3", "제목 3 문단 스타일 적용"), ("Ctrl+0", "본문 문단 스타일 적용"), ("Ctrl+K", "하이퍼링크 삽입"),
+               ("Ctrl+N", "새 문서 만들기"), ("Ctrl+O", "문서 열기"), ("Ctrl+P", "인쇄"), ("Ctrl+S", "저장"),
+               ("Ctrl+U", "밑줄"), ("Ctrl+Z", "실행 취소"), ("Ctrl+Enter", "쪽 나누기 삽입"), ("F7", "맞춤법 검사"),
+               ("Ctrl+E", "가운데 맞춤"), ("Ctrl+Shift+S", "다른 이름으로 저장"), ("Alt+Enter", "숨은 문단 앞에 새 문단 삽입")]
+
+
+@pytest.mark.parametrize("weights, shown", [(WEIGHTS, True), (replace(WEIGHTS, new_term_units=False), False)])
+def test_a_row_far_down_a_large_table_is_read_when_it_names_a_question_word(tmp_path, weights, shown):
+    """"Which key centres a paragraph?": the table's first rows share "문단" (heading styles);
+    the "Ctrl+E: 가운데 맞춤" row far below is the one naming "가운데", and it is read and
+    shown though the source's share of lines is used up (extractive.NEW_TERM_UNITS)."""
+    rows = "\n".join(f"바로 가기 키: {key}; 효과: {what}." for key, what in WRITER_KEYS)
+    sections = [_section("keys.html#top", "Writer 바로 가기 키\n" + rows)]
+    embed = get_embed_model(make_settings(tmp_path))
+    answer = extractive_answer("문단을 가운데로 정렬하는 키가 뭐예요?", sections, embed, weights=weights)
+    assert ("바로 가기 키: Ctrl+E; 효과: 가운데 맞춤." in answer) is shown, answer
