@@ -352,7 +352,8 @@ class HybridRetriever:
         """Chunk id -> LlamaIndex node, for the ids that still exist."""
         return {cid: _node(cid, text, metadata) for cid, (text, metadata) in self._records(ids).items()}
 
-    def _sections(self, fused: dict[str, float], pool: int, question: str = "", reads: "Reads | None" = None) -> list[Section]:
+    def _sections(self, fused: dict[str, float], pool: int, question: str = "", reads: "Reads | None" = None,
+                  corpus_terms: tuple[str, ...] = ()) -> list[Section]:
         """`_ranked_sections`, with near-duplicates grouped (`group_duplicates`) when the
         settings ask: more sections are read so that the places grouped copies leave are
         filled - DUPLICATE_EXTRA more first, then, while the grouped list is still short
@@ -367,7 +368,7 @@ class HybridRetriever:
         wanted = pool + DUPLICATE_EXTRA
         while True:
             ranked = self._ranked_sections(fused, wanted, reads)
-            grouped = group_duplicates(ranked, pool, question)
+            grouped = group_duplicates(ranked, pool, question, corpus_terms)
             if len(grouped) >= pool or len(ranked) < wanted:  # full, or every candidate read
                 return grouped
             wanted += DUPLICATE_REFILL * (pool - len(grouped))
@@ -442,14 +443,15 @@ class HybridRetriever:
         kind = question_kind(question, self.words)
         fused = self.credit_procedures(kind, fused, reads)
         pool = max(top_k, self.settings.rerank_candidates) if self.reorder is not None else top_k
-        sections = self._sections(fused, pool, question, reads)
+        corpus_terms = tuple(body_terms(names[0] + names[1]))
+        sections = self._sections(fused, pool, question, reads, corpus_terms)
         attach_rows(sections, rows, owner.get)
         notice = None
         if self.reorder is not None:
             sections, notice = self.reorder(question, sections, top_k)
         return Retrieval(sections=sections[:top_k], seconds=time.perf_counter() - started,
                          query_embedding=vector, notice=notice, dense_top=dense[0][1] if dense else None,
-                         corpus_terms=tuple(body_terms(names[0] + names[1])), kind=kind)
+                         corpus_terms=corpus_terms, kind=kind)
 
 
 def _best_chunks(fused: dict[str, float], owner: dict[str, str]) -> dict[str, str]:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from llama_index.core.schema import NodeWithScore, TextNode
 
 from core.chunk_record import CONTEXT_CHUNKS, LANG, PATH, chunk_body, text_language
+from core.lexical import BIGRAM, tokenize
 
 
 @dataclass
@@ -81,24 +82,35 @@ def _apart(a: Section, b: Section) -> bool:
     return posixpath.dirname(a.metadata.get(PATH, "")) != posixpath.dirname(b.metadata.get(PATH, ""))
 
 
+def _words(text: str) -> frozenset[str]:
+    """The terms the lexical index reads (Kiwi's content morphemes, stemmed Latin words),
+    without its syllable bigrams (which match inside unrelated words). Why not whole words: a
+    Korean question attaches particles to the name ("Calc에서", "스프레드시트의"), so as
+    whole words it never named the program a copy sits under."""
+    return frozenset(t for t in tokenize(text) if not t.startswith(BIGRAM))
+
+
 def _standing(section: Section, question_words: frozenset[str], lang: str | None) -> tuple[int, bool]:
     """How well a copy stands for its group: the question's words in its heading line (the
     copies differ only in the page or program they sit under, and "in the spreadsheet" names
     one), then being in the question's language (an untranslated section of a Korean page
     repeats its English original word for word, and a Korean caller wants the Korean page)."""
-    heading = set(_WORD.findall(section.best.get_content().split("\n", 1)[0].lower()))
+    heading = _words(section.best.get_content().split("\n", 1)[0])
     return len(question_words & heading), bool(lang) and section.metadata.get(LANG) == lang
 
 
-def group_duplicates(sections: list[Section], keep: int, question: str = "") -> list[Section]:
+def group_duplicates(sections: list[Section], keep: int, question: str = "",
+                     corpus_terms: tuple[str, ...] = ()) -> list[Section]:
     """The first `keep` sections of `sections` (best first) with near-duplicates grouped:
     a section whose text says what a better-ranked one's says (the same help text under
     three programs, a page copied into another manual) is listed in that one's `also`
     instead of taking a place of its own, so the places shown are distinct and the copies
     stay reachable. Near-duplicate: `_twins` on the sections' word 3-grams. The copy that
     stands for a group is the best-ranked one unless another stands better (`_standing`).
+    `corpus_terms`: the corpus's names for the question's words (Retrieval.corpus_terms:
+    "캘크" -> calc), which name a program as well as the question's own words do.
     """
-    words = frozenset(_WORD.findall(question.lower()))
+    words = (_words(question) | frozenset(corpus_terms)) if question else frozenset()
     lang = text_language(question) if question else None
     kept: list[tuple[Section, frozenset]] = []
     for section in sections:

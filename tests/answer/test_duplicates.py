@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from llama_index.core.schema import NodeWithScore, TextNode
 
 from core.chunk_record import LANG, PATH
@@ -87,6 +88,19 @@ def test_the_copy_under_the_program_the_question_names_stands_for_the_group():
     for node, program in ((writer.best, "Writer"), (calc.best, "Calc")):
         node.set_content(f"{program} › Margins\n{COPY}")
     shown = group_duplicates([writer, calc], 5, "How do I change the margins in Calc?")
+    assert [s.section_id for s in shown] == ["calc/margins.html#margins"] and shown[0].also == ["writer/margins.html#margins"]
+
+
+@pytest.mark.parametrize("question, corpus_terms", [
+    ("Calc에서 여백은 어떻게 바꿔요?", ()),  # the name with a particle attached
+    ("캘크 여백 바꾸기", ("calc",)),  # the name in Hangul, read as the corpus writes it (Retrieval.corpus_terms)
+])
+def test_a_korean_question_is_shown_the_copy_under_the_program_it_names(question, corpus_terms):
+    writer = _section("writer/margins.html#margins", COPY)
+    calc = _section("calc/margins.html#margins", COPY)
+    for node, program in ((writer.best, "Writer"), (calc.best, "Calc")):
+        node.set_content(f"{program} › 여백\n{COPY}")
+    shown = group_duplicates([writer, calc], 5, question, corpus_terms)
     assert [s.section_id for s in shown] == ["calc/margins.html#margins"] and shown[0].also == ["writer/margins.html#margins"]
 
 
