@@ -527,18 +527,19 @@ def _read_chunks(section: Section) -> list:
 # list item ("• purge - removes ..."). Its term runs up to the first colon or spaced dash,
 # after a bullet. One reading for the three places that ask "what does this line define?"
 # (the asked field's row, a named term's entry, a compared side's own item).
-_ENTRY = re.compile(r"^[•*-]?\s*([^:]{1,40}?)\s*(?::\s|(?P<dash>\s[-–—]\s))")
+_ENTRY = re.compile(r"^(?P<bullet>[•*-]\s*)?(?P<term>[^:]{1,40}?)\s*(?::\s|(?P<dash>\s[-–—]\s))")
 _NEXT_CELL = re.compile(r";\s[^;:]{1,30}:\s")
 
 
-def entry_term(text: str, dash: bool = True) -> str:
+def entry_term(text: str, row: bool = False) -> str:
     """The term the line defines, lowercased with its whitespace collapsed; "" when the line
-    is not an entry. `dash`: a spaced dash ends the term too (an item, a definition); without
-    it only a colon does (a table row, which the parser writes "key: value")."""
+    is not an entry. `row`: only a table row counts, which the parser writes "key: value" -
+    no bullet, and a colon, not a dash, ends its key (a bulleted "• 초기화: ..." is a list
+    item; reading it as the asked field's row made it lead a comparison out of turn)."""
     entry = _ENTRY.match(text)
-    if not entry or (entry.group("dash") and not dash):
+    if not entry or (row and (entry.group("bullet") or entry.group("dash"))):
         return ""
-    return " ".join(entry.group(1).split()).lower()
+    return " ".join(entry.group("term").split()).lower()
 
 
 def _defines_named(unit: Unit, question: str) -> bool:
@@ -553,7 +554,7 @@ def _defines_named(unit: Unit, question: str) -> bool:
 
 
 def _asked_row(unit: Unit, asked: AskedFields) -> bool:
-    term = entry_term(unit.text, dash=False)
+    term = entry_term(unit.text, row=True)
     return bool(term) and asked.asks_for(term)
 
 

@@ -237,6 +237,7 @@ def test_a_question_naming_a_term_leads_with_the_entry_defining_it(settings) -> 
     ("Monthly fee: KRW 9,900", "monthly fee"),  # a table row read as "key: value"
     ("REMOTE_HOST: 이 변수는 역DNS 검색으로 이름을 찾은 경우에만 채워집니다.", "remote_host"),
     ("• purge - removes the package and its configuration files", "purge"),  # a list item
+    ("• 초기화: 모든 설정과 녹화물을 지웁니다.", "초기화"),  # a list item with a colon
     ("keymap: keyboard-configuration/xkb-keymap.", "keymap"),
     ("When the package is purged, its files go too.", ""),  # a sentence naming it in passing
     ("See http://example.com for more", ""),  # a colon inside a word is no entry
@@ -245,8 +246,8 @@ def test_an_entry_is_read_the_same_for_rows_terms_and_sides(line, term) -> None:
     """One reading of "what does this line define" for the asked field's row, a named term's
     entry and a compared side's own item (extractive.entry_term)."""
     assert entry_term(line) == term
-    # The asked field's row is a table row: its key ends at a colon, not at a list item's dash.
-    assert entry_term(line, dash=False) == (term if ":" in line else "")
+    # The asked field's row is a table row: no bullet, and its key ends at a colon, not at a dash.
+    assert entry_term(line, row=True) == (term if ":" in line and not line.startswith("•") else "")
 
 
 def test_the_retrieval_reads_the_question_kind_its_answer_uses(settings, tmp_path) -> None:
