@@ -30,10 +30,10 @@ from query.answer.extractive import extractive_answer
 from query.answer.fields import load_profile
 from query.answer.generate import PROMPT_VERSION, build_messages, says_not_covered, validate_citations
 from query.answer.live import LiveIndex
+from query.answer.question_kind import Kind
 from query.answer.retrieve import Filters, HybridRetriever
 from query.answer.sections import Section
 from query.answer.smalltalk import smalltalk_reply
-from query.answer.question_kind import Kind
 from query.answer.words import load_words
 
 SNIPPET_CHARS = 240

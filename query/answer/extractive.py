@@ -28,7 +28,7 @@ _SENTENCE_END = re.compile(r"(?<=[.!?。])\s+(?=[\"'(\[A-Z가-힣0-9•])")
 MAX_UNITS_PER_SOURCE = 12
 # Past a source's MAX_UNITS_PER_SOURCE, a row or sentence is still read when it names a
 # question word no earlier candidate of that source named. Why: "which key centres a
-# paragraph" on a page with a 50-row key table read the table's first twelve rows, which
+# paragraph" on a page with a long key table read the table's first twelve rows, which
 # share "paragraph" (heading styles), and never the "Ctrl+E: centre" row far below, which
 # holds "centre"; the answer quoted other rows (one of the hidden Korean set's miss kinds).
 # Reading every unit instead (a cap of 20 or 40) was measured and lost a question: more

@@ -82,12 +82,12 @@ def _apart(a: Section, b: Section) -> bool:
     return posixpath.dirname(a.metadata.get(PATH, "")) != posixpath.dirname(b.metadata.get(PATH, ""))
 
 
-def _words(text: str) -> frozenset[str]:
+def _words(text: str, question: bool = False) -> frozenset[str]:
     """The terms the lexical index reads (Kiwi's content morphemes, stemmed Latin words),
     without its syllable bigrams (which match inside unrelated words). Why not whole words: a
     Korean question attaches particles to the name ("Calc에서", "스프레드시트의"), so as
     whole words it never named the program a copy sits under."""
-    return frozenset(t for t in tokenize(text) if not t.startswith(BIGRAM))
+    return frozenset(t for t in tokenize(text, question=question) if not t.startswith(BIGRAM))
 
 
 def _standing(section: Section, question_words: frozenset[str], lang: str | None) -> tuple[int, bool]:
@@ -110,7 +110,7 @@ def group_duplicates(sections: list[Section], keep: int, question: str = "",
     `corpus_terms`: the corpus's names for the question's words (Retrieval.corpus_terms:
     "캘크" -> calc), which name a program as well as the question's own words do.
     """
-    words = (_words(question) | frozenset(corpus_terms)) if question else frozenset()
+    words = (_words(question, question=True) | frozenset(corpus_terms)) if question else frozenset()
     lang = text_language(question) if question else None
     kept: list[tuple[Section, frozenset]] = []
     for section in sections:
