@@ -202,7 +202,7 @@ class HybridRetriever:
             rest = " ".join(shape.words.sub(" ", question).split())
             if rest and held.any():
                 hits = confident(self.rows.search(rest, ROW_CANDIDATES, held if allowed is None else held & allowed,
-                                                  self.settings.language_idf), self.settings.row_coverage)
+                                                  self.settings.language_idf), self.settings.shape_coverage)
                 if hits:
                     return RowMatch(hits, self.settings.shape_weight, shaped=True)
         # List items are searched only for a value asked by its type: for other questions they

@@ -126,3 +126,23 @@ def test_a_row_far_down_a_large_table_is_read_when_it_names_a_question_word(tmp_
     embed = get_embed_model(make_settings(tmp_path))
     answer = extractive_answer("문단을 가운데로 정렬하는 키가 뭐예요?", sections, embed, weights=weights)
     assert ("바로 가기 키: Ctrl+E; 효과: 가운데 맞춤." in answer) is shown, answer
+
+
+@pytest.mark.parametrize("coverage, leads", [(None, True), (0.5, False)])
+def test_a_key_row_sharing_one_word_with_an_everyday_question_leads(tmp_path, coverage, leads):
+    """"문단을 가운데로 정렬하는 키가 뭐예요?": the key row that answers ("Ctrl+E: 가운데 맞춤")
+    holds one of the rest's three words; held to a row's usual coverage (0.5) it is not a
+    confident hit, and the page about alignment leads instead (SHAPE_COVERAGE)."""
+    manuals = tmp_path / "manuals"
+    manuals.mkdir()
+    rows = "".join(f"<tr><td>{key}</td><td>{what}</td></tr>" for key, what in WRITER_KEYS)
+    (manuals / "keys.html").write_text('<html lang="ko"><head><title>Writer 바로 가기 키</title></head><body>'
+                                       '<h1 id="top">Writer 바로 가기 키</h1><table><tr><th>바로 가기 키</th><th>효과</th></tr>'
+                                       f"{rows}</table></body></html>", encoding="utf-8")
+    (manuals / "align.html").write_text('<html lang="ko"><head><title>문단 정렬</title></head><body><h1 id="top">문단 정렬'
+                                        "</h1><p>문단을 왼쪽, 오른쪽, 가운데 또는 양쪽에 맞춥니다. 서식 - 정렬 메뉴에서 고릅니다."
+                                        "</p></body></html>", encoding="utf-8")
+    settings = make_settings(tmp_path / "storage", **({} if coverage is None else {"shape_coverage": coverage}))
+    assert ingest([manuals], settings, progress=False).files.failed == 0
+    first = Engine(settings).ask("문단을 가운데로 정렬하는 키가 뭐예요?", use_llm=False).contract()["answer"].split("\n")[0]
+    assert first.startswith("바로 가기 키: Ctrl+E; 효과: 가운데 맞춤.") is leads, first
