@@ -105,6 +105,13 @@ def tokenize(text: str, question: bool = False) -> list[str]:
     return tokens + _latin(latin) + _bigrams(words)
 
 
+def word_terms(text: str, question: bool = False) -> frozenset[str]:
+    """`tokenize` without the syllable bigrams: the terms that stand for whole words (Kiwi's
+    content morphemes, stemmed Latin words). A bigram ("~재시") matches inside unrelated
+    words, so comparing what two texts name uses these only."""
+    return frozenset(t for t in tokenize(text, question=question) if not t.startswith(BIGRAM))
+
+
 def _bigrams(words: Iterable[str]) -> list[str]:
     """Syllable bigrams of each word's content part, a segmentation-free second view.
 

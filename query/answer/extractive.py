@@ -589,8 +589,9 @@ def extractive_answer(
     asked = AskedFields(question, load_profile() if profile is None else profile)
     candidates: list[tuple[int, Unit, str]] = []  # (source number, unit, unit text with its section heading)
     matched_rows: set[int] = set()  # candidates that are the row the row lane found their section by
+    query_terms = set(tokenize(question, question=True))
     # The question's words (not their syllable bigrams, which match anything) for NEW_TERM_UNITS.
-    wanted = {t for t in tokenize(question, question=True) if not t.startswith(BIGRAM)} if w.new_term_units else set()
+    wanted = {t for t in query_terms if not t.startswith(BIGRAM)} if w.new_term_units else set()
     for number, section in enumerate(sections, start=1):
         seen: set[str] = set()
         source_words: set[str] = set()  # the question's words this source's candidates name so far
@@ -617,7 +618,6 @@ def extractive_answer(
         return ""
     # Rows and sentences are scored with their heading: "Monthly fee: 33,000" means little
     # alone, "Basic 5G plan: Monthly fee: 33,000" answers "how much is Basic 5G a month".
-    query_terms = set(tokenize(question, question=True))
     named = [t for t in corpus_terms if t not in query_terms]  # (a term repeated stands for a word of as many terms)
     asked_terms = len(query_terms) + len(named)
     spoken = " ".join(question.lower().split())  # (for `_defines_named`)

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 
 from core.chunk_record import HANGUL
-from core.lexical import tokenize
+from core.lexical import word_terms
 from query.answer.words import Words, load_words
 
 # "How do I ...", "steps to ...", "어떻게", "하려면", "방법", and the wish a caller states
@@ -167,8 +167,8 @@ class Kind:
 
 
 def _terms(text: str) -> set[str]:
-    """Word terms only: the lexical index's sub-word grams ("~재시") would match anything."""
-    return {t for t in tokenize(text) if len(t) > 1 and not t.startswith("~")}
+    """Word terms of more than one letter (`word_terms`)."""
+    return {t for t in word_terms(text) if len(t) > 1}
 
 
 _ARTICLE = re.compile(r"^(the|a|an)\s+", re.I)

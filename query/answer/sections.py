@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from llama_index.core.schema import NodeWithScore, TextNode
 
 from core.chunk_record import CONTEXT_CHUNKS, LANG, PATH, chunk_body, text_language
-from core.lexical import BIGRAM, tokenize
+from core.lexical import word_terms
 
 
 @dataclass
@@ -82,20 +82,14 @@ def _apart(a: Section, b: Section) -> bool:
     return posixpath.dirname(a.metadata.get(PATH, "")) != posixpath.dirname(b.metadata.get(PATH, ""))
 
 
-def _words(text: str, question: bool = False) -> frozenset[str]:
-    """The terms the lexical index reads (Kiwi's content morphemes, stemmed Latin words),
-    without its syllable bigrams (which match inside unrelated words). Why not whole words: a
-    Korean question attaches particles to the name ("Calc에서", "스프레드시트의"), so as
-    whole words it never named the program a copy sits under."""
-    return frozenset(t for t in tokenize(text, question=question) if not t.startswith(BIGRAM))
-
-
 def _standing(section: Section, question_words: frozenset[str], lang: str | None) -> tuple[int, bool]:
     """How well a copy stands for its group: the question's words in its heading line (the
     copies differ only in the page or program they sit under, and "in the spreadsheet" names
     one), then being in the question's language (an untranslated section of a Korean page
     repeats its English original word for word, and a Korean caller wants the Korean page)."""
-    heading = _words(section.best.get_content().split("\n", 1)[0])
+    # (read as the lexical index reads it: a Korean question attaches particles to the name,
+    # "Calc에서", so as whole words it never named the program a copy sits under)
+    heading = word_terms(section.best.get_content().split("\n", 1)[0])
     return len(question_words & heading), bool(lang) and section.metadata.get(LANG) == lang
 
 
@@ -110,7 +104,7 @@ def group_duplicates(sections: list[Section], keep: int, question: str = "",
     `corpus_terms`: the corpus's names for the question's words (Retrieval.corpus_terms:
     "캘크" -> calc), which name a program as well as the question's own words do.
     """
-    words = (_words(question, question=True) | frozenset(corpus_terms)) if question else frozenset()
+    words = (word_terms(question, question=True) | frozenset(corpus_terms)) if question else frozenset()
     lang = text_language(question) if question else None
     kept: list[tuple[Section, frozenset]] = []
     for section in sections:
