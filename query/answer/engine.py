@@ -30,8 +30,7 @@ from query.answer.extractive import extractive_answer
 from query.answer.fields import load_profile
 from query.answer.generate import PROMPT_VERSION, build_messages, says_not_covered, validate_citations
 from query.answer.live import LiveIndex
-from query.answer.question_kind import Kind
-from query.answer.retrieve import Filters, HybridRetriever
+from query.answer.retrieve import Filters, HybridRetriever, Retrieval
 from query.answer.sections import Section
 from query.answer.smalltalk import smalltalk_reply
 from query.answer.words import load_words
@@ -95,13 +94,16 @@ class Prepared:
     usage: Usage
     started: float
     generate_started: float = 0.0
-    sections: list[Section] = field(default_factory=list)
-    query_embedding: list[float] | None = None
+    # What retrieval found and read on the way (the question's vector, the corpus's names for
+    # its words, what it asks for); empty for small talk, which retrieves nothing.
+    retrieval: Retrieval = field(default_factory=Retrieval)
     signature: str | None = None
     reply: str | None = None  # an answer known without generation (small talk, cache hit)
     history: list[dict] = field(default_factory=list)
-    corpus_terms: tuple[str, ...] = ()  # Retrieval.corpus_terms, for the extractive answer
-    kind: Kind | None = None  # Retrieval.kind, for the extractive answer
+
+    @property
+    def sections(self) -> list[Section]:
+        return self.retrieval.sections
 
     @property
     def question(self) -> str:
@@ -245,10 +247,7 @@ class Engine:
         # sections' texts, the sources) is read here, so a swap afterwards changes nothing.
         with self.live.use() as retriever:
             retrieval = retriever.retrieve(text, top_k, filters, embedding)
-        prepared.sections = retrieval.sections
-        prepared.query_embedding = retrieval.query_embedding
-        prepared.corpus_terms = retrieval.corpus_terms
-        prepared.kind = retrieval.kind
+        prepared.retrieval = retrieval
         self.embed.remember_query(text, retrieval.query_embedding)
         answer.sources = sources_of(retrieval.sections, self.settings)
         answer.latency.retrieve_ms = round(retrieval.seconds * 1000, 1)
@@ -280,7 +279,7 @@ class Engine:
         # A follow-up's answer depends on the conversation, not only on the sources.
         if self.cache is None or prepared.signature is None or prepared.history or prepared.reply is not None:
             return prepared
-        hit = self.cache.get(prepared.question, prepared.signature, prepared.query_embedding)
+        hit = self.cache.get(prepared.question, prepared.signature, prepared.retrieval.query_embedding)
         if hit is not None:
             prepared.reply = hit[0]
             prepared.answer.mode, prepared.answer.cached, prepared.answer.cache = Mode.LLM, True, CacheKind(hit[1])
@@ -312,7 +311,7 @@ class Engine:
                 if says_not_covered(text):
                     answer.status = Status.NO_MATCH
                 if self.cache is not None and prepared.signature and not prepared.history:
-                    self.cache.put(prepared.question, prepared.signature, prepared.query_embedding, text)
+                    self.cache.put(prepared.question, prepared.signature, prepared.retrieval.query_embedding, text)
         if text is None:
             answer.mode = Mode.EXTRACTIVE
             text = self.extractive(prepared)
@@ -322,7 +321,8 @@ class Engine:
     def extractive(self, prepared: Prepared) -> str:
         if prepared.sections:
             return extractive_answer(prepared.question, prepared.sections, self.embed, profile=self.profile,
-                                     words=self.words, corpus_terms=prepared.corpus_terms, kind=prepared.kind)
+                                     words=self.words, corpus_terms=prepared.retrieval.corpus_terms,
+                                     kind=prepared.retrieval.kind)
         return NO_MATCH_ANSWER
 
     def _events(

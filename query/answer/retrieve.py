@@ -90,8 +90,10 @@ class Reads:
 
 @dataclass
 class Retrieval:
-    sections: list[Section]
-    seconds: float
+    """What one question's retrieval found, and what it read on the way that the answer uses."""
+
+    sections: list[Section] = field(default_factory=list)
+    seconds: float = 0.0
     query_embedding: list[float] | None = None
     notice: str | None = None
     dense_top: float | None = None  # similarity of the best dense hit, exp(-cosine distance): how well the manuals cover the question
