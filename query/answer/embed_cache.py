@@ -1,4 +1,5 @@
-"""A bounded in-memory cache in front of the embedding model, for the extractive answer.
+"""A bounded in-memory cache in front of an embedding model: for the extractive answer,
+and for the summary lane's question vectors (query.answer.retrieve).
 
 Why: the extractive answer embeds every candidate sentence and table row of the retrieved
 sections (up to 60 per question), and that forward pass was 80% of an extractive

