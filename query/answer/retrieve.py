@@ -87,6 +87,15 @@ class Reads:
 
     records: dict[str, tuple[str, dict]] = field(default_factory=dict)
     gone: set[str] = field(default_factory=set)
+    # The LlamaIndex nodes made of `records`: a list that grouping refills is ranked again,
+    # and its first sections' nodes are not parsed twice (their metadata is JSON).
+    nodes: dict[str, TextNode] = field(default_factory=dict)
+
+    def node(self, chunk_id: str) -> TextNode:
+        made = self.nodes.get(chunk_id)
+        if made is None:
+            made = self.nodes[chunk_id] = _node(chunk_id, *self.records[chunk_id])
+        return made
 
 
 @dataclass
@@ -415,8 +424,8 @@ class HybridRetriever:
                 break
         if len(owner) > MAX_REMEMBERED:
             self._owner = {}  # a bound on memory for very large stores; it refills as questions come
-        return [Section(section_id, [NodeWithScore(node=_node(cid, *records[cid]), score=fused[cid]) for cid in cids],
-                        score) for section_id, score, cids in top]
+        return [Section(section_id, [NodeWithScore(node=reads.node(cid), score=fused[cid]) for cid in cids], score)
+                for section_id, score, cids in top]
 
     def retrieve(
         self, question: str, top_k: int | None = None, filters: Filters | None = None,

@@ -11,6 +11,7 @@ import posixpath
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from llama_index.core.schema import NodeWithScore, TextNode
 
@@ -73,13 +74,24 @@ def _twins(a: frozenset, b: frozenset) -> bool:
     return len(a & b) >= DUPLICATE_JACCARD * len(a | b)
 
 
-def _apart(a: Section, b: Section) -> bool:
-    """Copies are grouped only across folders: the same help text under several programs
-    or manuals sits in each one's folder, while two pages of one folder sharing a paragraph
-    are two features of one manual (mod_brotli's and mod_deflate's identical proxy notes,
-    where the question about one must find that one: measured, grouping them lost the
-    httpd question that expected mod_deflate's)."""
-    return posixpath.dirname(a.metadata.get(PATH, "")) != posixpath.dirname(b.metadata.get(PATH, ""))
+def _folder(section: Section) -> str:
+    """The folder a section's page sits in: copies are grouped only across folders. The
+    same help text under several programs or manuals sits in each one's folder, while two
+    pages of one folder sharing a paragraph are two features of one manual (mod_brotli's
+    and mod_deflate's identical proxy notes, where the question about one must find that
+    one: measured, grouping them lost the httpd question that expected mod_deflate's)."""
+    return posixpath.dirname(section.metadata.get(PATH, ""))
+
+
+@lru_cache(maxsize=20_000)
+def _heading_terms(line: str) -> frozenset[str]:
+    """A heading line's terms as the lexical index reads them (a Korean question attaches
+    particles to the name, "Calc에서", so as whole words it never named the program a copy
+    sits under). Remembered: Kiwi's analysis of a line costs about a millisecond, a copy-heavy
+    list compares dozens of copies per question, and the floor's questions meet the same
+    sections again (on three copies of debian-install-ko, reading them afresh was 100 of a
+    question's 180 ms in a list of 20)."""
+    return word_terms(line)
 
 
 def _standing(section: Section, question_words: frozenset[str], lang: str | None) -> tuple[int, bool]:
@@ -87,9 +99,7 @@ def _standing(section: Section, question_words: frozenset[str], lang: str | None
     copies differ only in the page or program they sit under, and "in the spreadsheet" names
     one), then being in the question's language (an untranslated section of a Korean page
     repeats its English original word for word, and a Korean caller wants the Korean page)."""
-    # (read as the lexical index reads it: a Korean question attaches particles to the name,
-    # "Calc에서", so as whole words it never named the program a copy sits under)
-    heading = word_terms(section.best.get_content().split("\n", 1)[0])
+    heading = _heading_terms(section.best.get_content().split("\n", 1)[0])
     return len(question_words & heading), bool(lang) and section.metadata.get(LANG) == lang
 
 
@@ -106,22 +116,22 @@ def group_duplicates(sections: list[Section], keep: int, question: str = "",
     """
     words = (word_terms(question, question=True) | frozenset(corpus_terms)) if question else frozenset()
     lang = text_language(question) if question else None
-    kept: list[tuple[Section, frozenset]] = []
+    kept: list[tuple[Section, frozenset, str]] = []  # (section, its 3-grams, its folder)
     for section in sections:
-        shingles = _shingles(section)
-        at = next((i for i, (other, words_) in enumerate(kept)
-                   if _apart(section, other) and _twins(shingles, words_)), None)
+        shingles, folder = _shingles(section), _folder(section)
+        at = next((i for i, (_, other, other_folder) in enumerate(kept)
+                   if folder != other_folder and _twins(shingles, other)), None)
         if at is None:
             if len(kept) < keep:
-                kept.append((section, shingles))
+                kept.append((section, shingles, folder))
             continue
-        twin = kept[at][0]
+        twin, twin_shingles, twin_folder = kept[at]
         if _standing(section, words, lang) > _standing(twin, words, lang):
             section.also = [twin.section_id, *twin.also]
-            kept[at] = (section, kept[at][1])
+            kept[at] = (section, twin_shingles, folder)
         else:
             twin.also.append(section.section_id)
-    return [section for section, _ in kept]
+    return [section for section, _, _ in kept]
 
 
 # A second stage that reorders the fused sections (query.rerank builds one from the
