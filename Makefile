@@ -83,6 +83,7 @@ bench: bench-ingest
 eval: install
 	$(PY) scripts/evaluate.py
 	$(PY) scripts/evaluate.py --combined
+	$(PY) scripts/evaluate.py --copies 3 --only debian-install
 	$(PY) scripts/eval_followups.py --corpus $(CORPUS)
 
 report: install

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import os
+import posixpath
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -179,21 +180,38 @@ class HybridRetriever:
         except Exception:  # already stopped; nothing holds it
             pass
 
-    def dense(self, vector: list[float], k: int, filters: Filters) -> list[tuple[str, float]]:
-        """(chunk id, similarity) best first. The similarity is LlamaIndex's for Chroma,
-        exp(-distance), so scores read the same as through its vector store."""
-        got = self.collection.query(query_embeddings=[vector], n_results=k, where=filters.for_chroma(),
-                                    include=["distances"])
-        return [(cid, math.exp(-distance)) for cid, distance in zip(got["ids"][0], got["distances"][0])]
+    def dense(self, vector: list[float], k: int, filters: Filters,
+              folders: "Folders | None" = None) -> list[tuple[str, float]]:
+        """(chunk id, similarity) best first, `k` texts deep (`read_distinct`). The
+        similarity is LlamaIndex's for Chroma, exp(-distance), so scores read the same as
+        through its vector store."""
+        def search(n: int) -> list[tuple[str, float]]:
+            got = self.collection.query(query_embeddings=[vector], n_results=n, where=filters.for_chroma(),
+                                        include=["distances"])
+            return [(cid, math.exp(-distance)) for cid, distance in zip(got["ids"][0], got["distances"][0])]
+        return read_distinct(search, k, folders)
 
     def lexical_hits(self, question: str, k: int, filters: Filters,
-                     expansion: tuple[list[str], list[str]] | None = None) -> list[tuple[str, float]]:
-        """`expansion`: the question's `corpus_names` when the caller has them already."""
+                     expansion: tuple[list[str], list[str]] | None = None,
+                     folders: "Folders | None" = None) -> list[tuple[str, float]]:
+        """(chunk id, BM25 score) best first, `k` texts deep (`read_distinct`).
+        `expansion`: the question's `corpus_names` when the caller has them already."""
         if self.lexical is None:
             return []
-        hits = self.lexical.search_question(question, k, filters.for_lexical(self.lexical), self.settings.query_expansion,
-                                            self.settings.language_idf, expansion)
-        return [(h.chunk_id, h.score) for h in hits]
+        allowed = filters.for_lexical(self.lexical)
+
+        def search(n: int) -> list[tuple[str, float]]:
+            hits = self.lexical.search_question(question, n, allowed, self.settings.query_expansion,
+                                                self.settings.language_idf, expansion)
+            return [(h.chunk_id, h.score) for h in hits]
+        return read_distinct(search, k, folders)
+
+    def folders(self, reads: Reads) -> "Folders":
+        """Chunk ids -> the folder of each one's page (read as `_owners` reads sections)."""
+        def of(ids: list[str]) -> dict[str, str]:
+            owner = self._owners(ids, reads)
+            return {cid: posixpath.dirname(owner[cid].split("#", 1)[0]) for cid in ids if cid in owner}
+        return of
 
     def corpus_names(self, question: str) -> tuple[list[str], list[str]]:
         """The corpus's terms for what the question names in words the corpus does not write
@@ -443,17 +461,18 @@ class HybridRetriever:
         vector = None
         if mode != "lexical":
             vector = embedding if embedding is not None else self.embed_model.get_query_embedding(question)
-        dense = self.dense(vector, k, filters) if vector is not None else []
+        reads = Reads()
+        folders = self.folders(reads)
+        dense = self.dense(vector, k, filters, folders) if vector is not None else []
         names: tuple[list[str], list[str]] = ([], [])
         lexical: list[tuple[str, float]] = []
         if mode != "dense":
             names = self.corpus_names(question)
-            lexical = self.lexical_hits(question, k, filters, names)
+            lexical = self.lexical_hits(question, k, filters, names, folders)
 
-        fused = fuse(dense, lexical, self.settings)
+        fused = fuse(dense, lexical, self.settings, folders)
         rows = self.row_hits(question, filters)
         owner = self._owner  # (this question's map, even if a full one is replaced meanwhile)
-        reads = Reads()
         fused = self.credit_rows(fused, rows, reads)
         if summary is not None:
             fused = self.credit_pages(fused, summary.result(), reads)
@@ -492,11 +511,13 @@ _TIE = 1e-5
 DUPLICATE_EXTRA = 5
 DUPLICATE_REFILL = 3  # candidates read again per place still missing after grouping (`_sections`)
 STEPS_DEPTH = 30  # candidates `credit_procedures` looks at: the head of the fused list, from which a lift reaches the top 5
+MAX_COPIES = 4  # copies of one text a retriever's list is read on for (`read_distinct`)
 MAX_REMEMBERED = 300_000  # chunk -> section entries (about 60 MB per server process) before the map starts over
 
 
 def fuse(
-    dense: list[tuple[str, float]], lexical: list[tuple[str, float]], settings: Settings
+    dense: list[tuple[str, float]], lexical: list[tuple[str, float]], settings: Settings,
+    folders: "Folders | None" = None,
 ) -> dict[str, float]:
     """Chunk id -> fused score (reciprocal rank fusion) from each side's (id, score), best first.
 
@@ -514,12 +535,67 @@ def fuse(
     """
     fused: dict[str, float] = {}
     rrf_k = settings.rrf_k
-    for rank, (chunk_id, score) in enumerate(dense):
+    for rank, (chunk_id, score) in zip(tied_ranks(dense, folders), dense):
         fused[chunk_id] = fused.get(chunk_id, 0.0) + 1.0 / (rrf_k + rank + 1) + _TIE * score
     best_lexical = lexical[0][1] if lexical else 1.0
-    for rank, (chunk_id, score) in enumerate(lexical):
+    for rank, (chunk_id, score) in zip(tied_ranks(lexical, folders), lexical):
         fused[chunk_id] = fused.get(chunk_id, 0.0) + 1.0 / (rrf_k + rank + 1) + _TIE * score / best_lexical
     return fused
+
+
+# Chunk ids -> the folder of each one's page (`HybridRetriever.folders`).
+Folders = Callable[[list[str]], dict[str, str]]
+
+
+def read_distinct(search: Callable[[int], list[tuple[str, float]]], k: int,
+                  folders: Folders | None = None) -> list[tuple[str, float]]:
+    """A retriever's best hits, `k` texts deep: when copies share ranks (`tied_ranks`) in the
+    first `k` hits, the list is read again MAX_COPIES times as deep and cut after the
+    `k`-th rank's copies.
+
+    Why: a list of 40 over help copied under three programs held 14 texts, so what one side
+    found 15th to 40th never reached the fusion. On debian-install-ko copied under three
+    program folders (`scripts/evaluate.py --copies 3`), reading on and sharing ranks brought
+    section@5 / MRR back from 0.86 / 0.71 to 0.91 / 0.73, the single copy's figures (0.91 /
+    0.72); either alone moved nothing. A manual without copies has `k` ranks in its first
+    `k` hits and is read once, as before."""
+    hits = search(k)
+    if folders is None or len(hits) < k:
+        return hits
+    ranks = tied_ranks(hits, folders)
+    if ranks[-1] + 1 >= k:
+        return hits
+    hits = search(k * MAX_COPIES)  # once, not step by step: each search is a pass over the index
+    ranks = tied_ranks(hits, folders)
+    return hits[:next((i for i, rank in enumerate(ranks) if rank >= k), len(hits))]
+
+
+def tied_ranks(hits: list[tuple[str, float]], folders: Folders | None = None) -> list[int]:
+    """Each hit's rank in its list (best first); copies share one: hits of exactly the same
+    score in different folders (`folders`; without it every hit has its own rank).
+
+    Why: copies of one text (the same help under three programs' folders) score exactly
+    alike on either side, BM25 (the same terms) and dense (the same vector), and took three
+    ranks, so every other candidate sat three times lower than its merit. Different folders
+    only, as copies are grouped (query.answer.sections): in one folder, two pages tying are
+    two places (httpd's English page and its untranslated Korean twin, mod_cgi's and
+    mod_cgid's identical timeout entries), and sharing their rank moved two httpd questions
+    from first place to second."""
+    if folders is None:
+        return list(range(len(hits)))
+    tied = [cid for i, (cid, score) in enumerate(hits)
+            if (i and hits[i - 1][1] == score) or (i + 1 < len(hits) and hits[i + 1][1] == score)]
+    folder = folders(tied) if tied else {}
+    ranks: list[int] = []
+    rank, last, places = -1, None, set()
+    for cid, score in hits:
+        place = folder.get(cid)
+        if score == last and place is not None and place not in places:
+            places.add(place)
+        else:
+            rank, last, places = rank + 1, score, {place}
+        ranks.append(rank)
+    return ranks
 
 
 def rank_sections(

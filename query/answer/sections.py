@@ -15,7 +15,7 @@ from functools import lru_cache
 
 from llama_index.core.schema import NodeWithScore, TextNode
 
-from core.chunk_record import CONTEXT_CHUNKS, LANG, PATH, chunk_body, text_language
+from core.chunk_record import BREADCRUMB_SEPARATOR, CONTEXT_CHUNKS, LANG, PATH, chunk_body, text_language
 from core.lexical import word_terms
 
 
@@ -61,11 +61,53 @@ def _shingles(section: Section) -> frozenset[tuple[str, ...]]:
     two short reference tables of one manual ("X on|off, Default off, Context server config,
     Module mod_ssl" beside "Y on|off, ...") overlap by 85% and more while the two are
     different places; their 3-grams differ wherever the names do, and a text of a few words
-    says too little to call anything a copy. Measured on the httpd set: word overlap
-    grouped such neighbours and lost 3 points of page@5.
+    says too little to call it a near-copy (`_Copy.twin_of` groups it only word for word,
+    under the same heading). Measured on the httpd set: word overlap grouped such
+    neighbours and lost 3 points of page@5.
     """
     words = _WORD.findall(" ".join(chunk_body(hit.node.get_content()) for hit in section.context).lower())
     return frozenset(zip(words, words[1:], words[2:]))
+
+
+def _heading(section: Section) -> str:
+    """The section's own heading: the last step of its breadcrumb line."""
+    return section.best.get_content().split("\n", 1)[0].rsplit(BREADCRUMB_SEPARATOR, 1)[-1].strip()
+
+
+def _passages(section: Section) -> frozenset[str]:
+    """The texts of the section's matched chunks of three words or more, breadcrumbs left out."""
+    texts = (" ".join(chunk_body(hit.node.get_content()).split()) for hit in section.chunks)
+    return frozenset(t for t in texts if len(t.split()) >= 3)
+
+
+@dataclass
+class _Copy:
+    """What grouping compares of a section, read once per grouping."""
+
+    section: Section
+    shingles: frozenset[tuple[str, ...]]
+    passages: frozenset[str]
+    folder: str
+    heading: str
+
+    @classmethod
+    def of(cls, section: Section) -> "_Copy":
+        return cls(section, _shingles(section), _passages(section), _folder(section), _heading(section))
+
+    def twin_of(self, other: "_Copy") -> bool:
+        """Copies: in two folders, and near-duplicates (DUPLICATE_JACCARD of their 3-grams) or,
+        under the same heading, sharing a matched chunk word for word.
+
+        Why the second: which chunks of a section match depends on the question's words, so
+        two copies of one long section were compared on different chunks and kept apart, and
+        a short one (one sentence) has too few 3-grams to compare at all. On debian-install-ko
+        copied under three program folders (`scripts/evaluate.py --copies 3`) both took two or
+        three of the top 5 places with one text."""
+        if self.folder == other.folder:
+            return False
+        if self.heading == other.heading and self.passages & other.passages:
+            return True
+        return _twins(self.shingles, other.shingles)
 
 
 def _twins(a: frozenset, b: frozenset) -> bool:
@@ -116,22 +158,21 @@ def group_duplicates(sections: list[Section], keep: int, question: str = "",
     """
     words = (word_terms(question, question=True) | frozenset(corpus_terms)) if question else frozenset()
     lang = text_language(question) if question else None
-    kept: list[tuple[Section, frozenset, str]] = []  # (section, its 3-grams, its folder)
+    kept: list[_Copy] = []
     for section in sections:
-        shingles, folder = _shingles(section), _folder(section)
-        at = next((i for i, (_, other, other_folder) in enumerate(kept)
-                   if folder != other_folder and _twins(shingles, other)), None)
+        copy = _Copy.of(section)
+        at = next((i for i, other in enumerate(kept) if copy.twin_of(other)), None)
         if at is None:
             if len(kept) < keep:
-                kept.append((section, shingles, folder))
+                kept.append(copy)
             continue
-        twin, twin_shingles, twin_folder = kept[at]
+        twin = kept[at].section
         if _standing(section, words, lang) > _standing(twin, words, lang):
             section.also = [twin.section_id, *twin.also]
-            kept[at] = (section, twin_shingles, folder)
+            kept[at] = copy
         else:
             twin.also.append(section.section_id)
-    return [section for section, _, _ in kept]
+    return [copy.section for copy in kept]
 
 
 # A second stage that reorders the fused sections (query.rerank builds one from the

@@ -11,6 +11,7 @@ from llama_index.core.schema import NodeWithScore, TextNode
 from core.chunk_record import LANG, PATH
 from ingest.run import ingest
 from query.answer.engine import Engine
+from query.answer.retrieve import fuse, read_distinct, tied_ranks
 from query.answer.sections import Section, group_duplicates
 from tests.helpers import make_settings
 
@@ -156,3 +157,56 @@ def test_a_list_of_copies_is_filled_with_distinct_places(tmp_path):
     assert len(sources) == 5 and len(set(places)) == 5, places
     assert {f"{name}.html" for name, _, _ in SHARED_TOPICS} <= set(places)
     assert len(sources[0]["also"]) == len(PROGRAMS) - 1  # the best place lists the other programs' copies
+
+
+def test_a_one_sentence_section_copied_under_three_programs_takes_one_place(tmp_path):
+    """A short section has too few 3-grams to be compared as a near-copy; word for word under
+    the same heading, its copies are still one place."""
+    manuals = tmp_path / "manuals"
+    for program in PROGRAMS[:3]:
+        (manuals / program).mkdir(parents=True)
+        (manuals / program / "netboot.html").write_text(
+            f'<html lang="ko"><head><title>{program.title()}: 네트워크 부팅</title></head><body>'
+            '<h1 id="netboot">네트워크 부팅</h1><p>네트워크 부팅에는 TFTP 서버가 필요합니다.</p>'
+            '<h2 id="etherboot">Etherboot</h2><p>etherboot 프로젝트에는 부팅 디스켓과 부트롬이 있습니다.</p>'
+            "</body></html>", encoding="utf-8")
+    for name, heading, text in DISTINCT + OTHER:
+        (manuals / name).write_text(f'<html lang="ko"><head><title>{heading}</title></head><body><h1 id="x">{heading}</h1>'
+                                    f"<p>{text}</p></body></html>", encoding="utf-8")
+    settings = make_settings(tmp_path / "storage", group_duplicates=True)
+    assert ingest([manuals], settings, progress=False).files.failed == 0
+    sources = Engine(settings).ask("부트롬으로 부팅하려면 무엇이 있나요?", use_llm=False).contract()["sources"]
+    etherboot = [s for s in sources if s["url"].endswith("#etherboot")]
+    assert len(etherboot) == 1 and len(etherboot[0]["also"]) == 2, [s["url"] for s in sources]
+
+
+def test_copies_tie_and_share_a_rank_so_what_one_side_found_keeps_its_place():
+    """Copies of one text score exactly alike on a side: in different folders they share its
+    rank there, so a text one side found next is not pushed three ranks down by them. Two
+    pages of one folder that tie (a page and its untranslated twin) keep a rank each."""
+    settings = make_settings(Path("/nonexistent"))
+    folder = {"a1": "writer", "a2": "calc", "a3": "impress", "b": "writer"}
+    folders = lambda ids: {cid: folder[cid] for cid in ids}  # noqa: E731
+    dense = [("a1", 0.9), ("a2", 0.9), ("a3", 0.9), ("b", 0.8)]
+    lexical = [("d", 10.0), ("e", 9.0), ("f", 8.0), ("g", 7.0)]
+    fused = fuse(dense, lexical, settings, folders)
+    assert fused["b"] > fused["f"]  # b is the second text of its side, as f is of the other
+    assert tied_ranks(dense, folders) == [0, 0, 0, 1]
+    assert tied_ranks(dense, lambda ids: {cid: "mod" for cid in ids}) == [0, 1, 2, 3]
+
+
+def test_a_list_of_copies_is_read_on_to_as_many_texts_as_asked():
+    """A retriever asked for 4 hits over copies (three of each text, in three folders) reads
+    on and returns 4 texts with all their copies; a list without copies is read once."""
+    texts = [(f"t{i}-{copy}", 1.0 - i / 100) for i in range(20) for copy in range(3)]
+    folders = lambda ids: {cid: cid.split("-")[1] for cid in ids}  # noqa: E731
+    asked: list[int] = []
+
+    def search(n: int) -> list[tuple[str, float]]:
+        asked.append(n)
+        return texts[:n]
+    hits = read_distinct(search, 4, folders)
+    assert len({score for _, score in hits}) == 4 and len(hits) == 12 and asked == [4, 16]
+    asked.clear()
+    plain = [(f"t{i}", 1.0 - i / 100) for i in range(20)]
+    assert read_distinct(lambda n: asked.append(n) or plain[:n], 4, folders) == plain[:4] and asked == [4]
