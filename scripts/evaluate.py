@@ -325,20 +325,19 @@ def run_copies(datasets: list[tuple[str, Path, Path]], copies: int, storage: Pat
     if not 2 <= copies <= len(PROGRAMS):
         raise SystemExit(f"--copies takes 2 to {len(PROGRAMS)}")
     programs = PROGRAMS[:copies]
-    roots, sets = [], []
-    for name, corpus, qfile in datasets:
-        root = storage / "copies-corpora" / combined_prefix(name, corpus)
-        if root.exists():
-            shutil.rmtree(root)
-        for program in programs:  # copied afresh, not symlinked, as `combined_root` does
-            shutil.copytree(corpus.resolve(), root / program, symlinks=True)
-        roots.append(root)
-        sets.append((name, [dict(q, expected=[f"{program}/{e}" for program in programs for e in q["expected"]])
-                            for q in load_questions(qfile)]))
-    if len(set(roots)) != 1:
+    corpora = {corpus.resolve() for _, corpus, _ in datasets}
+    if len(corpora) != 1:
         raise SystemExit("--copies scores one corpus at a time: choose its sets with --only")
-    return run_one_index(roots[0], storage / f"copies-{roots[0].name}", sets,
-                         f"{roots[0].name} copied under {', '.join(p + '/' for p in programs)}", out_dir / "eval_copies")
+    name, corpus, _ = datasets[0]
+    root = storage / "copies-corpora" / combined_prefix(name, corpus)
+    if root.exists():
+        shutil.rmtree(root)
+    for program in programs:  # copied afresh, not symlinked, as `combined_root` does
+        shutil.copytree(corpus.resolve(), root / program, symlinks=True)
+    sets = [(name, [dict(q, expected=[f"{program}/{e}" for program in programs for e in q["expected"]])
+                    for q in load_questions(qfile)]) for name, _, qfile in datasets]
+    return run_one_index(root, storage / f"copies-{root.name}", sets,
+                         f"{root.name} copied under {', '.join(p + '/' for p in programs)}", out_dir / "eval_copies")
 
 
 def run_one_index(root: Path, store: Path, sets: list[tuple[str, list[dict]]], what: str, out: Path) -> int:

@@ -69,11 +69,6 @@ def _shingles(section: Section) -> frozenset[tuple[str, ...]]:
     return frozenset(zip(words, words[1:], words[2:]))
 
 
-def _heading(section: Section) -> str:
-    """The section's own heading: the last step of its breadcrumb line."""
-    return section.best.get_content().split("\n", 1)[0].rsplit(BREADCRUMB_SEPARATOR, 1)[-1].strip()
-
-
 def _passages(section: Section) -> frozenset[str]:
     """The texts of the section's matched chunks of three words or more, breadcrumbs left out."""
     texts = (" ".join(chunk_body(hit.node.get_content()).split()) for hit in section.chunks)
@@ -88,11 +83,17 @@ class _Copy:
     shingles: frozenset[tuple[str, ...]]
     passages: frozenset[str]
     folder: str
-    heading: str
+    breadcrumb: str  # the best chunk's first line: page and headings
 
     @classmethod
     def of(cls, section: Section) -> "_Copy":
-        return cls(section, _shingles(section), _passages(section), _folder(section), _heading(section))
+        return cls(section, _shingles(section), _passages(section), _folder(section),
+                   section.best.get_content().split("\n", 1)[0])
+
+    @property
+    def heading(self) -> str:
+        """The section's own heading: the last step of its breadcrumb."""
+        return self.breadcrumb.rsplit(BREADCRUMB_SEPARATOR, 1)[-1].strip()
 
     def twin_of(self, other: "_Copy") -> bool:
         """Copies: in two folders, and near-duplicates (DUPLICATE_JACCARD of their 3-grams) or,
@@ -136,13 +137,13 @@ def _heading_terms(line: str) -> frozenset[str]:
     return word_terms(line)
 
 
-def _standing(section: Section, question_words: frozenset[str], lang: str | None) -> tuple[int, bool]:
+def _standing(copy: _Copy, question_words: frozenset[str], lang: str | None) -> tuple[int, bool]:
     """How well a copy stands for its group: the question's words in its heading line (the
     copies differ only in the page or program they sit under, and "in the spreadsheet" names
     one), then being in the question's language (an untranslated section of a Korean page
     repeats its English original word for word, and a Korean caller wants the Korean page)."""
-    heading = _heading_terms(section.best.get_content().split("\n", 1)[0])
-    return len(question_words & heading), bool(lang) and section.metadata.get(LANG) == lang
+    heading = _heading_terms(copy.breadcrumb)
+    return len(question_words & heading), bool(lang) and copy.section.metadata.get(LANG) == lang
 
 
 def group_duplicates(sections: list[Section], keep: int, question: str = "",
@@ -167,7 +168,7 @@ def group_duplicates(sections: list[Section], keep: int, question: str = "",
                 kept.append(copy)
             continue
         twin = kept[at].section
-        if _standing(section, words, lang) > _standing(twin, words, lang):
+        if _standing(copy, words, lang) > _standing(kept[at], words, lang):
             section.also = [twin.section_id, *twin.also]
             kept[at] = copy
         else:
