@@ -39,6 +39,7 @@ from llama_index.core.node_parser import SentenceSplitter  # noqa: E402
 from core.embedding import get_embed_model  # noqa: E402
 from core.settings import Settings, get_settings  # noqa: E402
 from core.htmlfile import DecodeError, decode_html  # noqa: E402
+from ingest.attachments import ocr  # noqa: E402
 from ingest.discover import discover  # noqa: E402
 from ingest.run import ingest  # noqa: E402
 from query.answer.engine import Engine  # noqa: E402
@@ -354,13 +355,13 @@ def run_one_index(root: Path, store: Path, sets: list[tuple[str, list[dict]]], w
     engine.ask("준비", use_llm=False)
     results: dict[str, dict[str, list[dict]]] = {}
     report = [f"# Evaluation against {what} (top {K}; section@20 from a list of {RECALL_K}; embedding {base.embed_model}, "
-              f"retrieval {base.retrieval_mode}, no LLM)", ""]
+              f"retrieval {base.retrieval_mode}, no LLM)", "", f"{ocr.status(base.ocr)}.", ""]
     for name, questions in sets:
         print(f"[{out.name}:{name}] asking {len(questions)} questions ...", file=sys.stderr)
         results[name] = {"manual-qa": run_ours(engine, questions)}
         report.append(f"Section misses ({name}):")
         report += ["", *misses(results[name]["manual-qa"]), ""]
-    report[2:2] = overview(results)
+    report[4:4] = overview(results)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.with_suffix(".md").write_text("\n".join(report) + "\n", encoding="utf-8")
     out.with_name(out.name + "_rows.json").write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
@@ -406,13 +407,15 @@ def main() -> int:
     for name, _, qfile in [d for d in datasets if not d[2].exists()]:
         print(f"[{name}] no question set at {qfile}: skipped", file=sys.stderr)
     datasets = [d for d in datasets if d[2].exists()]
+    print(ocr.status(get_settings().ocr), file=sys.stderr)  # (the attachments set's pictures need it)
 
     if args.combined:
         return run_combined(datasets, args.storage, args.out)
     if args.copies:
         return run_copies(datasets, args.copies, args.storage, args.out)
     base = get_settings()
-    report = [f"# Evaluation (top {K}; section@20 from a list of {RECALL_K}; embedding {base.embed_model}, retrieval {base.retrieval_mode}, no LLM)", ""]
+    report = [f"# Evaluation (top {K}; section@20 from a list of {RECALL_K}; embedding {base.embed_model}, retrieval {base.retrieval_mode}, no LLM)",
+              "", f"{ocr.status(base.ocr)}.", ""]
     results: dict[str, dict[str, list[dict]]] = {}
     raw: dict[str, dict] = {}
     for name, root, qfile in datasets:
@@ -457,7 +460,7 @@ def main() -> int:
         raw[name] = {system: rows for system, rows in systems.items()}
     out_dir = args.out
     out_dir.mkdir(parents=True, exist_ok=True)
-    report[2:2] = overview(results)
+    report[4:4] = overview(results)
     (out_dir / "eval.md").write_text("\n".join(report) + "\n![chart](eval.png)\n", encoding="utf-8")
     (out_dir / "eval_rows.json").write_text(json.dumps(raw, ensure_ascii=False, indent=1), encoding="utf-8")
     chart(results, out_dir / "eval.png")

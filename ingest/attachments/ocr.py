@@ -41,5 +41,14 @@ def image_text(image) -> str:
     return "\n".join(line.strip() for line in text.splitlines() if line.strip())
 
 
+def status(mode: str) -> str:
+    """One line saying whether this machine reads text in pictures, for reports whose figures
+    depend on it (`make eval`): a picture's facts are found only when OCR ran, and an
+    unchanged re-run does not say again what the first run skipped."""
+    if available(mode):
+        return f"OCR: Tesseract ({ocr_languages()})"
+    return f"OCR: not run ({skipped_reason(mode)}): text in pictures and image-only PDF pages is not indexed"
+
+
 def skipped_reason(mode: str) -> str:
     return "OCR=off" if mode == "off" else "Tesseract (tesseract-ocr, tesseract-ocr-kor) or pytesseract not installed"

@@ -358,6 +358,16 @@ def test_without_ocr_linked_images_are_skipped_and_the_status_says_so(tmp_path):
     assert "1 linked image(s) not read by OCR (OCR=off)" in format_status(status(settings))
 
 
+def test_a_report_says_whether_pictures_were_read(monkeypatch):
+    """`make eval` heads its report with this line: without Tesseract the attachments set's
+    picture questions miss, and an unchanged re-run does not say so again."""
+    assert ocr.status("off") == ("OCR: not run (OCR=off): text in pictures and image-only PDF pages is not indexed")
+    monkeypatch.setattr(ocr, "ocr_languages", lambda: None)
+    assert ocr.status("auto").startswith("OCR: not run (Tesseract (tesseract-ocr, tesseract-ocr-kor) or pytesseract")
+    monkeypatch.setattr(ocr, "ocr_languages", lambda: "kor+eng")
+    assert ocr.status("auto") == "OCR: Tesseract (kor+eng)"
+
+
 @pytest.mark.skipif(not ocr.available("auto"), reason="Tesseract (tesseract-ocr) or pytesseract not installed")
 def test_text_inside_a_picture_is_found_under_the_section_that_shows_it(tmp_path):
     from query.answer.engine import Engine
