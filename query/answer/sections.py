@@ -137,13 +137,33 @@ def _heading_terms(line: str) -> frozenset[str]:
     return word_terms(line)
 
 
+@lru_cache(maxsize=20_000)
+def _folder_terms(folder: str) -> frozenset[str]:
+    """The terms of a folder path ("text/scalc/guide" -> text, scalc, guid), read as the
+    lexical index reads words."""
+    return word_terms(re.sub(r"[/_\-.]+", " ", folder))
+
+
+def _names_folder(word: str, folder_terms: frozenset[str]) -> bool:
+    """A question's word names a folder when it is one of the path's terms or ends one of
+    them: help written once for several programs is filed under a folder per program, named
+    for it whole ("calc/") or with a prefix ("scalc/", "swriter/"). Latin words of four
+    letters or more only: a shorter one ("s", "ui") ends too many names."""
+    if word in folder_terms:
+        return True
+    return len(word) >= 4 and word.isascii() and word.isalpha() and any(t.endswith(word) for t in folder_terms)
+
+
 def _standing(copy: _Copy, question_words: frozenset[str], lang: str | None) -> tuple[int, bool]:
-    """How well a copy stands for its group: the question's words in its heading line (the
-    copies differ only in the page or program they sit under, and "in the spreadsheet" names
-    one), then being in the question's language (an untranslated section of a Korean page
-    repeats its English original word for word, and a Korean caller wants the Korean page)."""
+    """How well a copy stands for its group: the question's words in its heading line or in
+    the folder it is filed under (the copies differ only in the page or program they sit
+    under, and "in the spreadsheet", "Calc에서" names one, on the page or only in its path),
+    then being in the question's language (an untranslated section of a Korean page repeats
+    its English original word for word, and a Korean caller wants the Korean page)."""
     heading = _heading_terms(copy.breadcrumb)
-    return len(question_words & heading), bool(lang) and copy.section.metadata.get(LANG) == lang
+    folder = _folder_terms(copy.folder)
+    named = sum(1 for word in question_words if word in heading or _names_folder(word, folder))
+    return named, bool(lang) and copy.section.metadata.get(LANG) == lang
 
 
 def group_duplicates(sections: list[Section], keep: int, question: str = "",

@@ -105,6 +105,23 @@ def test_a_korean_question_is_shown_the_copy_under_the_program_it_names(question
     assert [s.section_id for s in shown] == ["calc/margins.html#margins"] and shown[0].also == ["writer/margins.html#margins"]
 
 
+@pytest.mark.parametrize("question, corpus_terms, shown_first", [
+    ("Calc에서 여백은 어떻게 바꿔요?", (), "text/scalc/guide/margins.html#margins"),
+    ("캘크 여백 바꾸기", ("calc",), "text/scalc/guide/margins.html#margins"),
+    ("How do I change the margins in Calc?", (), "text/scalc/guide/margins.html#margins"),
+    ("여백은 어떻게 바꿔요?", (), "text/swriter/guide/margins.html#margins"),  # no program named: the best-ranked copy
+])
+def test_the_copy_filed_under_the_program_a_question_names_stands_for_its_group(question, corpus_terms, shown_first):
+    """Help written once for several programs often names the program only in its path
+    ("text/scalc/guide/", "swriter/"): the pages' headings are the same words."""
+    writer = _section("text/swriter/guide/margins.html#margins", COPY)
+    calc = _section("text/scalc/guide/margins.html#margins", COPY)
+    for copy in (writer, calc):
+        copy.best.set_content(f"도움말 › 여백\n{COPY}")
+    shown = group_duplicates([writer, calc], 5, question, corpus_terms)
+    assert [s.section_id for s in shown] == [shown_first]
+
+
 def test_two_pages_of_one_folder_sharing_a_note_stay_two_places():
     """Two modules of one manual with the same proxy note: a question about either must
     find that one, so they are not grouped (copies are grouped across folders only)."""
