@@ -245,6 +245,14 @@ def table(title: str, rows_by_system: dict[str, list[dict]]) -> list[str]:
     return lines + [""]
 
 
+def report_head(what: str, settings: Settings) -> list[str]:
+    """A report's first lines: what was scored and how, and whether pictures were read (the
+    attachments set's picture questions miss without OCR, and an unchanged re-run of the
+    ingestion does not say so again)."""
+    return [f"# Evaluation{what} (top {K}; section@20 from a list of {RECALL_K}; embedding {settings.embed_model}, "
+            f"retrieval {settings.retrieval_mode}, no LLM)", "", f"{ocr.status(settings.ocr)}.", ""]
+
+
 def overview(results: dict[str, dict[str, list[dict]]]) -> list[str]:
     """Every corpus side by side: the `all` row of each system."""
     lines = ["### All corpora side by side", "", "| corpus | system | " + " | ".join(COLUMNS) + " |",
@@ -363,14 +371,14 @@ def run_one_index(root: Path, store: Path, sets: list[tuple[str, list[dict]]], w
     engine.ask("warm-up", use_llm=False)
     engine.ask("준비", use_llm=False)
     results: dict[str, dict[str, list[dict]]] = {}
-    report = [f"# Evaluation against {what} (top {K}; section@20 from a list of {RECALL_K}; embedding {base.embed_model}, "
-              f"retrieval {base.retrieval_mode}, no LLM)", "", f"{ocr.status(base.ocr)}.", ""]
+    head = report_head(f" against {what}", base)
+    report = list(head)
     for name, questions in sets:
         print(f"[{out.name}:{name}] asking {len(questions)} questions ...", file=sys.stderr)
         results[name] = {"manual-qa": run_ours(engine, questions)}
         report.append(f"Section misses ({name}):")
         report += ["", *misses(results[name]["manual-qa"]), ""]
-    report[4:4] = overview(results)
+    report[len(head):len(head)] = overview(results)  # the side-by-side table right under the head
     out.parent.mkdir(parents=True, exist_ok=True)
     out.with_suffix(".md").write_text("\n".join(report) + "\n", encoding="utf-8")
     out.with_name(out.name + "_rows.json").write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
@@ -423,8 +431,8 @@ def main() -> int:
     if args.copies:
         return run_copies(datasets, args.copies, args.storage, args.out)
     base = get_settings()
-    report = [f"# Evaluation (top {K}; section@20 from a list of {RECALL_K}; embedding {base.embed_model}, retrieval {base.retrieval_mode}, no LLM)",
-              "", f"{ocr.status(base.ocr)}.", ""]
+    head = report_head("", base)
+    report = list(head)
     results: dict[str, dict[str, list[dict]]] = {}
     raw: dict[str, dict] = {}
     for name, root, qfile in datasets:
@@ -469,7 +477,7 @@ def main() -> int:
         raw[name] = {system: rows for system, rows in systems.items()}
     out_dir = args.out
     out_dir.mkdir(parents=True, exist_ok=True)
-    report[4:4] = overview(results)
+    report[len(head):len(head)] = overview(results)  # the side-by-side table right under the head
     (out_dir / "eval.md").write_text("\n".join(report) + "\n![chart](eval.png)\n", encoding="utf-8")
     (out_dir / "eval_rows.json").write_text(json.dumps(raw, ensure_ascii=False, indent=1), encoding="utf-8")
     chart(results, out_dir / "eval.png")
