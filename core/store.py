@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import warnings
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
@@ -234,6 +235,15 @@ def get_storage(settings: Settings, override: str | Path | None = None) -> Stora
     return Storage(Path(override) if override else Path(settings.storage_dir), cache)
 
 
+# Chroma's per-path System cache (`SharedSystemClient._identifier_to_system`) is a plain
+# class-level dict: a client being created checks it, starts a System, then reads it back.
+# `reader_client` clears that cache while a query server's loader thread opens a new
+# generation; a client opened meanwhile in another thread (an ingestion in the same process,
+# a second store) found its entry gone: KeyError from inside chromadb. Every embedded
+# client of this process is created, and the cache cleared, under this one lock.
+_CHROMA_CACHE_LOCK = threading.Lock()
+
+
 def chroma_client(path: Path, settings: Settings):
     """Embedded PersistentClient, or a `chroma run` server when CHROMA_HOST is set."""
     import chromadb
@@ -242,7 +252,8 @@ def chroma_client(path: Path, settings: Settings):
     chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
     if settings.chroma_host:
         return chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings)
-    return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+    with _CHROMA_CACHE_LOCK:
+        return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
 
 
 def reader_client(path: Path, settings: Settings):
@@ -263,10 +274,11 @@ def reader_client(path: Path, settings: Settings):
     from chromadb.api.shared_system_client import SharedSystemClient
     from chromadb.config import Settings as ChromaSettings
 
-    SharedSystemClient.clear_system_cache()
-    client = chromadb.PersistentClient(path=str(path), settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False))
-    system = client._system  # noqa: SLF001 - the only handle on what to stop later
-    SharedSystemClient.clear_system_cache()
+    with _CHROMA_CACHE_LOCK:
+        SharedSystemClient.clear_system_cache()
+        client = chromadb.PersistentClient(path=str(path), settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False))
+        system = client._system  # noqa: SLF001 - the only handle on what to stop later
+        SharedSystemClient.clear_system_cache()
     return client, system
 
 

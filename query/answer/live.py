@@ -16,6 +16,7 @@ from __future__ import annotations
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -45,6 +46,22 @@ def _key(generation: Generation) -> tuple[int, str, str | None]:
     return generation.number, generation.index, generation.lexical
 
 
+def _watch(live: weakref.ref[LiveIndex], seconds: float) -> None:
+    """Also check between requests, so the first question after an ingestion is
+    already answered from the new generation (a request only starts the load).
+
+    Holds the index weakly: an engine nobody uses any more (a finished CLI batch, a test)
+    is collected and its watcher ends, instead of loading generations for nobody.
+    """
+    while True:
+        time.sleep(seconds)
+        index = live()
+        if index is None:
+            return
+        index.check()
+        del index
+
+
 class LiveIndex:
     def __init__(self, settings: Settings, storage_dir: Path | None = None) -> None:
         self.settings = settings
@@ -56,14 +73,8 @@ class LiveIndex:
         self._loader: threading.Thread | None = None
         self._failed: tuple[tuple, float] | None = None
         if settings.live_poll_seconds > 0:
-            threading.Thread(target=self._watch, name="generation-watcher", daemon=True).start()
-
-    def _watch(self) -> None:
-        """Also check between requests, so the first question after an ingestion is
-        already answered from the new generation (a request only starts the load)."""
-        while True:
-            time.sleep(self.settings.live_poll_seconds)
-            self.check()
+            threading.Thread(target=_watch, args=(weakref.ref(self), settings.live_poll_seconds),
+                             name="generation-watcher", daemon=True).start()
 
     @property
     def generation(self) -> Generation:
