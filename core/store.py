@@ -282,9 +282,46 @@ def reader_client(path: Path, settings: Settings):
     return client, system
 
 
-def collection_name(index_dir: Path, settings: Settings) -> str:
+def collection_name(index_dir: Path, settings: Settings, base: str = COLLECTION) -> str:
     """One server can hold several stores: name the collection after the index directory."""
-    return f"{COLLECTION}-{index_dir.name}" if settings.chroma_host else COLLECTION
+    return f"{base}-{index_dir.name}" if settings.chroma_host else base
+
+
+# The sentence vectors of the chunks (core.sentence_vectors): a second collection beside the
+# chunks, one record per sentence, named after its chunk (SENTENCE_OF) so that it is written,
+# copied and deleted with it. Its flat metadata is the chunk's filter keys, so the same
+# filters (language, folder) apply to both collections.
+SENTENCES = "sentences"
+SENTENCE_OF = "chunk"
+
+
+def open_sentences(client, index_dir: Path, settings: Settings, create: bool):
+    """The index's sentence collection; None when the index has none (built before, or with
+    SENTENCE_VECTORS off): the dense lane then ranks chunks alone."""
+    name = collection_name(index_dir, settings, SENTENCES)
+    if create:
+        hnsw = {"space": "cosine", "ef_search": settings.hnsw_ef_search}
+        return client.get_or_create_collection(name, configuration={"hnsw": hnsw}, embedding_function=None)
+    try:
+        return client.get_collection(name, embedding_function=None)
+    except Exception:  # chromadb raises NotFoundError (a ValueError before 1.0)
+        return None
+
+
+def sentence_records(chunk_id: str, metadata: dict, vectors) -> tuple[list[str], list[dict]]:
+    """Ids and flat metadata of one chunk's sentence records (its `chroma_metadata`)."""
+    flat = {k: v for k, v in metadata.items() if k in FILTER_KEYS or k == SECTION_ID}
+    return [f"{chunk_id}:s{i}" for i in range(len(vectors))], [dict(flat, **{SENTENCE_OF: chunk_id})] * len(vectors)
+
+
+def sentence_owner(sentence_id: str) -> str:
+    """The chunk a sentence record belongs to, from its id (reading it needs no metadata)."""
+    return sentence_id.rpartition(":s")[0]
+
+
+def delete_sentences(collection, chunk_ids: list[str]) -> None:
+    if collection is not None and chunk_ids:
+        collection.delete(where={SENTENCE_OF: {"$in": list(chunk_ids)}})
 
 
 def _ef_search(collection) -> int | None:

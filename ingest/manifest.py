@@ -71,6 +71,9 @@ CREATE TABLE IF NOT EXISTS summaries (
 """
 
 
+SENTENCES_DONE = "sentences"  # meta key: "1" once every stored chunk has its sentence vectors
+
+
 @dataclass(frozen=True)
 class AttachmentLink:
     """A manual section's link to a file inside the manuals root (ingest.attachments):
@@ -282,6 +285,18 @@ class Manifest:
 
     def chunk_ids_of(self, path: str) -> frozenset[str]:
         return frozenset(r[0] for r in self.db.execute("SELECT id FROM chunks WHERE path = ?", (path,)))
+
+    def vectors_of(self, path: str, sentences_wanted: bool) -> frozenset[str]:
+        """The ids of what the store holds of a file with vectors already (its chunks, its
+        summary units): those are not embedded again. When sentence vectors are wanted and
+        the store has none yet (made before SENTENCE_VECTORS, or with it off), its chunks are
+        embedded once more for their sentences (`sentences_done` ends that)."""
+        chunks = frozenset() if sentences_wanted and self.get_meta(SENTENCES_DONE) != "1" else self.chunk_ids_of(path)
+        return chunks | self.summary_ids_of(path)
+
+    def sentences_done(self, wanted: bool) -> None:
+        """After a run: every stored chunk has its sentences (or they are not wanted)."""
+        self.set_meta(SENTENCES_DONE, "1" if wanted else "0")
 
     def summary_ids_of(self, path: str) -> frozenset[str]:
         """The ids of the file's stored summary units (hashes of place and text)."""

@@ -23,6 +23,7 @@ from tqdm import tqdm
 
 from core.generations import publish
 from core.htmlfile import DecodeError, decode_html
+from core.sentence_vectors import wants_sentences
 from core.settings import Settings
 from core.store import Storage, get_storage, write_info
 from ingest.boilerplate import page_keys, threshold
@@ -47,7 +48,11 @@ def pipeline_signature(settings: Settings) -> str:
     # its files once (its pages' units keep their vectors: same ids). PIPELINE_VERSION stays:
     # a store with the lane off is not touched by this.
     summary = f"|summary{settings.summary_max_sections}+att" if settings.summary_lane else ""
-    return f"v{PIPELINE_VERSION}|{settings.embed_model}|{settings.chunk_size}|{settings.chunk_overlap}|{prose}{units}{summary}"
+    # Turning sentence vectors on re-reads every file once, and its chunks are embedded again
+    # for their sentences (Manifest.vectors_of); turning them off re-reads without embedding.
+    sentences = "|sentences" if wants_sentences(settings) else ""
+    return (f"v{PIPELINE_VERSION}|{settings.embed_model}|{settings.chunk_size}|{settings.chunk_overlap}|{prose}{units}"
+            f"{summary}{sentences}")
 
 
 class IngestError(RuntimeError):
@@ -305,7 +310,7 @@ def _run(
             report.files.unchanged += 1
             continue
         # what the store holds of the page already: its chunk ids and its summary unit's id
-        stored = (manifest.chunk_ids_of(rel) | manifest.summary_ids_of(rel)) if rel in known else frozenset()
+        stored = manifest.vectors_of(rel, wants_sentences(settings)) if rel in known else frozenset()
         tasks.append((rel, raw, digest, stored, own))
 
     dirty = manifest.get_meta("dirty") == "1"
@@ -332,6 +337,7 @@ def _run(
     ingest_attachments(found.attachments, root, index_dir, manifest, settings, storage, report, progress, signature,
                        linked)
     manifest.set_meta("dirty", "0")
+    manifest.sentences_done(wants_sentences(settings))
     report.files.failed = sum(1 for e in report.errors)
 
 

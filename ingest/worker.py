@@ -17,8 +17,9 @@ from pathlib import Path
 import numpy as np
 from llama_index.core.schema import MetadataMode, TextNode
 
-from core.chunk_record import CARD, HEADING, path_dirs
+from core.chunk_record import CARD, HEADING, UNIT, path_dirs
 from core.embedding import embeds_in_process, get_embed_model, get_summary_model
+from core.sentence_vectors import wants_sentences
 from core.lexical import card_tokens, chunk_tokens
 from core.settings import Settings
 from ingest.chunk import Chunker, breadcrumb, lexical_text, page_nodes
@@ -53,6 +54,7 @@ class FileResult:
     usage: dict = field(default_factory=dict)
     terms: dict | None = None  # the page's vocabulary (core.vocab.page_terms)
     vectors: dict[str, np.ndarray] = field(default_factory=dict)  # chunk id -> vector, when embedded here
+    sentences: dict[str, np.ndarray] = field(default_factory=dict)  # chunk id -> its sentences' vectors (SENTENCE_VECTORS)
     summaries: list[Summary] = field(default_factory=list)  # its summary units (SUMMARY_LANE; ingest.summary)
     embed_seconds: float = 0.0
     row_units: list[RowUnit] = field(default_factory=list)  # its table rows for the row lane (ingest.rows)
@@ -74,6 +76,7 @@ def init_worker(settings_json: str, cache_path: str | None, in_pool: bool = Fals
     _state["chunker"] = Chunker(settings.chunk_size, settings.chunk_overlap, settings.small_units)
     _state["proser"] = TableProser(settings, Path(cache_path) if cache_path else None)
     _state["embedder"] = get_embed_model(settings) if embeds_in_process(settings) else None
+    _state["sentences"] = wants_sentences(settings)
     if in_pool and _state["embedder"] is not None:
         _state["embedder"].limit_threads(1)
     _state["summary_embedder"] = get_summary_model(settings) if settings.summary_lane else None
@@ -163,6 +166,12 @@ def embed_new(result: FileResult, nodes: list, stored_ids: set[str]) -> None:
     new = [n for n in nodes if n.id_ not in stored_ids]
     if embedder is not None and new:
         started = time.perf_counter()
-        vectors = embedder.encode_array([n.get_content(metadata_mode=MetadataMode.EMBED) for n in new])
-        result.vectors = {n.id_: v for n, v in zip(new, vectors)}
+        texts = [n.get_content(metadata_mode=MetadataMode.EMBED) for n in new]
+        encoded = embedder.encode_with_sentences(texts) if _state.get("sentences") else None
+        if encoded is None:
+            result.vectors = dict(zip((n.id_ for n in new), embedder.encode_array(texts)))
+        else:  # a small unit (one list item) is a sentence already
+            result.vectors = {n.id_: e.chunk for n, e in zip(new, encoded)}
+            result.sentences = {n.id_: e.vectors for n, e in zip(new, encoded)
+                                if len(e.vectors) and not n.metadata.get(UNIT)}
         result.embed_seconds = time.perf_counter() - started

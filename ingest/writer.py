@@ -21,8 +21,11 @@ from core.lexical import LexicalIndex
 from core.rows import ROWS_DIR, RowIndex
 from core.summaries import SummaryIndex
 from core.vocab import Vocabulary
+from core.sentence_vectors import wants_sentences
 from core.settings import Settings
-from core.store import Storage, add_nodes, chroma_metadata, open_collection
+from core.store import (
+    SENTENCE_OF, Storage, add_nodes, chroma_metadata, delete_sentences, open_collection, open_sentences, sentence_records,
+)
 from ingest.manifest import ROW_UNIT_COLUMNS, SUMMARY_COLUMNS, FileRecord, Manifest
 from ingest.report import Report, utc_now
 from ingest.worker import FileResult
@@ -45,6 +48,9 @@ class Writer:
         self.embed_model = get_embed_model(settings)
         self.client, self.collection = open_collection(index_dir, settings, self.embed_model.model_name, create=True)
         self.batch = max(1, min(self.client.get_max_batch_size(), 5000))
+        # Opened even when not wanted, if it exists: deleted chunks take their sentences along.
+        self.sentences = open_sentences(self.client, index_dir, settings, create=wants_sentences(settings))
+        self._sentences_before = self.sentences is not None and self.sentences.count() > 0  # else nothing to replace
         self.pending: list[FileResult] = []
         self.pending_chunks = 0
         self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chroma-writer")
@@ -109,6 +115,7 @@ class Writer:
         kept = [n for r in results for n in r.nodes if n.id_ not in fresh_ids]
         for i in range(0, len(fresh), self.batch):
             add_nodes(self.collection, fresh[i : i + self.batch])
+        self._add_sentences(results)
         self.report.embedded += len(fresh)
         for i in range(0, len(kept), self.batch):
             part = kept[i : i + self.batch]
@@ -128,8 +135,33 @@ class Writer:
             self.manifest.replace_file(record, result.chunk_rows, utc_now(), result.terms, result.links, result.row_units,
                                        result.summaries)
 
+    def _add_sentences(self, results: list[FileResult]) -> None:
+        """The sentence vectors of the chunks just embedded, after the chunks: a run killed
+        between the two leaves chunks without sentences (ranked by themselves), never the
+        reverse. A chunk embedded again for its sentences (`Manifest.vectors_of`) loses the
+        ones it had first."""
+        if self.sentences is None:
+            return
+        ids: list[str] = []
+        metadatas: list[dict] = []
+        embeddings: list = []
+        for result in results:
+            for node in result.nodes:
+                if node.id_ in result.sentences:
+                    more_ids, more_metadatas = sentence_records(node.id_, chroma_metadata(node), result.sentences[node.id_])
+                    ids += more_ids
+                    metadatas += more_metadatas
+                    embeddings.extend(result.sentences[node.id_])
+        again = sorted({m[SENTENCE_OF] for m in metadatas}) if self._sentences_before else []
+        for i in range(0, len(again), self.batch):
+            delete_sentences(self.sentences, again[i : i + self.batch])
+        for i in range(0, len(ids), self.batch):
+            self.sentences.add(ids=ids[i : i + self.batch], embeddings=embeddings[i : i + self.batch],
+                               metadatas=metadatas[i : i + self.batch])
+
     def _delete_ids(self, ids: list[str]) -> None:
         for i in range(0, len(ids), self.batch):
+            delete_sentences(self.sentences, ids[i : i + self.batch])  # before their chunks: see _add_sentences
             self.collection.delete(ids=ids[i : i + self.batch])
 
     def delete_manual(self, path: str) -> None:
@@ -155,6 +187,16 @@ class Writer:
             orphans.extend(i for i in page if i not in known)
             offset += len(page)
         self._delete_ids(orphans)
+        if self.sentences is not None:  # a run killed between deleting sentences and their chunk
+            left: set[str] = set()
+            offset = 0
+            while True:
+                page = self.sentences.get(include=["metadatas"], limit=self.batch, offset=offset)["metadatas"]
+                if not page:
+                    break
+                left.update(m[SENTENCE_OF] for m in page if m[SENTENCE_OF] not in known)
+                offset += len(page)
+            delete_sentences(self.sentences, sorted(left))
         return len(orphans)
 
 
@@ -177,8 +219,10 @@ def carry_over(old_dir: Path, new_dir: Path, new_manifest: Manifest, paths: list
     old_manifest = Manifest(Storage.manifest_db(old_dir))
     try:
         embed_name = get_embed_model(settings).model_name
-        _, old = open_collection(old_dir, settings, embed_name, create=False)
-        _, new = open_collection(new_dir, settings, embed_name, create=True)
+        old_client, old = open_collection(old_dir, settings, embed_name, create=False)
+        new_client, new = open_collection(new_dir, settings, embed_name, create=True)
+        old_sentences = open_sentences(old_client, old_dir, settings, create=False)
+        new_sentences = open_sentences(new_client, new_dir, settings, create=True) if old_sentences else None
         records = {r.path: r for r in old_manifest.files()}
         for path in paths:
             if path not in records:
@@ -186,6 +230,9 @@ def carry_over(old_dir: Path, new_dir: Path, new_manifest: Manifest, paths: list
             got = old.get(where={PATH: path}, include=["embeddings", "metadatas", "documents"])
             if got["ids"]:
                 new.add(ids=got["ids"], embeddings=got["embeddings"], metadatas=got["metadatas"], documents=got["documents"])
+            said = old_sentences.get(where={PATH: path}, include=["embeddings", "metadatas"]) if old_sentences else None
+            if said and said["ids"] and new_sentences is not None:
+                new_sentences.add(ids=said["ids"], embeddings=said["embeddings"], metadatas=said["metadatas"])
             rows = old_manifest.db.execute("SELECT id, path, lang, dirs, tokens FROM chunks WHERE path = ?", (path,)).fetchall()
             with new_manifest.db:
                 new_manifest.db.executemany("INSERT OR REPLACE INTO chunks VALUES (?, ?, ?, ?, ?)", rows)

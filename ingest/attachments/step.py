@@ -24,6 +24,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from core.chunk_record import section_id
+from core.sentence_vectors import wants_sentences
 from core.settings import Settings
 from core.store import Storage
 from ingest.attachments.sniff import sniff
@@ -114,7 +115,7 @@ def ingest_attachments(
         if known.get(rel) == digest:
             stats.unchanged += 1
             continue
-        stored = (manifest.chunk_ids_of(rel) | manifest.summary_ids_of(rel)) if rel in known else frozenset()
+        stored = manifest.vectors_of(rel, wants_sentences(settings)) if rel in known else frozenset()
         tasks.append((rel, raw, digest, stored, cited))
     if not tasks and not unlinked:
         return

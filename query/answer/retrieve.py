@@ -38,7 +38,8 @@ from core.lexical import LexicalIndex, body_terms
 from core.summaries import PageHit, SummaryIndex
 from core.settings import Settings
 from core.store import (
-    Generation, Storage, StoreError, get_storage, open_collection, read_info, reader_client, stored_section,
+    Generation, Storage, StoreError, get_storage, open_collection, open_sentences, read_info, reader_client,
+    sentence_owner, stored_section,
 )
 from query.answer.embed_cache import CachedEmbedding
 from query.answer.question_kind import Kind, question_kind, shows_steps
@@ -141,6 +142,9 @@ class HybridRetriever:
         self.client, self._system = reader_client(Storage.chroma_dir(index_dir), settings)
         _, self.collection = open_collection(index_dir, settings, self.embed_model.model_name, create=False,
                                              client=self.client)
+        # The chunks' sentence vectors (SENTENCE_VECTORS), when this index has them.
+        sentences = open_sentences(self.client, index_dir, settings, create=False) if settings.sentence_vectors else None
+        self.sentences = sentences if sentences is not None and sentences.count() else None
         lexical_dir = storage.lexical_dir(generation)
         self.lexical = LexicalIndex.load(lexical_dir) if lexical_dir and Storage.lexical_saved(lexical_dir) else None
         self.rows = load_rows(lexical_dir) if settings.row_lane > 0 and mode_uses_lexical(settings) else None
@@ -189,7 +193,53 @@ class HybridRetriever:
             got = self.collection.query(query_embeddings=[vector], n_results=n, where=filters.for_chroma(),
                                         include=["distances"])
             return [(cid, math.exp(-distance)) for cid, distance in zip(got["ids"][0], got["distances"][0])]
-        return read_distinct(search, k, folders)
+        chunks = read_distinct(search, k, folders)
+        if self.sentences is None or not chunks:
+            return chunks
+        return self._with_sentences(vector, chunks, k, filters)
+
+    def _with_sentences(self, vector: list[float], chunks: list[tuple[str, float]], k: int,
+                        filters: Filters) -> list[tuple[str, float]]:
+        """The chunk list fused with a second list: chunks ranked by SENTENCE_SHARE x their
+        best sentence's similarity + the rest x their own (core.sentence_vectors).
+
+        Why both: a chunk embeds as the average of all it says, and an everyday question
+        matches one sentence of it; ranked by sentences alone, a directive page's "Default:"
+        line or a price page's overview sentence took first places from the chunk that
+        answers (list of 20: httpd section@1 0.62 -> 0.55, sample 0.83 -> 0.70). Blended
+        with the chunk's own similarity and fused at SENTENCE_WEIGHT (top 5): debian-install
+        section@1 0.60 -> 0.68, httpd and the sample within a question
+        (reports/korean/ablation.md, thirteenth round). Each chunk keeps its own similarity
+        as its score (the fusion's tie-break, the answer's low-confidence check); only the
+        order changes.
+        """
+        q = np.asarray(vector, dtype=np.float32)
+        q /= np.linalg.norm(q) or 1.0
+        got = self.sentences.query(query_embeddings=[vector], n_results=SENTENCE_DEPTH * k,
+                                   where=filters.for_chroma(), include=["distances"])
+        best: dict[str, float] = {}
+        for sentence_id, distance in zip(got["ids"][0], got["distances"][0]):
+            owner = sentence_owner(sentence_id)
+            best[owner] = max(best.get(owner, -1.0), 1.0 - distance)
+        own = {cid: 1.0 + math.log(score) for cid, score in chunks}  # exp(-distance) -> cosine
+        # A chunk of the chunk list none of whose sentences ranked competes by its own
+        # similarity (reading its sentences cost 21 ms a question on httpd, a metadata filter).
+        for cid, similarity in own.items():
+            best.setdefault(cid, similarity)
+        missing = [cid for cid in best if cid not in own]
+        if missing:  # found by a sentence only: the chunk's own similarity from its vector
+            stored = self.collection.get(ids=missing, include=["embeddings"])
+            for cid, emb in zip(stored["ids"], stored["embeddings"]):
+                e = np.asarray(emb, dtype=np.float32)
+                own[cid] = float(e @ q / (np.linalg.norm(e) or 1.0))
+        blended = sorted(((cid, SENTENCE_SHARE * sim + (1 - SENTENCE_SHARE) * own[cid])
+                          for cid, sim in best.items() if cid in own), key=lambda x: -x[1])[:k]
+        order: dict[str, float] = {}
+        for weight, ranked in ((1.0, chunks), (self.settings.sentence_weight, blended)):
+            for rank, (cid, _) in enumerate(ranked):
+                order[cid] = order.get(cid, 0.0) + weight / (SENTENCE_RRF_K + rank + 1)
+        ranked_ids = sorted(order, key=lambda cid: -order[cid])[:k]
+        return [(cid, math.exp(own[cid] - 1.0)) for cid in ranked_ids]
 
     def lexical_hits(self, question: str, k: int, filters: Filters,
                      expansion: tuple[list[str], list[str]] | None = None,
@@ -486,7 +536,7 @@ class HybridRetriever:
         if self.reorder is not None:
             sections, notice = self.reorder(question, sections, top_k)
         return Retrieval(sections=sections[:top_k], seconds=time.perf_counter() - started,
-                         query_embedding=vector, notice=notice, dense_top=dense[0][1] if dense else None,
+                         query_embedding=vector, notice=notice, dense_top=max(s for _, s in dense) if dense else None,
                          corpus_terms=corpus_terms, kind=kind)
 
 
@@ -512,6 +562,12 @@ DUPLICATE_EXTRA = 5
 DUPLICATE_REFILL = 3  # candidates read again per place still missing after grouping (`_sections`)
 STEPS_DEPTH = 30  # candidates `credit_procedures` looks at: the head of the fused list, from which a lift reaches the top 5
 MAX_COPIES = 4  # copies of one text a retriever's list is read on for (`read_distinct`)
+SENTENCE_SHARE = 0.5  # a chunk's best sentence's share of its score in the sentence list (`_with_sentences`)
+# The two dense lists' fusion. At 20 (the retrievers' RRF_K) the sentence list reordered the
+# top too much: top-5 retrieval lost httpd section@5 0.93 -> 0.90; at 60 it keeps 0.93 and
+# debian-install's section@1 gain (0.60 -> 0.68; reports/korean/ablation.md, thirteenth round).
+SENTENCE_RRF_K = 60
+SENTENCE_DEPTH = 4  # sentences read per chunk the dense lane returns (httpd: 4.2 sentences a chunk)
 MAX_REMEMBERED = 300_000  # chunk -> section entries (about 60 MB per server process) before the map starts over
 
 
