@@ -187,7 +187,9 @@ class Writer:
             orphans.extend(i for i in page if i not in known)
             offset += len(page)
         self._delete_ids(orphans)
-        if self.sentences is not None:  # a run killed between deleting sentences and their chunk
+        # Sentences whose chunk the manifest does not know, whatever left them (the chunk
+        # pass above takes the sentences of the chunks it finds; this catches the rest).
+        if self.sentences is not None:
             left: set[str] = set()
             offset = 0
             while True:
