@@ -286,13 +286,17 @@ class Manifest:
     def chunk_ids_of(self, path: str) -> frozenset[str]:
         return frozenset(r[0] for r in self.db.execute("SELECT id FROM chunks WHERE path = ?", (path,)))
 
-    def vectors_of(self, path: str, sentences_wanted: bool) -> frozenset[str]:
+    def vectors_of(self, path: str, with_chunks: bool = True) -> frozenset[str]:
         """The ids of what the store holds of a file with vectors already (its chunks, its
-        summary units): those are not embedded again. When sentence vectors are wanted and
-        the store has none yet (made before SENTENCE_VECTORS, or with it off), its chunks are
-        embedded once more for their sentences (`sentences_done` ends that)."""
-        chunks = frozenset() if sentences_wanted and self.get_meta(SENTENCES_DONE) != "1" else self.chunk_ids_of(path)
-        return chunks | self.summary_ids_of(path)
+        summary units): those are not embedded again. `with_chunks=False` while
+        `sentences_missing`: the chunks are embedded once more for their sentences."""
+        return (self.chunk_ids_of(path) if with_chunks else frozenset()) | self.summary_ids_of(path)
+
+    def sentences_missing(self, wanted: bool) -> bool:
+        """Sentence vectors are wanted and the store has none yet (made before SENTENCE_VECTORS,
+        or with it off): a run embeds every chunk it re-reads once more (`sentences_done`
+        ends that). Read once per run, not per file."""
+        return wanted and self.get_meta(SENTENCES_DONE) != "1"
 
     def sentences_done(self, wanted: bool) -> None:
         """After a run: every stored chunk has its sentences (or they are not wanted)."""

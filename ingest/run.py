@@ -49,7 +49,7 @@ def pipeline_signature(settings: Settings) -> str:
     # a store with the lane off is not touched by this.
     summary = f"|summary{settings.summary_max_sections}+att" if settings.summary_lane else ""
     # Turning sentence vectors on re-reads every file once, and its chunks are embedded again
-    # for their sentences (Manifest.vectors_of); turning them off re-reads without embedding.
+    # for their sentences (Manifest.sentences_missing); turning them off re-reads without embedding.
     sentences = "|sentences" if wants_sentences(settings) else ""
     return (f"v{PIPELINE_VERSION}|{settings.embed_model}|{settings.chunk_size}|{settings.chunk_overlap}|{prose}{units}"
             f"{summary}{sentences}")
@@ -300,6 +300,7 @@ def _run(
     gone = sorted(p for p in known if p not in seen and p not in linked and _in_scope(p, scopes))
     boilerplate = _learn_boilerplate(manifest, read, seen, scopes)
     tasks: list[tuple[str, bytes, str, frozenset[str], frozenset[str]]] = []
+    stored_chunks = not manifest.sentences_missing(wants_sentences(settings))
     for rel, raw, raw_hash in read:
         # The page's hash covers the boilerplate it contains: when the corpus makes a block
         # of this page boilerplate (or stops doing so), the page is parsed again, and a run
@@ -310,7 +311,7 @@ def _run(
             report.files.unchanged += 1
             continue
         # what the store holds of the page already: its chunk ids and its summary unit's id
-        stored = manifest.vectors_of(rel, wants_sentences(settings)) if rel in known else frozenset()
+        stored = manifest.vectors_of(rel, stored_chunks) if rel in known else frozenset()
         tasks.append((rel, raw, digest, stored, own))
 
     dirty = manifest.get_meta("dirty") == "1"

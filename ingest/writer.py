@@ -138,7 +138,7 @@ class Writer:
     def _add_sentences(self, results: list[FileResult]) -> None:
         """The sentence vectors of the chunks just embedded, after the chunks: a run killed
         between the two leaves chunks without sentences (ranked by themselves), never the
-        reverse. A chunk embedded again for its sentences (`Manifest.vectors_of`) loses the
+        reverse. A chunk embedded again for its sentences (`Manifest.sentences_missing`) loses the
         ones it had first."""
         if self.sentences is None:
             return

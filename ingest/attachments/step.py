@@ -92,6 +92,7 @@ def ingest_attachments(
     ocr_state = f"ocr={ocr.available(settings.ocr)}".encode()
     stats = report.attachments
     tasks = []
+    stored_chunks = not manifest.sentences_missing(wants_sentences(settings))
     for rel, path in sorted(files.items()):
         stats.found += 1
         try:
@@ -115,7 +116,7 @@ def ingest_attachments(
         if known.get(rel) == digest:
             stats.unchanged += 1
             continue
-        stored = manifest.vectors_of(rel, wants_sentences(settings)) if rel in known else frozenset()
+        stored = manifest.vectors_of(rel, stored_chunks) if rel in known else frozenset()
         tasks.append((rel, raw, digest, stored, cited))
     if not tasks and not unlinked:
         return
