@@ -132,17 +132,20 @@ def _bigrams(words: Iterable[str]) -> list[str]:
 HEADING = "h:"
 
 
-def chunk_tokens(body: str, headings: list[str]) -> list[str]:
-    """A chunk's BM25 terms: its body's, plus its section's headings under a `h:` prefix.
+def chunk_tokens(body: str, headings: list[str], keywords: Iterable[str] = ()) -> list[str]:
+    """A chunk's BM25 terms: its body's, plus its section's headings and index keywords
+    (ingest.parse.keywords_of) under a `h:` prefix.
 
     Why a second field: a directive's name occurs in dozens of sections ("Alias" is on
     every page that configures one), but only one section is headed "Alias Directive".
     Prefixed heading terms are rare, so BM25's IDF gives a heading match the weight a
     fielded engine (BM25F) would, in the same single index. The page title (the first
     heading) is left out: it would mark every section of the page alike, and an intro
-    section that has only the title gets no heading terms.
+    section that has only the title gets no heading terms. Index keywords are another name
+    the authors gave the section, as a heading is, and weigh as one.
     """
-    return tokenize(body) + [HEADING + t for t in dict.fromkeys(tokenize(" ".join(headings[1:])))]
+    named = " ".join([*headings[1:], *keywords])
+    return tokenize(body) + [HEADING + t for t in dict.fromkeys(tokenize(named))]
 
 
 DESCRIPTION = "d:"

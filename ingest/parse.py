@@ -3,7 +3,9 @@
 A section runs from one heading to the next. It knows the page title, its breadcrumb
 (heading path), the anchor a link can jump to (the heading's permalink target, its id, an
 `<a name>` inside it, or one placed just before it; else the nearest enclosing heading's),
-its language, and the links it carries (attachments, images, cross-links).
+its language, and the links it carries (attachments, images, cross-links), and the index
+keywords its authors gave it (`<meta name="keywords">` in the head names the page,
+`<meta itemprop="keywords">` in the body the section it opens or sits in).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from core.chunk_record import page_language
 from ingest.boilerplate import BLOCK_TAGS
 from ingest.budget import MAX_DEPTH, flatten_deep
 from ingest.subtree import Subtree
-from ingest.tables import Table, clean, inline_text, is_layout_table, layout_cells, own_rows, parse_table
+from ingest.tables import Table, clean, inline_text, is_alternative, is_layout_table, layout_cells, own_rows, parse_table
 
 HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 _BLOCKS = {
@@ -64,6 +66,7 @@ class Section:
     blocks: list[str] = field(default_factory=list)
     tables: list[Table] = field(default_factory=list)
     links: list[Link] = field(default_factory=list)
+    keywords: list[str] = field(default_factory=list)  # the authors' index terms (see `keywords_of`)
 
 
 @dataclass
@@ -93,6 +96,38 @@ def classify_link(href: str, page_path: str) -> Link | None:
     else:
         kind = "manual"
     return Link(href=href, text="", kind=kind, target=target)
+
+
+# Index keywords. Help tools write the index entries their authors attach to a topic as
+# `<meta name="keywords">` in the head (DITA-OT, Flare, RoboHelp, Sphinx's `meta`) or, per
+# section, as microdata `<meta itemprop="keywords">` placed where the entry was (LibreOffice's
+# help writes every index entry - "저장; 문서", "문서; 저장" - so). They are the manual's own
+# other names for what a section is about, the words a reader looks it up by, which its
+# heading and text may never use: the hidden Korean help's largest miss kind. Retrieval
+# searches them with the headings (core.lexical.chunk_tokens). Invisible text is untrusted
+# like the rest: at most MAX_KEYWORDS per section, each cut to KEYWORD_CHARS, so a page
+# cannot stuff a section with every word.
+MAX_KEYWORDS = 40
+KEYWORD_CHARS = 80
+_KEYWORD_SPLIT = re.compile(r"[,;，、\n]+")
+
+
+def keywords_of(meta: Tag) -> list[str]:
+    """The index terms a `<meta>` element states, or none: `name` or `itemprop` must say
+    "keywords"; "저장, 문서" (an entry and its sub-entry, as LibreOffice writes them) gives both."""
+    kind = meta.get("name") or meta.get("itemprop")
+    content = meta.get("content")
+    if not isinstance(kind, str) or kind.strip().lower() != "keywords" or not isinstance(content, str):
+        return []
+    return [clean(k)[:KEYWORD_CHARS] for k in _KEYWORD_SPLIT.split(content) if clean(k)]
+
+
+def _add_keywords(section: Section, keywords: list[str]) -> None:
+    for keyword in keywords:
+        if len(section.keywords) >= MAX_KEYWORDS:
+            return
+        if keyword.lower() not in (k.lower() for k in section.keywords):
+            section.keywords.append(keyword)
 
 
 def _norm(text: str) -> str:
@@ -237,6 +272,7 @@ class _Walker:
         self.sections = [Section(heading_path=[title] if title else [], anchor=None, level=0)]
         self.buffer: list[str] = []
         self.pending_anchor: str | None = None
+        self.pending_keywords: list[str] = []  # index terms met since the last block (see `keywords`)
         self.body = body  # the page's body (see `page_headings`)
         self._page_headings: int | None = None
         self.facts = Subtree(self.titles)
@@ -264,6 +300,7 @@ class _Walker:
                 text, self.carry = self.carry + text, ""
                 self.current.blocks.append(text)
                 self.pending_anchor = None
+                self.keywords_settle()
 
     def open_section(self, heading: Tag) -> None:
         self.flush()
@@ -280,7 +317,23 @@ class _Walker:
         if self.stack[0][0] != 1 and self.title and path[:1] != [self.title]:  # no h1 above: the title names the page
             path.insert(0, self.title)
         self.sections.append(Section(heading_path=path, anchor=anchor or inherited, level=level))
+        self.keywords_settle()
         self._links_in(heading)
+
+    def keywords(self, meta: Tag) -> None:
+        """A `<meta itemprop="keywords">` in the body indexes the section it opens: the next
+        heading when no text comes between (an index entry is placed where its topic
+        starts), else the section it sits in."""
+        self.pending_keywords.extend(keywords_of(meta))
+        if "".join(self.buffer).strip():  # within a block of text: the section it sits in
+            self.keywords_settle()
+
+    def keywords_settle(self) -> None:
+        """Pending index terms go to the current section: a heading just opened it, or text
+        of it came first."""
+        if self.pending_keywords:
+            _add_keywords(self.current, self.pending_keywords)
+            self.pending_keywords = []
 
     def drop_carry(self) -> None:
         """A term or marker whose item never came keeps its text in its own section."""
@@ -346,8 +399,13 @@ class _Walker:
             if not isinstance(child, Tag):
                 continue
             name = child.name
+            if name == "meta":
+                self.keywords(child)
+                continue
             if name in _DROP or self._is_chrome(child):
                 continue
+            if is_alternative(child) and "".join(self.buffer).strip():
+                self.buffer.append(" / ")
             if name in HEADINGS:
                 if _is_button(child, self.boilerplate, self.facts):
                     self._links_in(child)
@@ -438,8 +496,11 @@ def _parse(html: str, path: str, boilerplate: frozenset[str], chrome: bool) -> P
     walker.walk(body)
     walker.flush()
     walker.drop_carry()
+    walker.keywords_settle()
     text_sample = " ".join(b for s in walker.sections for b in s.blocks[:3])
     lang = page_language(declared.strip(), path, text_sample)
     sections = [s for s in walker.sections if s.blocks or s.tables]
+    if sections and isinstance(soup.head, Tag):  # the head's keywords name the page: its first section
+        _add_keywords(sections[0], [k for meta in soup.head.find_all("meta") for k in keywords_of(meta)])
     notes = [f"elements nested more than {MAX_DEPTH} levels deep: the deeper content was read as plain text"] if flattened else []
     return Page(path=path, title=title, lang=lang, sections=sections, parent=parent_title(soup, title, path), warnings=notes)

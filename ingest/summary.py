@@ -68,10 +68,13 @@ def _first_sentence(page: Page) -> str:
 
 
 def summary_text(page: Page, count: Callable[[str], int], max_tokens: int = MAX_TOKENS) -> str:
-    """"parent › title\\nfirst sentence\\nheading; heading; ..." cut to `max_tokens`
-    (counted by the model's own tokenizer, `count`)."""
+    """"parent › title\\nfirst sentence\\nkeyword, keyword, ...\\nheading; heading; ..." cut to
+    `max_tokens` (counted by the model's own tokenizer, `count`). The index keywords
+    (ingest.parse.keywords_of) come before the headings: they are the page's other names,
+    the words a reader looks it up by, where the headings repeat its menu terms."""
     head = BREADCRUMB_SEPARATOR.join(t for t in (page.parent, page.title) if t)
     sentence = _first_sentence(page)
+    keywords = list(dict.fromkeys(k for s in page.sections for k in s.keywords))
     headings = list(dict.fromkeys(s.heading_path[-1] for s in page.sections[1:] if s.heading_path))
     text = "\n".join(p for p in (head, sentence) if p)
     words = text.split(" ")
@@ -79,11 +82,12 @@ def summary_text(page: Page, count: Callable[[str], int], max_tokens: int = MAX_
         while len(words) > 1 and count(" ".join(words)) > max_tokens:
             words.pop()
         return " ".join(words)
-    for i, heading in enumerate(headings):
-        longer = text + ("; " if i else "\n") + heading
-        if count(longer) > max_tokens:
-            break
-        text = longer
+    for items, separator in ((keywords, ", "), (headings, "; ")):
+        for i, item in enumerate(items):
+            longer = text + (separator if i else "\n") + item
+            if count(longer) > max_tokens:
+                return text
+            text = longer
     return text
 
 

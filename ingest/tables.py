@@ -23,6 +23,20 @@ def clean(text: str) -> str:
     return _WS.sub(" ", text).strip()
 
 
+def is_alternative(element: Tag) -> bool:
+    """The element is one of several `hidden` alternatives of which a script shows one (the
+    reader's system: "⌘ Cmd" or "Ctrl"; the program: a Writer, a Calc or an Impress
+    sentence), and the one before it is another. Read as text they ran together ("⌘
+    CmdCtrl+Shift+S", "...넣습니다.Calc 시트에서는"), so "Ctrl" was no word: the parsers put " / "
+    between them. All are kept: which one a reader is shown is not known at ingestion."""
+    if not element.has_attr("hidden"):
+        return False
+    before = element.previous_sibling
+    while isinstance(before, NavigableString) and (isinstance(before, Comment) or not before.strip()):
+        before = before.previous_sibling
+    return isinstance(before, Tag) and before.has_attr("hidden")
+
+
 def inline_text(element: Tag) -> str:
     """Visible text of an element; a nested table becomes `[a: b; c: d]` so its values stay."""
     parts: list[str] = []
@@ -34,6 +48,8 @@ def inline_text(element: Tag) -> str:
         elif isinstance(child, Tag):
             if child.name in ("script", "style"):
                 continue
+            if is_alternative(child) and "".join(parts).strip():
+                parts.append(" / ")
             if child.name == "table":
                 rows = [
                     ": ".join(v for v in (inline_text(c) for c in tr.find_all(["th", "td"], recursive=False)) if v)

@@ -121,13 +121,18 @@ def build_file(path: str, raw: bytes, digest: str, stored_ids: frozenset[str] = 
     result.tables = sum(len(s.tables) for s in page.sections)
     dirs = path_dirs(path)
     heading_paths = {breadcrumb(s): s.heading_path for s in page.sections}
+    keywords: dict[str, list[str]] = {}  # (sections sharing a breadcrumb share their index terms)
+    for s in page.sections:
+        keywords.setdefault(breadcrumb(s), []).extend(s.keywords)
     result.chunk_rows = [
         ChunkRow(n.id_, page.lang, dirs,
-                 card_tokens(n.text) if n.metadata[CARD] else chunk_tokens(lexical_text(n), heading_paths[n.metadata[HEADING]]))
+                 card_tokens(n.text) if n.metadata[CARD]
+                 else chunk_tokens(lexical_text(n), heading_paths[n.metadata[HEADING]], keywords[n.metadata[HEADING]]))
         for n in nodes
     ]
     result.row_units = row_units(page, nodes, _state["settings"].row_items)
     result.terms = page_terms("\n".join([page.title] + [" ".join(s.heading_path) for s in page.sections]
+                                         + [", ".join(s.keywords) for s in page.sections if s.keywords]
                                          + [n.text for n in nodes]))
     embed_new(result, nodes, stored_ids)
     embed_summary(result, page, nodes, stored_ids)
