@@ -34,6 +34,7 @@ TABLE_MD = "table_md"  # the table rows of the chunk as markdown (BM25 indexes i
 CARD = "card"  # True for a key-value table's short description vector
 DOC_HASH = "doc_hash"  # the manual's content hash: a changed manual misses the answer cache
 UNIT = "unit"  # True for a small retrieval unit: one list item or definition entry (ingest.chunk.unit_texts)
+KEYWORDS = "keywords"  # the section's index keywords, ", "-joined ("" for none; ingest.parse.keywords_of)
 
 # Attachment chunks (ingest.attachments) carry the keys above, read the same way:
 #   PATH      the attachment's root-relative path ("forms/terms.pdf"),
@@ -100,7 +101,7 @@ def linked_from(metadata: dict[str, Any]) -> list[dict[str, str]]:
 
 def chunk_metadata(
     *, path: str, title: str, anchor: str, heading: str, lang: str, kind: str, position: int,
-    links: str, table_md: str, card: bool, doc_hash: str, unit: bool = False,
+    links: str, table_md: str, card: bool, doc_hash: str, unit: bool = False, keywords: str = "",
 ) -> dict[str, Any]:
     """A chunk's whole record, in the stored key order."""
     return {
@@ -117,6 +118,7 @@ def chunk_metadata(
         CARD: card,
         DOC_HASH: doc_hash,
         UNIT: unit,
+        KEYWORDS: keywords,
         **path_dirs(path),
     }
 

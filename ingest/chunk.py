@@ -206,7 +206,7 @@ def page_nodes(page: Page, proser: TableProser, chunker: Chunker, doc_hash: str)
         metadata = record.chunk_metadata(
             path=page.path, title=page.title, anchor=section.anchor or "", heading=breadcrumb(section),
             lang=page.lang, kind=kind, position=position, links=record.links_field(section.links),
-            table_md=table_md, card=card, doc_hash=doc_hash, unit=unit,
+            table_md=table_md, card=card, doc_hash=doc_hash, unit=unit, keywords=", ".join(section.keywords),
         )
         node = TextNode(id_=digest, text=text, metadata=metadata)
         # Everything the embedding needs is in the text; metadata stays out of the vector.

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
-from core.chunk_record import EXTRACTIVE_CHUNKS, HANGUL, HEADING, UNIT, chunk_body
+from core.chunk_record import EXTRACTIVE_CHUNKS, HANGUL, HEADING, KEYWORDS, UNIT, chunk_body
 from core.lexical import BIGRAM, tokenize
 from query.answer.fields import AskedFields, Field, load_profile
 from query.answer.question_kind import (STEP, Kind, Side, gives_advice, gives_reason, question_kind, states_path,
@@ -378,6 +378,11 @@ SIDE_MARGIN = 0.3  # how far below the best line a side's line may score
 # The row is a candidate of its section whatever chunk holds it, and leads its section's
 # lines unless a line scores ROW_BONUS better.
 ROW_BONUS = 0.3
+# A section's index keywords (chunk_record.KEYWORDS) count as its lines' words in the overlap
+# with the question: a section the caller's words found only by its keywords ("정전" indexes
+# the autosave topic, whose text says "복구 정보") had no line sharing a question word, and
+# another source's line that did ("문서") led the answer.
+KEYWORD_OVERLAP = True
 # In the first source it leads the answer: the question was matched to that row of that
 # section, and prose of lower sources that shares more of the question's words ("다른
 # 이름으로 저장" in an export page) is context, not the answer.
@@ -421,6 +426,7 @@ class Weights:
     more_lines: int = MORE_LINES  # ... and this many more,
     more_margin: float = MORE_MARGIN  # ... each scoring within this of the last of ANSWER_LINES
     new_term_units: bool = NEW_TERM_UNITS  # a unit past a source's share that names a new question word is read
+    keyword_overlap: bool = KEYWORD_OVERLAP  # a source's index keywords count as its lines' words
 
 
 WEIGHTS = Weights()
@@ -625,8 +631,9 @@ def extractive_answer(
     wants_money = bool(w.money_bonus and words.asks_price.search(question))
     prior = np.zeros(len(candidates))  # everything but the embedding similarity
     asked_rows = []
+    indexed = [_terms(s.metadata.get(KEYWORDS) or "") if w.keyword_overlap else frozenset() for s in sections]
     for i, (number, unit, with_heading) in enumerate(candidates):
-        terms = _terms(with_heading)
+        terms = _terms(with_heading) | indexed[number - 1]
         overlap = (len(query_terms & terms) + sum(t in terms for t in named)) / asked_terms if asked_terms else 0.0
         bonus = w.quantity_bonus if wants_quantity and _HAS_NUMBER.search(unit.text) else 0.0
         if wants_money and _MONEY.search(unit.text):

@@ -40,3 +40,15 @@ def test_a_section_is_found_by_its_index_keywords(tmp_path):
         assert sources[0]["url"] == "autosave.html#top", (question, [s["url"] for s in sources])
         answer = engine.ask(question, use_llm=False).contract()["answer"]
         assert "정전" not in answer and "꺼짐" not in answer  # keywords find the place; the page's text answers
+
+
+def test_the_answer_leads_with_the_section_its_keywords_name(tmp_path):
+    """Ranked second, the autosave topic still answers: its keywords name the question's
+    words, which no line of its text does, while the first source's lines share "문서"."""
+    settings = make_settings(tmp_path / "storage")
+    assert ingest([_manuals(tmp_path / "manuals")], settings, progress=False).files.failed == 0
+    for question in ("갑자기 꺼짐", "정전이 나서 날린 문서를 되살릴 수 있나요?"):
+        result = Engine(settings).ask(question, use_llm=False).contract()
+        place = next(i for i, s in enumerate(result["sources"], start=1) if s["url"] == "autosave.html#top")
+        assert place <= 2
+        assert result["answer"].split("\n")[0].endswith(f"[{place}]"), (question, result["answer"])
