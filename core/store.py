@@ -300,8 +300,7 @@ def open_sentences(client, index_dir: Path, settings: Settings, create: bool):
     SENTENCE_VECTORS off): the dense lane then ranks chunks alone."""
     name = collection_name(index_dir, settings, SENTENCES)
     if create:
-        hnsw = {"space": "cosine", "ef_search": settings.hnsw_ef_search}
-        return client.get_or_create_collection(name, configuration={"hnsw": hnsw}, embedding_function=None)
+        return client.get_or_create_collection(name, configuration=_hnsw(settings), embedding_function=None)
     try:
         return client.get_collection(name, embedding_function=None)
     except Exception:  # chromadb raises NotFoundError (a ValueError before 1.0)
@@ -309,7 +308,8 @@ def open_sentences(client, index_dir: Path, settings: Settings, create: bool):
 
 
 def sentence_records(chunk_id: str, metadata: dict, vectors) -> tuple[list[str], list[dict]]:
-    """Ids and flat metadata of one chunk's sentence records (its `chroma_metadata`)."""
+    """Ids and flat metadata of one chunk's sentence records: its filter keys and section id,
+    read from the chunk's own `metadata` (flat strings already: no `chroma_metadata` pass)."""
     flat = {k: v for k, v in metadata.items() if k in FILTER_KEYS or k == SECTION_ID}
     return [f"{chunk_id}:s{i}" for i in range(len(vectors))], [dict(flat, **{SENTENCE_OF: chunk_id})] * len(vectors)
 
@@ -333,13 +333,17 @@ def _ef_search(collection) -> int | None:
         return (collection.configuration.get("hnsw") or {}).get("ef_search")
 
 
+def _hnsw(settings: Settings) -> dict:
+    """The index configuration a collection is created with (chunks and sentences alike)."""
+    return {"hnsw": {"space": "cosine", "ef_search": settings.hnsw_ef_search}}
+
+
 def open_collection(index_dir: Path, settings: Settings, embed_name: str, create: bool, client=None):
     client = client if client is not None else chroma_client(Storage.chroma_dir(index_dir), settings)
     name = collection_name(index_dir, settings)
     if create:
-        hnsw = {"space": "cosine", "ef_search": settings.hnsw_ef_search}
         collection = client.get_or_create_collection(
-            name, configuration={"hnsw": hnsw}, metadata={"embed_model": embed_name}, embedding_function=None
+            name, configuration=_hnsw(settings), metadata={"embed_model": embed_name}, embedding_function=None
         )
     else:
         try:

@@ -10,6 +10,7 @@ redoing is idempotent.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -24,7 +25,8 @@ from core.vocab import Vocabulary
 from core.sentence_vectors import wants_sentences
 from core.settings import Settings
 from core.store import (
-    SENTENCE_OF, Storage, add_nodes, chroma_metadata, delete_sentences, open_collection, open_sentences, sentence_records,
+    SENTENCE_OF, Storage, add_nodes, chroma_metadata, delete_sentences, open_collection, open_sentences, sentence_owner,
+    sentence_records,
 )
 from ingest.manifest import ROW_UNIT_COLUMNS, SUMMARY_COLUMNS, FileRecord, Manifest
 from ingest.report import Report, utc_now
@@ -148,7 +150,7 @@ class Writer:
         for result in results:
             for node in result.nodes:
                 if node.id_ in result.sentences:
-                    more_ids, more_metadatas = sentence_records(node.id_, chroma_metadata(node), result.sentences[node.id_])
+                    more_ids, more_metadatas = sentence_records(node.id_, node.metadata, result.sentences[node.id_])
                     ids += more_ids
                     metadatas += more_metadatas
                     embeddings.extend(result.sentences[node.id_])
@@ -178,28 +180,25 @@ class Writer:
     def sweep_orphans(self) -> int:
         """Delete Chroma chunks the manifest does not know (left by a killed run)."""
         known = self.manifest.chunk_ids()
-        orphans: list[str] = []
-        offset = 0
-        while True:
-            page = self.collection.get(include=[], limit=self.batch, offset=offset)["ids"]
-            if not page:
-                break
-            orphans.extend(i for i in page if i not in known)
-            offset += len(page)
+        orphans = [i for i in _stored_ids(self.collection, self.batch) if i not in known]
         self._delete_ids(orphans)
         # Sentences whose chunk the manifest does not know, whatever left them (the chunk
         # pass above takes the sentences of the chunks it finds; this catches the rest).
         if self.sentences is not None:
-            left: set[str] = set()
-            offset = 0
-            while True:
-                page = self.sentences.get(include=["metadatas"], limit=self.batch, offset=offset)["metadatas"]
-                if not page:
-                    break
-                left.update(m[SENTENCE_OF] for m in page if m[SENTENCE_OF] not in known)
-                offset += len(page)
+            left = {sentence_owner(i) for i in _stored_ids(self.sentences, self.batch)} - known
             delete_sentences(self.sentences, sorted(left))
         return len(orphans)
+
+
+def _stored_ids(collection, batch: int) -> Iterator[str]:
+    """Every id a collection holds, read a page at a time."""
+    offset = 0
+    while True:
+        page = collection.get(include=[], limit=batch, offset=offset)["ids"]
+        if not page:
+            return
+        yield from page
+        offset += len(page)
 
 
 def rebuild_lexical(directory: Path, manifest: Manifest) -> None:
